@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "resnet-dist",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "resnet-dist", targets: ["resnet-dist"]),
+        .library(name: "ResNetTraining", targets: ["ResNetTraining"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "COpenMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        // The only C code that includes <mpi.h>.
+        .target(name: "CMPIShim", dependencies: ["COpenMPI"]),
+
+        .target(name: "ResNetCore", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "ResNetData", dependencies: ["CZlib"]),
+        .target(name: "ResNetDistributed", dependencies: ["CMPIShim"]),
+        .target(name: "ResNetTraining", dependencies: [
+            "ResNetCore", "ResNetData", "ResNetDistributed",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "resnet-dist", dependencies: [
+            "ResNetTraining", "ResNetDistributed",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "ResNetCoreTests", dependencies: ["ResNetCore"]),
+        .testTarget(name: "ResNetDataTests", dependencies: ["ResNetData"]),
+        .testTarget(name: "ResNetDistributedTests", dependencies: ["ResNetDistributed"]),
+        .testTarget(name: "ResNetTrainingTests", dependencies: ["ResNetTraining"]),
+    ]
+)
