@@ -43,5 +43,6 @@ let package = Package(
         .testTarget(name: "ResNetDataTests", dependencies: ["ResNetData"]),
         .testTarget(name: "ResNetDistributedTests", dependencies: ["ResNetDistributed"]),
         .testTarget(name: "ResNetTrainingTests", dependencies: ["ResNetTraining"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

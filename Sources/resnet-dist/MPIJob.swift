@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import ResNetDistributed
+
+/// An error that every rank raises together (same arguments, same agreement check), so the job
+/// can shut MPI down cleanly instead of aborting.
+protocol CollectiveError: Error {}
+
+extension CommunicatorError: CollectiveError {}
+extension ValidationError: CollectiveError {}
+
+/// Runs `body` with the job's communicator and turns any error into a message on this rank and
+/// a non-zero exit of the whole job — never a hang.
+///
+/// A collective error (all ranks fail the same way) finalises MPI and exits 1 on every rank. Any
+/// other error may be local to this rank while the others wait in a collective, so it aborts the
+/// job through MPI_Abort, which ends every rank promptly.
+func runMPIJob(_ body: (Communicator) throws -> Void) throws {
+    let comm = try makeCommunicator()
+    do {
+        try body(comm)
+    } catch {
+        let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
+        FileHandle.standardError.write(Data("resnet-dist: \(prefix)error: \(error)\n".utf8))
+        if error is CollectiveError || comm.size == 1 {
+            // Every rank is here; let each write its message before any exits, since mpirun
+            // tears the job down at the first non-zero exit.
+            try? comm.barrier()
+            (comm as? MPICommunicator)?.finalize()
+            Foundation.exit(1)
+        }
+        comm.abort(code: 1)
+    }
+    (comm as? MPICommunicator)?.finalize()
+}
+
+/// The MPI communicator under mpirun/srun, a single-process one otherwise.
+func makeCommunicator() throws -> Communicator {
+    MPICommunicator.launchedByMPI ? try MPICommunicator.shared() : SingleProcessCommunicator()
+}

@@ -1,0 +1,19 @@
+# Sourced by launch/run, launch/test and launch/bench: the settings Open MPI needs on this kind
+# of machine. Defines mpi_args NP, which prints the mpirun options for NP local ranks.
+
+if [ "$(id -u)" -eq 0 ]; then
+  # Open MPI refuses to run as root unless both are set.
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+CORES=$(nproc)
+
+# mpirun options for NP ranks on this machine: oversubscribe past the core count, and give each
+# rank an equal share of the cores as OpenBLAS threads (one when ranks >= cores).
+mpi_args() {
+  local np=$1 threads
+  local args=(-np "$np")
+  [ "$np" -gt "$CORES" ] && args+=(--oversubscribe)
+  threads=$(( CORES / np )); [ "$threads" -lt 1 ] && threads=1
+  args+=(-x "OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$threads}")
+  printf '%s\n' "${args[@]}"
+}
