@@ -1,0 +1,94 @@
+extension ExperimentConfig {
+    static let integratorNames = ["euler", "midpoint", "rk2", "heun", "rk4"]
+
+    /// Checks every value before anything runs; the error names the flag and the fix.
+    public func validate() throws {
+        func bad(_ key: String, _ problem: String) -> ConfigError { .invalid(key: key, problem: problem) }
+        guard Experiment.named(experiment) != nil else {
+            throw ConfigError.unknownExperiment(experiment, known: Experiment.all.map(\.name))
+        }
+        guard ["regression-f1", "regression-f2", "fashion-mnist", "cifar10"].contains(dataset) else {
+            throw bad("dataset", "'\(dataset)' is not one of regression-f1, regression-f2, fashion-mnist, cifar10")
+        }
+        guard ["mlp", "cnn"].contains(model) else { throw bad("model", "'\(model)' is not mlp or cnn") }
+        let isImage = dataset == "fashion-mnist" || dataset == "cifar10"
+        if isImage != (model == "cnn") {
+            throw bad("model", "dataset \(dataset) needs model \(isImage ? "cnn" : "mlp")")
+        }
+        if model == "mlp", width <= 0 { throw bad("width", "must be positive, got \(width)") }
+        if model == "cnn" {
+            guard !channels.isEmpty, channels.allSatisfy({ $0 > 0 }) else {
+                throw bad("channels", "needs one positive channel count per group, got \(channels)")
+            }
+            guard blocks.count == channels.count else {
+                throw bad("blocks", "gives \(blocks.count) groups but the model has \(channels.count) (\(channels)); give one count per group, e.g. --blocks \(channels.map { _ in "2" }.joined(separator: ","))")
+            }
+        } else if blocks.count != 1 {
+            throw bad("blocks", "the MLP has one group of blocks; give one number, got \(blocks)")
+        }
+        guard blocks.allSatisfy({ $0 >= 1 }) else { throw bad("blocks", "each group needs at least 1 block, got \(blocks)") }
+        guard ["sigmoid", "relu", "tanh"].contains(activation) else {
+            throw bad("activation", "'\(activation)' is not sigmoid, relu or tanh")
+        }
+        guard ["insert", "double"].contains(prolongation) else {
+            throw bad("prolongation", "'\(prolongation)' is not insert or double")
+        }
+        guard h > 0, h.isFinite else { throw bad("h", "the step size must be positive, got \(h)") }
+        guard !integrators.isEmpty, integrators.allSatisfy(Self.integratorNames.contains) else {
+            throw bad("integrator", "\(integrators) — each must be one of euler, midpoint (rk2), heun, rk4")
+        }
+        guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw bad("batch-size", "must be positive, got \(batchSize)") }
+        guard lr > 0, lr.isFinite else { throw bad("lr", "the learning rate must be positive, got \(lr)") }
+        guard ["adam", "sgd"].contains(optimizer) else { throw bad("optimizer", "'\(optimizer)' is not adam or sgd") }
+        guard (0..<1).contains(momentum) else { throw bad("momentum", "must be in [0, 1), got \(momentum)") }
+        guard weightDecay >= 0 else { throw bad("weight-decay", "must be ≥ 0, got \(weightDecay)") }
+        guard ["constant", "cosine"].contains(schedule) else { throw bad("schedule", "'\(schedule)' is not constant or cosine") }
+        guard ["prolong", "reset"].contains(optimizerStateOnSwitch) else {
+            throw bad("optimizer-state-on-switch", "'\(optimizerStateOnSwitch)' is not prolong or reset")
+        }
+        guard subset >= 0 else { throw bad("subset", "must be ≥ 0 (0 = all data), got \(subset)") }
+        guard checkpointEvery >= 0 else { throw bad("checkpoint-every", "must be ≥ 0, got \(checkpointEvery)") }
+        if model == "mlp" {
+            guard trainPoints >= 1, testPoints >= 1 else { throw bad("train-points", "needs at least one training and one test point") }
+            guard noise >= 0 else { throw bad("noise", "must be ≥ 0, got \(noise)") }
+        }
+        try validateLevels()
+    }
+
+    private func validateLevels() throws {
+        func bad(_ key: String, _ problem: String) -> ConfigError { .invalid(key: key, problem: problem) }
+        switch switchMode {
+        case "schedule":
+            for (i, e) in switchEpochs.enumerated() {
+                guard e >= 1, e < epochs else {
+                    throw bad("switch-epochs", "epoch \(e) is outside 1...\(epochs - 1): a switch must come after the first epoch and before the last (--epochs \(epochs))")
+                }
+                if i > 0, e <= switchEpochs[i - 1] {
+                    throw bad("switch-epochs", "\(switchEpochs) is not strictly increasing")
+                }
+            }
+        case "plateau":
+            guard patience >= 1 else { throw bad("patience", "must be at least 1 epoch, got \(patience)") }
+            guard minImprovement >= 0 else { throw bad("min-improvement", "must be ≥ 0, got \(minImprovement)") }
+            guard maxLevels >= 1 else { throw bad("max-levels", "must be at least 1, got \(maxLevels)") }
+        default:
+            throw bad("switch", "'\(switchMode)' is not schedule or plateau")
+        }
+        if !levels.isEmpty {
+            guard levels.count >= levelCount else {
+                throw bad("levels", "\(levels) names \(levels.count) levels but the switch schedule needs \(levelCount); give one block count per level")
+            }
+            guard levels[0] == blocks.max() && levels[0] == blocks.min() else {
+                throw bad("levels", "the first level's block count \(levels[0]) must equal --blocks \(blocks)")
+            }
+        }
+        for level in 1..<max(1, levelCount) {
+            let before = blocks(atLevel: level - 1)
+            let after = blocks(atLevel: level)
+            guard zip(before, after).allSatisfy({ $0 < $1 }) else {
+                throw bad("levels", "block counts must grow at every switch; level \(level) goes from \(before) to \(after)")
+            }
+        }
+    }
+}

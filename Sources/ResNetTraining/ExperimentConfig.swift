@@ -1,0 +1,113 @@
+import Foundation
+
+/// Everything that determines a training run, resolved from an experiment's defaults, a variant,
+/// an optional YAML file and command-line flags (in that order). Every rank resolves the same
+/// config; its hash is checked across ranks before the first collective, and it is written to
+/// `config.yaml` in the run directory.
+public struct ExperimentConfig: Codable, Equatable, Sendable {
+    /// Built-in experiment name (`regression`, `fashion`, …) and variant (`shallow`, `deep`, …).
+    public var experiment: String
+    public var variant: String
+
+    /// `regression-f1` (cos²x·sin x²), `regression-f2` (cos x²·cos x·sin x²), `fashion-mnist`, `cifar10`.
+    public var dataset: String
+    /// `mlp` or `cnn`.
+    public var model: String
+    /// Hidden width of the MLP.
+    public var width: Int
+    /// Channels of each residual group of the CNN.
+    public var channels: [Int]
+    /// `sigmoid`, `relu` or `tanh`.
+    public var activation: String
+
+    /// Residual blocks per group at the first level.
+    public var blocks: [Int]
+    /// Explicit block counts per level (every group), e.g. [2, 3, 5]; empty = derive by `prolongation`.
+    public var levels: [Int]
+    /// `insert` (n → 2n−1) or `double` (n → 2n).
+    public var prolongation: String
+    /// Step size of the first level; halved at every switch.
+    public var h: Double
+    /// Integrator per level (`euler`, `midpoint`/`rk2`, `heun`, `rk4`); the last one repeats.
+    public var integrators: [String]
+    /// `schedule` (switch at `switchEpochs`) or `plateau` (switch when the training loss stalls).
+    public var switchMode: String
+    /// Epochs after which the next level starts, strictly increasing, each < epochs.
+    public var switchEpochs: [Int]
+    /// Plateau mode: epochs without a relative improvement of `minImprovement` before switching.
+    public var patience: Int
+    public var minImprovement: Double
+    /// Plateau mode: the number of levels at most (including the first).
+    public var maxLevels: Int
+    /// What happens to Adam's moments at a switch: `prolong` (mapped like the weights) or `reset`.
+    public var optimizerStateOnSwitch: String
+
+    public var epochs: Int
+    /// Global batch size, split across ranks.
+    public var batchSize: Int
+    public var lr: Double
+    /// `adam` or `sgd`.
+    public var optimizer: String
+    public var momentum: Double
+    public var weightDecay: Double
+    /// `constant`, or `cosine` (annealed within each level, restarting at a switch).
+    public var schedule: String
+
+    public var seed: Int
+    /// Train on the first N training samples (and N/6 test samples); 0 = all.
+    public var subset: Int
+    /// Data directory (Fashion-MNIST / CIFAR-10); empty = the dataset's default.
+    public var dataDir: String
+    /// Keep BatchNorm statistics local to each rank instead of synchronising them.
+    public var localBN: Bool
+    /// Write a checkpoint every N epochs (0 = only at level switches and at the end).
+    public var checkpointEvery: Int
+
+    /// Regression data: training and test points, and the noise standard deviation.
+    public var trainPoints: Int
+    public var testPoints: Int
+    public var noise: Double
+
+    /// The config of a built-in experiment and variant.
+    public static func builtIn(experiment: String, variant: String?) throws -> ExperimentConfig {
+        guard let exp = Experiment.named(experiment) else {
+            throw ConfigError.unknownExperiment(experiment, known: Experiment.all.map(\.name))
+        }
+        let v = variant ?? exp.defaultVariant
+        guard let made = exp.config(variant: v) else {
+            throw ConfigError.unknownVariant(v, experiment: experiment, known: exp.variants.map(\.name))
+        }
+        return made
+    }
+
+    /// The number of levels the run may reach.
+    public var levelCount: Int {
+        switchMode == "plateau" ? max(1, maxLevels) : switchEpochs.count + 1
+    }
+
+    /// Blocks per group at level `level` (0-based).
+    public func blocks(atLevel level: Int) -> [Int] {
+        if !levels.isEmpty {
+            let n = levels[min(level, levels.count - 1)]
+            return blocks.map { _ in n }
+        }
+        var b = blocks
+        for _ in 0..<level { b = b.map { prolongation == "double" ? 2 * $0 : 2 * $0 - 1 } }
+        return b
+    }
+
+    /// Step size at `level`: h halved at every switch.
+    public func h(atLevel level: Int) -> Double { h / pow(2, Double(level)) }
+
+    /// Integrator at `level`; the list's last entry repeats.
+    public func integrator(atLevel level: Int) -> String {
+        integrators[min(level, integrators.count - 1)]
+    }
+
+    /// A stable hash of the resolved config, for checking that ranks agree.
+    public var fingerprint: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,60 @@
+/// One line of `metrics.jsonl`: what happened in one epoch.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var level: Int
+    public var blocks: [Int]
+    public var h: Double
+    public var integrator: String
+    public var learningRate: Double
+    public var trainLoss: Double
+    /// Test accuracy (images) or the L2 norm of prediction − truth over the test set (regression).
+    public var testMetric: Double
+    public var testMetricName: String
+    public var epochSeconds: Double
+    public var samplesPerSecond: Double
+    /// Share of step time spent in the gradient allreduce (0 on one rank).
+    public var allreduceShare: Double
+    public var peakRSSBytes: Int
+}
+
+/// `summary.json`: the outcome of one run.
+public struct RunSummary: Codable, Equatable, Sendable {
+    public var experiment: String
+    public var variant: String
+    public var ranks: Int
+    public var epochs: Int
+    public var finalTrainLoss: Double
+    public var testMetric: Double
+    public var testMetricName: String
+    public var trainSeconds: Double
+    /// Wall time spent at each level, in seconds.
+    public var levelSeconds: [Double]
+    /// Epoch at which each level after the first began.
+    public var switchEpochs: [Int]
+    public var finalBlocks: [Int]
+    public var parameterCount: Int
+    /// The largest peak resident set size over all ranks.
+    public var peakRSSBytes: Int
+    public var runDirectory: String?
+    public var history: [EpochRecord]
+}
+
+/// Training stopped for a reason every rank agrees on (the loss is reduced before it is checked).
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFiniteLoss(epoch: Int, step: Int, level: Int, loss: Double)
+    case idleRanks(batchSize: Int, ranks: Int)
+    case output(String)
+
+    public var description: String {
+        switch self {
+        case let .nonFiniteLoss(epoch, step, level, loss):
+            return "the training loss became \(loss) at epoch \(epoch + 1), step \(step + 1), level \(level + 1); "
+                + "training stopped (try a smaller --lr); the last checkpoint written is kept"
+        case let .idleRanks(batchSize, ranks):
+            return "--batch-size \(batchSize) is smaller than the number of ranks (\(ranks)): ranks "
+                + "\(batchSize)...\(ranks - 1) would never get a sample; use --batch-size ≥ \(ranks) or fewer ranks"
+        case let .output(text):
+            return text
+        }
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+import Logging
+import ResNetCore
+import ResNetDistributed
+
+/// Data-parallel multi-level training of one experiment variant.
+///
+/// Every rank runs the same loop on its shard of each global batch; losses are normalised by the
+/// global batch size and gradients summed across ranks, so any number of ranks follows the
+/// trajectory of one process. Rank 0 decides level switches, prolongs the model and broadcasts it.
+///
+/// ```swift
+/// let config = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+/// let summary = try Trainer(config: config, communicator: SingleProcessCommunicator()).run()
+/// ```
+public final class Trainer {
+    public let config: ExperimentConfig
+    let comm: Communicator
+    let logger: Logger
+    /// Rank 0 writes metrics, config and checkpoints here when set.
+    public var output: RunOutput?
+    /// Called on every rank after each step with the global training loss of that step.
+    public var stepObserver: ((_ globalStep: Int, _ loss: Double) -> Void)?
+    /// Called on rank 0 after each epoch.
+    public var epochObserver: ((EpochRecord) -> Void)?
+
+    private(set) public var model: ResNetModel
+    private var optimizer: Optimizer
+    private let data: TrainingData
+    private var level = 0
+    private var levelStartEpoch = 0
+    private var switchEpochs: [Int] = []
+
+    public init(config: ExperimentConfig, communicator: Communicator, data: TrainingData? = nil,
+                logger: Logger = Logger(label: "resnet-dist")) throws {
+        try config.validate()
+        self.config = config
+        self.comm = communicator
+        self.logger = logger
+        if config.batchSize < communicator.size {
+            throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: communicator.size)
+        }
+        self.data = try data ?? TrainingData.load(config)
+        model = ResNetModel(spec: try Self.spec(config, level: 0, data: self.data), seed: UInt64(config.seed))
+        optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
+        try verifyRanksAgree()
+        attachReducer()
+        // Every rank starts from rank 0's weights (they are built from the same seed, but a
+        // broadcast makes that a guarantee rather than an assumption).
+        try broadcastModel()
+    }
+
+    /// The model spec of `level`.
+    static func spec(_ c: ExperimentConfig, level: Int, data: TrainingData) throws -> ModelSpec {
+        guard let integrator = Integrator(name: c.integrator(atLevel: level)),
+              let activation = Activation(rawValue: c.activation) else {
+            throw ConfigError.invalid(key: "integrator", problem: "\(c.integrator(atLevel: level))")
+        }
+        let blocks = c.blocks(atLevel: level)
+        let h = c.h(atLevel: level)
+        if c.model == "mlp" {
+            return ModelSpec.mlp(inputs: 1, outputs: 1, width: c.width, blocks: blocks[0], h: h,
+                                 integrator: integrator, activation: activation)
+        }
+        return ModelSpec(kind: .cnn, inputShape: data.sampleShape, outputs: 10, widths: c.channels,
+                         blocks: blocks, h: h, integrator: integrator, activation: activation)
+    }
+
+    // MARK: - Agreement and broadcast
+
+    private func verifyRanksAgree() throws {
+        try comm.verifyAgreement([
+            ("the resolved config (flags, --config file, defaults)", stableHash(config.fingerprint)),
+            ("the parameter count of the model", Int64(model.parameterCount)),
+            ("the number of training samples", Int64(data.trainCount)),
+            ("the number of test samples", Int64(data.testCount)),
+        ])
+    }
+
+    private func attachReducer() {
+        model.batchNormReducer = config.localBN || comm.size == 1 ? nil : CommunicatorReducer(comm)
+    }
+
+    private func broadcastModel() throws {
+        try comm.broadcast(&model.parameters, root: 0)
+        try comm.broadcast(&model.state, root: 0)
+    }
+
+    // MARK: - The loop
+
+    public func run() throws -> RunSummary {
+        let sharder = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed))
+        var history: [EpochRecord] = []
+        var levelSeconds: [Double] = [0]
+        var globalStep = 0
+        let start = ProcessStats.now()
+        try output?.begin(config: config)
+
+        for epoch in 0..<config.epochs {
+            let epochStart = ProcessStats.now()
+            var lossSum = 0.0
+            var allreduceSeconds = 0.0
+            var lr = config.lr
+            let plan = sharder.epoch(epoch)
+            for step in 0..<sharder.stepsPerEpoch {
+                lr = learningRate(epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch)
+                let shard = plan.shard(step: step, rank: comm.rank, worldSize: comm.size)
+                let (loss, reduceTime) = try trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
+                                                       epoch: epoch, learningRate: lr)
+                guard loss.isFinite else {
+                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, level: level, loss: loss)
+                }
+                lossSum += loss * Double(shard.globalBatchSize)
+                allreduceSeconds += reduceTime
+                stepObserver?(globalStep, loss)
+                globalStep += 1
+            }
+            let seconds = ProcessStats.now() - epochStart
+            let metric = try evaluate()
+            levelSeconds[level] += seconds
+            let record = EpochRecord(
+                epoch: epoch + 1, level: level + 1, blocks: model.spec.blocks, h: model.spec.h,
+                integrator: model.spec.integrator.rawValue, learningRate: lr,
+                trainLoss: lossSum / Double(data.trainCount), testMetric: metric.value,
+                testMetricName: metric.name, epochSeconds: seconds,
+                samplesPerSecond: Double(data.trainCount) / seconds,
+                allreduceShare: seconds > 0 ? allreduceSeconds / seconds : 0,
+                peakRSSBytes: ProcessStats.peakResidentBytes())
+            history.append(record)
+            if comm.isRoot {
+                try output?.append(record)
+                epochObserver?(record)
+            }
+            if epoch + 1 < config.epochs, try shouldSwitch(after: epoch, history: history) {
+                try switchLevel(epoch: epoch + 1)
+                levelSeconds.append(0)
+            }
+        }
+        let peak = try maxOverRanks(ProcessStats.peakResidentBytes())
+        let last = history.last!
+        let summary = RunSummary(
+            experiment: config.experiment, variant: config.variant, ranks: comm.size, epochs: config.epochs,
+            finalTrainLoss: last.trainLoss, testMetric: last.testMetric, testMetricName: last.testMetricName,
+            trainSeconds: ProcessStats.now() - start, levelSeconds: levelSeconds, switchEpochs: switchEpochs,
+            finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
+            runDirectory: output?.directory, history: history)
+        if comm.isRoot { try output?.finish(summary) }
+        return summary
+    }
+
+    /// One step: forward and backward on this rank's shard, one allreduce of the gradients,
+    /// the optimizer. Returns the global loss and the seconds spent in the allreduce.
+    func trainStep(indices: [Int], globalBatch: Int, epoch: Int, learningRate: Double) throws -> (Double, Double) {
+        let batch = data.trainBatch(indices, epoch: epoch)
+        model.zeroGradients()
+        let prediction = try model.forward(batch.input, training: true)
+        var localLoss: Float
+        let gradient: Tensor
+        switch batch.targets {
+        case .values(let target):
+            (localLoss, gradient) = try mseLoss(prediction: prediction, target: target, normalizer: globalBatch)
+        case .classes(let labels):
+            let r = try softmaxCrossEntropy(logits: prediction, labels: labels, normalizer: globalBatch)
+            (localLoss, gradient) = (r.loss, r.gradient)
+        }
+        if indices.isEmpty { localLoss = 0 }
+        try model.backward(gradient)
+        let reduceStart = ProcessStats.now()
+        var loss = Double(localLoss)
+        if comm.size > 1 {
+            // The loss rides along with the gradients: one collective per step.
+            model.gradients.append(localLoss)
+            try model.gradients.withUnsafeMutableBufferPointer {
+                try comm.startAllreduceSum($0).wait()
+            }
+            loss = Double(model.gradients.removeLast())
+        }
+        let reduceTime = ProcessStats.now() - reduceStart
+        optimizer.step(&model.parameters, model.gradients, learningRate: Float(learningRate))
+        return (loss, reduceTime)
+    }
+
+    // MARK: - Evaluation
+
+    /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
+    /// whole test set split across ranks.
+    func evaluate() throws -> (name: String, value: Double) {
+        try synchroniseRunningStatistics()
+        let mine = GlobalBatchPlan.evaluationRange(count: data.testCount, rank: comm.rank, ranks: comm.size)
+        var totals = [0.0]
+        let chunk = 1000
+        var lower = mine.lowerBound
+        while lower < mine.upperBound {
+            let range = lower..<min(lower + chunk, mine.upperBound)
+            let batch = data.testBatch(range)
+            let out = try model.forward(batch.input, training: false)
+            switch batch.targets {
+            case .values(let target):
+                for i in 0..<out.count {
+                    let d = Double(out.data[i]) - Double(target.data[i])
+                    totals[0] += d * d
+                }
+            case .classes(let labels):
+                let classes = out.shape[1]
+                for (i, label) in labels.enumerated() {
+                    let row = out.data[(i * classes)..<((i + 1) * classes)]
+                    let predicted = row.indices.max { row[$0] < row[$1] }! - i * classes
+                    if predicted == label { totals[0] += 1 }
+                }
+            }
+            lower = range.upperBound
+        }
+        try comm.allreduceSum(&totals)
+        if data.isClassification { return ("test accuracy", totals[0] / Double(data.testCount)) }
+        return ("test error norm", totals[0].squareRoot())
+    }
+
+    /// Predictions of the model on inputs (inference mode), for reports and checkpoint checks.
+    public func predict(_ input: Tensor) throws -> Tensor {
+        try model.forward(input, training: false)
+    }
+
+    /// With local BatchNorm each rank's running statistics differ; average them so every rank
+    /// evaluates (and checkpoints) the same model. With synchronised BatchNorm they already agree.
+    private func synchroniseRunningStatistics() throws {
+        guard comm.size > 1, config.localBN, !model.state.isEmpty else { return }
+        try comm.allreduceSum(&model.state)
+        let scale = 1 / Float(comm.size)
+        for i in model.state.indices { model.state[i] *= scale }
+    }
+
+    // MARK: - Levels
+
+    private func shouldSwitch(after epoch: Int, history: [EpochRecord]) throws -> Bool {
+        guard level + 1 < config.levelCount else { return false }
+        if config.switchMode == "schedule" { return config.switchEpochs[level] == epoch + 1 }
+        // Plateau: rank 0 decides from the (already allreduced) loss and tells everyone.
+        var decision: [UInt8] = [0]
+        if comm.isRoot {
+            let losses = history[levelStartEpoch...].map(\.trainLoss)
+            decision[0] = Self.plateaued(losses, patience: config.patience, minImprovement: config.minImprovement) ? 1 : 0
+        }
+        try comm.broadcast(&decision, root: 0)
+        return decision[0] == 1
+    }
+
+    /// True when none of the last `patience` losses improved on the best before them by at least
+    /// `minImprovement` (relative).
+    static func plateaued(_ losses: [Double], patience: Int, minImprovement: Double) -> Bool {
+        guard losses.count > patience else { return false }
+        let best = losses[..<(losses.count - patience)].min()!
+        let recent = losses.suffix(patience).min()!
+        return recent > best * (1 - minImprovement)
+    }
+
+    /// Rank 0 prolongs the model (and the optimizer state) and broadcasts it; every rank
+    /// continues with the deeper model.
+    private func switchLevel(epoch: Int) throws {
+        let newSpec = try Self.spec(config, level: level + 1, data: data)
+        let keepMoments = config.optimizerStateOnSwitch == "prolong"
+        var next: ResNetModel
+        var moments: [[Float]] = []
+        if comm.isRoot {
+            let (prolonged, map) = try prolongModel(model, to: newSpec)
+            next = prolonged
+            moments = keepMoments ? optimizer.moments.map { map.apply(to: $0) } : []
+        } else {
+            next = ResNetModel(spec: newSpec, seed: UInt64(config.seed))
+        }
+        level += 1
+        levelStartEpoch = epoch
+        switchEpochs.append(epoch)
+        model = next
+        attachReducer()
+        try broadcastModel()
+        if keepMoments {
+            if !comm.isRoot {
+                moments = optimizer.moments.map { _ in [Float](repeating: 0, count: model.parameterCount) }
+            }
+            for i in moments.indices { try comm.broadcast(&moments[i], root: 0) }
+            optimizer.adopt(moments: moments, parameterCount: model.parameterCount)
+        } else {
+            optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
+        }
+        if comm.isRoot {
+            logger.info("level \(level + 1): \(newSpec.blocks) blocks per group, h \(newSpec.h), \(newSpec.integrator.rawValue)",
+                        metadata: ["epoch": "\(epoch + 1)"])
+            try output?.levelSwitched(to: level + 1, epoch: epoch)
+        }
+    }
+
+    private func learningRate(epoch: Int, step: Int, stepsPerEpoch: Int) -> Double {
+        guard config.schedule == "cosine" else { return config.lr }
+        let levelEnd: Int
+        if config.switchMode == "schedule", level < config.switchEpochs.count {
+            levelEnd = config.switchEpochs[level]
+        } else {
+            levelEnd = config.epochs
+        }
+        let t = (epoch - levelStartEpoch) * stepsPerEpoch + step
+        let total = max(1, (levelEnd - levelStartEpoch) * stepsPerEpoch)
+        return config.lr * (1 + cos(Double.pi * Double(t) / Double(total))) / 2
+    }
+
+    private func maxOverRanks(_ value: Int) throws -> Int {
+        var v = [Int64(value)]
+        try v.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
+        return Int(v[0])
+    }
+}
+
+/// Sums BatchNorm statistics across ranks (synchronised BatchNorm).
+final class CommunicatorReducer: BatchNormReducer {
+    let comm: Communicator
+    init(_ comm: Communicator) { self.comm = comm }
+    func sum(_ values: UnsafeMutableBufferPointer<Double>) throws { try comm.allreduceSum(values) }
+}

@@ -1,0 +1,124 @@
+import ResNetCore
+import ResNetData
+
+/// Targets of a batch: regression values or class labels.
+public enum BatchTargets {
+    case values(Tensor)
+    case classes([Int])
+}
+
+/// The training and test sets of an experiment, behind one interface for the trainer.
+public struct TrainingData {
+    enum Source {
+        case regression(train: RegressionDataset, test: RegressionDataset)
+        case images(train: ImageDataset, test: ImageDataset, augment: Bool)
+    }
+
+    let source: Source
+    public let seed: UInt64
+
+    public var trainCount: Int {
+        switch source {
+        case .regression(let train, _): return train.count
+        case .images(let train, _, _): return train.count
+        }
+    }
+
+    public var testCount: Int {
+        switch source {
+        case .regression(_, let test): return test.count
+        case .images(_, let test, _): return test.count
+        }
+    }
+
+    public var isClassification: Bool {
+        if case .images = source { return true }
+        return false
+    }
+
+    /// Per-sample input shape: [1] for regression, [C, H, W] for images.
+    public var sampleShape: [Int] {
+        switch source {
+        case .regression: return [1]
+        case .images(let train, _, _): return train.sampleShape
+        }
+    }
+
+    /// Loads the data the config names. The same on every rank (files or a seeded generator).
+    public static func load(_ config: ExperimentConfig) throws -> TrainingData {
+        let seed = UInt64(config.seed)
+        switch config.dataset {
+        case "regression-f1", "regression-f2":
+            let f: RegressionFunction = config.dataset == "regression-f1" ? .cosSquaredSinSquare : .cosSquareCosSinSquare
+            var (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
+                                                   testCount: config.testPoints, noiseStd: config.noise)
+            if config.subset > 0 {
+                train = train.subset(first: config.subset)
+                test = test.subset(first: max(1, config.subset / 6))
+            }
+            return TrainingData(source: .regression(train: train, test: test), seed: seed)
+        case "fashion-mnist":
+            let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
+            var (train, test) = try loadFashionMNIST(directory: dir)
+            if config.subset > 0 {
+                train = train.subset(first: config.subset)
+                test = test.subset(first: max(1, config.subset / 6))
+            }
+            return TrainingData(source: .images(train: train, test: test, augment: false), seed: seed)
+        default:
+            let dir = config.dataDir.isEmpty ? defaultCIFAR10Directory : config.dataDir
+            var (train, test) = try loadCIFAR10(directory: dir)
+            if config.subset > 0 {
+                train = train.subset(first: config.subset)
+                test = test.subset(first: max(1, config.subset / 6))
+            }
+            return TrainingData(source: .images(train: train, test: test, augment: true), seed: seed)
+        }
+    }
+
+    /// A training batch of the given sample indices (epoch selects the augmentation).
+    public func trainBatch(_ indices: [Int], epoch: Int) -> (input: Tensor, targets: BatchTargets) {
+        switch source {
+        case .regression(let train, _):
+            return regressionBatch(train, indices)
+        case .images(let train, _, let augment):
+            let aug = augment ? ImageAugmentation(seed: seed, epoch: epoch) : nil
+            return imageBatch(train, indices, augmentation: aug)
+        }
+    }
+
+    /// Test samples `range` (no augmentation).
+    public func testBatch(_ range: Range<Int>) -> (input: Tensor, targets: BatchTargets) {
+        switch source {
+        case .regression(_, let test): return regressionBatch(test, Array(range))
+        case .images(_, let test, _): return imageBatch(test, Array(range), augmentation: nil)
+        }
+    }
+
+    /// Test inputs and targets in order (for fit plots and exported predictions).
+    public var regressionTestSet: RegressionDataset? {
+        if case .regression(_, let test) = source { return test }
+        return nil
+    }
+
+    private func regressionBatch(_ set: RegressionDataset, _ indices: [Int]) -> (input: Tensor, targets: BatchTargets) {
+        var x = Tensor(shape: [indices.count, 1])
+        var y = Tensor(shape: [indices.count, 1])
+        x.data.withUnsafeMutableBufferPointer { xs in
+            y.data.withUnsafeMutableBufferPointer { ys in
+                set.writeBatch(indices: indices, inputs: xs, targets: ys)
+            }
+        }
+        return (x, .values(y))
+    }
+
+    private func imageBatch(_ set: ImageDataset, _ indices: [Int], augmentation: ImageAugmentation?)
+        -> (input: Tensor, targets: BatchTargets)
+    {
+        var x = Tensor(shape: [indices.count] + set.sampleShape)
+        let labels = x.data.withUnsafeMutableBufferPointer {
+            set.writeBatch(indices: indices, into: $0, augmentation: augmentation)
+        }
+        return (x, .classes(labels))
+    }
+}
