@@ -82,7 +82,9 @@ final class SafeTensorsFuzzTests: XCTestCase {
 
     func testRandomBitFlipsAndByteEdits() {
         var rng = SplitMix64(seed: Self.seed)
-        let bytes = baseFile().serialized()
+        let original = baseFile()
+        let bytes = original.serialized()
+        var checksumCaught = 0
         for iteration in 0..<5000 {
             var mutated = bytes
             let edits = Int.random(in: 1...4, using: &rng)
@@ -97,8 +99,17 @@ final class SafeTensorsFuzzTests: XCTestCase {
                 }
             }
             check(mutated, "iteration \(iteration) of bit flips")
+            // A mutation that still parses either keeps the tensors or is caught by the checksum.
+            if let parsed = try? SafeTensorsFile.parse(mutated) {
+                if (try? parsed.verifyChecksum()) != nil {
+                    XCTAssertEqual(parsed.tensors, original.tensors, "iteration \(iteration): checksum passed on changed tensors")
+                } else {
+                    checksumCaught += 1
+                }
+            }
         }
         XCTAssertGreaterThan(thrownCount, 0)
+        XCTAssertGreaterThan(checksumCaught, 0, "data corruption that parses is caught by the checksum")
     }
 
     func testHeaderLengthFieldLies() {
@@ -111,6 +122,7 @@ final class SafeTensorsFuzzTests: XCTestCase {
         for _ in 0..<500 { lengths.append(rng.next() >> (rng.next() % 64)) }
         for length in lengths {
             let mutated = withHeaderLength(bytes, length)
+            check(mutated, "header length \(length)")
             do {
                 _ = try SafeTensorsFile.parse(mutated)
                 XCTAssertEqual(length, trueLength, "only the true length parses")
