@@ -1,0 +1,145 @@
+/// Element-wise activations σ: sigmoid (the seed's default), ReLU and tanh.
+public enum Activation: String, Codable, CaseIterable, Sendable {
+    case sigmoid, relu, tanh
+}
+
+/// exp(x) for Float without a libm call, so activation loops vectorise.
+/// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, and a degree-6 polynomial
+/// (Cephes expf coefficients); relative error ≈ 2 ulp on the clamped range [−87.3, 88.3].
+@inline(__always)
+public func fastExp(_ value: Float) -> Float {
+    let x = min(max(value, -87.3), 88.3)
+    let t = x * 1.442_695_04
+    // Round to nearest by the 1.5·2²³ trick (|t| < 2²²); no fast-math, so it is not folded away.
+    let n = (t + 12_582_912) - 12_582_912
+    let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_6e-2
+    p = p * r + 0.166_666_655
+    p = p * r + 0.500_000_01
+    p = p * r * r + r + 1
+    let bits = UInt32(bitPattern: Int32(n) &+ 127) << 23
+    return p * Float(bitPattern: bits)
+}
+
+/// Applies σ element-wise; saves its output (all three derivatives are functions of it).
+public final class ActivationLayer: Layer {
+    public let activation: Activation
+    private var savedOutput: Tensor?
+
+    public init(_ activation: Activation) { self.activation = activation }
+
+    public func freshCopy() -> Layer { ActivationLayer(activation) }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        var output = input
+        let count = output.count
+        output.data.withUnsafeMutableBufferPointer { y in
+            ActivationLayer.apply(activation, y.baseAddress!, count)
+        }
+        savedOutput = training ? output : nil
+        return output
+    }
+
+    /// In place y = σ(y).
+    static func apply(_ activation: Activation, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        switch activation {
+        case .sigmoid:
+            for i in 0..<count { y[i] = 1 / (1 + fastExp(-y[i])) }
+        case .relu:
+            for i in 0..<count { y[i] = max(y[i], 0) }
+        case .tanh:
+            for i in 0..<count { y[i] = 1 - 2 / (fastExp(2 * y[i]) + 1) }
+        }
+    }
+
+    /// In place dy = dy · σ'(x), with σ' expressed through the saved output y.
+    static func applyDerivative(_ activation: Activation, output y: UnsafePointer<Float>,
+                                gradient dy: UnsafeMutablePointer<Float>, _ count: Int) {
+        switch activation {
+        case .sigmoid:
+            for i in 0..<count { dy[i] *= y[i] * (1 - y[i]) }
+        case .relu:
+            for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
+        case .tanh:
+            for i in 0..<count { dy[i] *= 1 - y[i] * y[i] }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        guard let output = savedOutput else { throw ResNetCoreError.backwardWithoutForward("activation") }
+        guard output.count == outputGradient.count else {
+            throw ResNetCoreError.shapeMismatch("activation gradient \(outputGradient.shape) vs \(output.shape)")
+        }
+        var inputGradient = outputGradient
+        let count = output.count
+        output.data.withUnsafeBufferPointer { y in
+            inputGradient.data.withUnsafeMutableBufferPointer { dy in
+                ActivationLayer.applyDerivative(activation, output: y.baseAddress!, gradient: dy.baseAddress!, count)
+            }
+        }
+        savedOutput = nil
+        return inputGradient
+    }
+}
+
+/// [N, C, H, W] → [N, C]: the mean over each channel's plane. Saves the input shape.
+public final class GlobalAveragePool: Layer {
+    private var savedShape: [Int]?
+
+    public init() {}
+    public func freshCopy() -> Layer { GlobalAveragePool() }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        guard input.rank == 4 else { throw ResNetCoreError.shapeMismatch("pool expects NCHW, got \(input.shape)") }
+        let n = input.shape[0], c = input.shape[1], plane = input.shape[2] * input.shape[3]
+        var output = Tensor(shape: [n, c])
+        let scale = 1 / Float(plane)
+        input.data.withUnsafeBufferPointer { x in
+            for i in 0..<(n * c) {
+                let p = x.baseAddress! + i * plane
+                var s: Float = 0
+                for j in 0..<plane { s += p[j] }
+                output.data[i] = s * scale
+            }
+        }
+        savedShape = training ? input.shape : nil
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        guard let shape = savedShape else { throw ResNetCoreError.backwardWithoutForward("pool") }
+        let plane = shape[2] * shape[3], rows = shape[0] * shape[1]
+        var inputGradient = Tensor(shape: shape)
+        let scale = 1 / Float(plane)
+        inputGradient.data.withUnsafeMutableBufferPointer { dx in
+            for i in 0..<rows {
+                let g = outputGradient.data[i] * scale
+                let p = dx.baseAddress! + i * plane
+                for j in 0..<plane { p[j] = g }
+            }
+        }
+        savedShape = nil
+        return inputGradient
+    }
+}
+
+/// [N, …] → [N, features]: a reshape; the gradient takes the input shape back.
+public final class Flatten: Layer {
+    private var savedShape: [Int]?
+
+    public init() {}
+    public func freshCopy() -> Layer { Flatten() }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        savedShape = input.shape
+        return input.reshaped([input.batchSize, input.sampleCount])
+    }
+
+    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        guard let shape = savedShape else { throw ResNetCoreError.backwardWithoutForward("flatten") }
+        return outputGradient.reshaped(shape)
+    }
+}

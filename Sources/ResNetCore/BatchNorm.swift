@@ -1,0 +1,179 @@
+/// Batch normalisation over channels: NCHW (2-d) or [N, features] (1-d, a 1×1 plane).
+///
+/// Training: batch mean and biased variance per channel (summed across ranks through the
+/// `BatchNormReducer` when one is set — synchronised BatchNorm); running mean and unbiased
+/// running variance updated with momentum 0.1. Inference: the running statistics.
+/// Forward saves the normalised input x̂, 1/σ per channel and the (global) element count.
+public final class BatchNorm: Layer {
+    public let channels: Int
+    public let weightOffset: Int, biasOffset: Int
+    public let runningMeanOffset: Int, runningVarianceOffset: Int
+    public let momentum: Float = 0.1
+    public let epsilon: Float = 1e-5
+
+    private var savedNormalized: Tensor?
+    private var savedInverseStd: [Float] = []
+    private var savedCount: Double = 0
+    private var savedTraining = false
+
+    public init(channels: Int, weightOffset: Int, biasOffset: Int,
+                runningMeanOffset: Int, runningVarianceOffset: Int) {
+        self.channels = channels
+        self.weightOffset = weightOffset
+        self.biasOffset = biasOffset
+        self.runningMeanOffset = runningMeanOffset
+        self.runningVarianceOffset = runningVarianceOffset
+    }
+
+    /// Registers `name.weight`, `name.bias` (parameters) and `name.running_mean`,
+    /// `name.running_var` (state).
+    convenience init(_ name: String, channels: Int, layout: LayoutBuilder) {
+        let w = layout.addParameter("\(name).weight", shape: [channels], initializer: .constant(1))
+        let b = layout.addParameter("\(name).bias", shape: [channels], initializer: .constant(0))
+        let m = layout.addState("\(name).running_mean", shape: [channels], initializer: .constant(0))
+        let v = layout.addState("\(name).running_var", shape: [channels], initializer: .constant(1))
+        self.init(channels: channels, weightOffset: w, biasOffset: b, runningMeanOffset: m, runningVarianceOffset: v)
+    }
+
+    public func freshCopy() -> Layer {
+        BatchNorm(channels: channels, weightOffset: weightOffset, biasOffset: biasOffset,
+                  runningMeanOffset: runningMeanOffset, runningVarianceOffset: runningVarianceOffset)
+    }
+
+    private func plane(of input: Tensor) throws -> Int {
+        guard input.rank >= 2, input.shape[1] == channels else {
+            throw ResNetCoreError.shapeMismatch("BatchNorm(\(channels)) got \(input.shape)")
+        }
+        return input.shape.dropFirst(2).reduce(1, *)
+    }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        let plane = try plane(of: input)
+        let n = input.batchSize, c = channels
+        var mean = [Float](repeating: 0, count: c)
+        var inverseStd = [Float](repeating: 0, count: c)
+        let gamma = buffers.parameters + weightOffset, beta = buffers.parameters + biasOffset
+        let runningMean = buffers.state + runningMeanOffset
+        let runningVariance = buffers.state + runningVarianceOffset
+
+        if training {
+            // Per-channel Σx and Σx² (Double), plus the element count, in one reducible buffer.
+            var sums = [Double](repeating: 0, count: 2 * c + 1)
+            input.data.withUnsafeBufferPointer { x in
+                for s in 0..<n {
+                    for ch in 0..<c {
+                        let p = x.baseAddress! + (s * c + ch) * plane
+                        var s1: Float = 0, s2: Float = 0
+                        for i in 0..<plane { s1 += p[i]; s2 += p[i] * p[i] }
+                        sums[ch] += Double(s1)
+                        sums[c + ch] += Double(s2)
+                    }
+                }
+            }
+            sums[2 * c] = Double(n * plane)
+            if let reducer = buffers.reducer {
+                try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
+            }
+            let count = sums[2 * c]
+            for ch in 0..<c {
+                let m = sums[ch] / count
+                let variance = max(sums[c + ch] / count - m * m, 0)
+                mean[ch] = Float(m)
+                inverseStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                let unbiased = count > 1 ? variance * count / (count - 1) : variance
+                runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * Float(m)
+                runningVariance[ch] = (1 - momentum) * runningVariance[ch] + momentum * Float(unbiased)
+            }
+            savedCount = count
+        } else {
+            for ch in 0..<c {
+                mean[ch] = runningMean[ch]
+                inverseStd[ch] = 1 / (runningVariance[ch] + epsilon).squareRoot()
+            }
+        }
+
+        var normalized = Tensor(shape: input.shape)
+        var output = Tensor(shape: input.shape)
+        input.data.withUnsafeBufferPointer { x in
+            normalized.data.withUnsafeMutableBufferPointer { xh in
+                output.data.withUnsafeMutableBufferPointer { y in
+                    for s in 0..<n {
+                        for ch in 0..<c {
+                            let base = (s * c + ch) * plane
+                            let px = x.baseAddress! + base, pxh = xh.baseAddress! + base, py = y.baseAddress! + base
+                            let m = mean[ch], inv = inverseStd[ch], g = gamma[ch], b = beta[ch]
+                            for i in 0..<plane {
+                                let v = (px[i] - m) * inv
+                                pxh[i] = v
+                                py[i] = g * v + b
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if training {
+            savedNormalized = normalized
+            savedInverseStd = inverseStd
+            savedTraining = true
+        } else {
+            savedNormalized = nil
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        guard let normalized = savedNormalized else { throw ResNetCoreError.backwardWithoutForward("BatchNorm") }
+        guard normalized.shape == outputGradient.shape else {
+            throw ResNetCoreError.shapeMismatch("BatchNorm gradient \(outputGradient.shape) vs \(normalized.shape)")
+        }
+        let plane = try plane(of: normalized)
+        let n = normalized.batchSize, c = channels
+        // Per-channel Σdy and Σdy·x̂: local ones give dβ and dγ; global ones give dx.
+        var sums = [Double](repeating: 0, count: 2 * c)
+        normalized.data.withUnsafeBufferPointer { xh in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                for s in 0..<n {
+                    for ch in 0..<c {
+                        let base = (s * c + ch) * plane
+                        let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
+                        var s1: Float = 0, s2: Float = 0
+                        for i in 0..<plane { s1 += pdy[i]; s2 += pdy[i] * pxh[i] }
+                        sums[ch] += Double(s1)
+                        sums[c + ch] += Double(s2)
+                    }
+                }
+            }
+        }
+        let dGamma = buffers.gradients + weightOffset, dBeta = buffers.gradients + biasOffset
+        for ch in 0..<c {
+            dBeta[ch] += Float(sums[ch])
+            dGamma[ch] += Float(sums[c + ch])
+        }
+        if let reducer = buffers.reducer {
+            try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
+        }
+        let gamma = buffers.parameters + weightOffset
+        var inputGradient = Tensor(shape: normalized.shape)
+        let count = savedCount
+        normalized.data.withUnsafeBufferPointer { xh in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    for s in 0..<n {
+                        for ch in 0..<c {
+                            let base = (s * c + ch) * plane
+                            let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
+                            let pdx = dx.baseAddress! + base
+                            // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), means over the global batch.
+                            let scale = gamma[ch] * savedInverseStd[ch]
+                            let meanDy = Float(sums[ch] / count), meanDyX = Float(sums[c + ch] / count)
+                            for i in 0..<plane { pdx[i] = scale * (pdy[i] - meanDy - pxh[i] * meanDyX) }
+                        }
+                    }
+                }
+            }
+        }
+        savedNormalized = nil
+        return inputGradient
+    }
+}

@@ -1,0 +1,180 @@
+/// 2-d convolution (cross-correlation), kernel k×k, stride, zero padding, optional bias;
+/// weight stored [out, in, k, k] (PyTorch layout).
+///
+/// Lowered per image with im2col: a whole-batch lowering makes skinny GEMMs that stream far
+/// more memory than they compute, while one image's column buffer (e.g. 144×784 floats) stays
+/// in cache and runs near the sgemm reference. Forward saves only the input; backward
+/// recomputes each image's columns instead of storing (C·k²)×(Ho·Wo)×N floats.
+public final class Conv2d: Layer {
+    public let inputChannels: Int, outputChannels: Int
+    public let kernelSize: Int, stride: Int, padding: Int
+    public let weightOffset: Int, biasOffset: Int?
+    public let computesInputGradient: Bool
+    private var savedInput: Tensor?
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                weightOffset: Int, biasOffset: Int?, computesInputGradient: Bool = true) {
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        self.weightOffset = weightOffset
+        self.biasOffset = biasOffset
+        self.computesInputGradient = computesInputGradient
+    }
+
+    /// Registers `name.weight` (and `name.bias`) in the layout.
+    convenience init(_ name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int,
+                     stride: Int, padding: Int, bias: Bool, xavier: Bool,
+                     computesInputGradient: Bool = true, layout: LayoutBuilder) {
+        let fanIn = Float(inputChannels * kernelSize * kernelSize)
+        let fanOut = Float(outputChannels * kernelSize * kernelSize)
+        let bound = xavier ? (6 / (fanIn + fanOut)).squareRoot() : (6 / fanIn).squareRoot()
+        let w = layout.addParameter("\(name).weight", shape: [outputChannels, inputChannels, kernelSize, kernelSize],
+                                    initializer: .uniform(bound: bound))
+        let b = bias ? layout.addParameter("\(name).bias", shape: [outputChannels],
+                                           initializer: .uniform(bound: 1 / fanIn.squareRoot())) : nil
+        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+                  stride: stride, padding: padding, weightOffset: w, biasOffset: b,
+                  computesInputGradient: computesInputGradient)
+    }
+
+    public func freshCopy() -> Layer {
+        Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+               stride: stride, padding: padding, weightOffset: weightOffset, biasOffset: biasOffset,
+               computesInputGradient: computesInputGradient)
+    }
+
+    public func outputSize(height: Int, width: Int) -> (Int, Int) {
+        ((height + 2 * padding - kernelSize) / stride + 1, (width + 2 * padding - kernelSize) / stride + 1)
+    }
+
+    /// Forward FLOPs per sample for an input plane of the given size.
+    public func forwardFlopsPerSample(height: Int, width: Int) -> Double {
+        let (ho, wo) = outputSize(height: height, width: width)
+        return 2 * Double(outputChannels * inputChannels * kernelSize * kernelSize * ho * wo)
+    }
+
+    /// A 1×1, stride-1, unpadded convolution needs no lowering: the image is its own column matrix.
+    private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
+
+    private struct Geometry {
+        let n: Int, h: Int, w: Int, ho: Int, wo: Int
+        var plane: Int { ho * wo }
+    }
+
+    private func geometry(_ input: Tensor) throws -> Geometry {
+        guard input.rank == 4, input.shape[1] == inputChannels else {
+            throw ResNetCoreError.shapeMismatch("Conv2d(\(inputChannels)→\(outputChannels)) got \(input.shape)")
+        }
+        let (ho, wo) = outputSize(height: input.shape[2], width: input.shape[3])
+        guard ho > 0, wo > 0 else { throw ResNetCoreError.shapeMismatch("Conv2d output empty for \(input.shape)") }
+        return Geometry(n: input.shape[0], h: input.shape[2], w: input.shape[3], ho: ho, wo: wo)
+    }
+
+    private func lower(_ image: UnsafePointer<Float>, _ g: Geometry, into columns: UnsafeMutablePointer<Float>) {
+        Kernels.im2col(image: image, channels: inputChannels, height: g.h, width: g.w,
+                       kernel: kernelSize, stride: stride, padding: padding,
+                       outHeight: g.ho, outWidth: g.wo, columns: columns)
+    }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        let g = try geometry(input)
+        let rows = inputChannels * kernelSize * kernelSize
+        let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        var output = Tensor(shape: [g.n, outputChannels, g.ho, g.wo])
+        var columns = [Float](repeating: 0, count: isPointwise ? 0 : rows * g.plane)
+        let weights = buffers.parameters + weightOffset
+        input.data.withUnsafeBufferPointer { x in
+            output.data.withUnsafeMutableBufferPointer { y in
+                columns.withUnsafeMutableBufferPointer { col in
+                    for s in 0..<g.n {
+                        let image = x.baseAddress! + s * inImage
+                        let out = y.baseAddress! + s * outImage
+                        var b: UnsafePointer<Float> = image
+                        if !isPointwise {
+                            lower(image, g, into: col.baseAddress!)
+                            b = UnsafePointer(col.baseAddress!)
+                        }
+                        var beta: Float = 0
+                        if let biasOffset {
+                            let bias = buffers.parameters + biasOffset
+                            for oc in 0..<outputChannels {
+                                let row = out + oc * g.plane, v = bias[oc]
+                                for i in 0..<g.plane { row[i] = v }
+                            }
+                            beta = 1
+                        }
+                        Kernels.sgemm(transposeA: false, transposeB: false, m: outputChannels, n: g.plane, k: rows,
+                                      alpha: 1, a: weights, b: b, beta: beta, c: out)
+                    }
+                }
+            }
+        }
+        savedInput = training ? input : nil
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        guard let input = savedInput else { throw ResNetCoreError.backwardWithoutForward("Conv2d") }
+        let g = try geometry(input)
+        guard outputGradient.shape == [g.n, outputChannels, g.ho, g.wo] else {
+            throw ResNetCoreError.shapeMismatch("Conv2d gradient \(outputGradient.shape)")
+        }
+        let rows = inputChannels * kernelSize * kernelSize
+        let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        var inputGradient = Tensor(shape: computesInputGradient ? input.shape : [0])
+        var columns = [Float](repeating: 0, count: isPointwise ? 0 : rows * g.plane)
+        var columnGradient = [Float](repeating: 0, count: isPointwise || !computesInputGradient ? 0 : rows * g.plane)
+        let weights = buffers.parameters + weightOffset
+        let dWeights = buffers.gradients + weightOffset
+        input.data.withUnsafeBufferPointer { x in
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    columns.withUnsafeMutableBufferPointer { col in
+                        columnGradient.withUnsafeMutableBufferPointer { dcol in
+                            for s in 0..<g.n {
+                                let image = x.baseAddress! + s * inImage
+                                let dOut = dy.baseAddress! + s * outImage
+                                var b: UnsafePointer<Float> = image
+                                if !isPointwise {
+                                    lower(image, g, into: col.baseAddress!)
+                                    b = UnsafePointer(col.baseAddress!)
+                                }
+                                // dW[out, rows] += dY_s[out, plane] · colsᵀ
+                                Kernels.sgemm(transposeA: false, transposeB: true, m: outputChannels, n: rows,
+                                              k: g.plane, alpha: 1, a: dOut, b: b, beta: 1, c: dWeights)
+                                if let biasOffset {
+                                    let db = buffers.gradients + biasOffset
+                                    for oc in 0..<outputChannels {
+                                        let row = dOut + oc * g.plane
+                                        var sum: Float = 0
+                                        for i in 0..<g.plane { sum += row[i] }
+                                        db[oc] += sum
+                                    }
+                                }
+                                guard computesInputGradient else { continue }
+                                let dImage = dx.baseAddress! + s * inImage
+                                if isPointwise {
+                                    Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
+                                                  k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0, c: dImage)
+                                } else {
+                                    // dcols[rows, plane] = Wᵀ · dY_s, then scatter-add back to the image.
+                                    Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
+                                                  k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0,
+                                                  c: dcol.baseAddress!)
+                                    Kernels.col2im(columns: dcol.baseAddress!, channels: inputChannels,
+                                                   height: g.h, width: g.w, kernel: kernelSize, stride: stride,
+                                                   padding: padding, outHeight: g.ho, outWidth: g.wo, image: dImage)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        savedInput = nil
+        return inputGradient
+    }
+}

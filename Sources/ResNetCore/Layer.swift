@@ -1,0 +1,85 @@
+/// The building blocks every layer shares: named slots in the flat buffers, the raw buffer
+/// pointers a layer works on, and the `Layer` protocol (paired forward/backward).
+
+/// A named view into one of the model's flat buffers.
+public struct ParameterSlot: Codable, Equatable, Hashable, Sendable {
+    public var name: String
+    public var offset: Int
+    public var shape: [Int]
+    public var count: Int { shape.reduce(1, *) }
+    public var range: Range<Int> { offset..<(offset + count) }
+
+    public init(name: String, offset: Int, shape: [Int]) {
+        self.name = name
+        self.offset = offset
+        self.shape = shape
+    }
+}
+
+/// How a slot is filled when a model is built from (spec, seed).
+enum SlotInitializer: Equatable {
+    /// Uniform in [−bound, bound): Xavier/Kaiming bounds for weights, 1/√fan_in for biases.
+    case uniform(bound: Float)
+    case constant(Float)
+}
+
+/// Hands out consecutive offsets in the parameter and state buffers, in the order layers are
+/// created (= forward order), and remembers how each slot is initialised.
+final class LayoutBuilder {
+    private(set) var slots: [ParameterSlot] = []
+    private(set) var stateSlots: [ParameterSlot] = []
+    private(set) var initializers: [SlotInitializer] = []
+    private(set) var stateInitializers: [SlotInitializer] = []
+    private(set) var parameterCount = 0
+    private(set) var stateCount = 0
+
+    func addParameter(_ name: String, shape: [Int], initializer: SlotInitializer) -> Int {
+        let slot = ParameterSlot(name: name, offset: parameterCount, shape: shape)
+        slots.append(slot)
+        initializers.append(initializer)
+        parameterCount += slot.count
+        return slot.offset
+    }
+
+    func addState(_ name: String, shape: [Int], initializer: SlotInitializer) -> Int {
+        let slot = ParameterSlot(name: name, offset: stateCount, shape: shape)
+        stateSlots.append(slot)
+        stateInitializers.append(initializer)
+        stateCount += slot.count
+        return slot.offset
+    }
+}
+
+/// Sums values in place across all ranks (e.g. an MPI allreduce). The model hands it the
+/// per-channel BatchNorm sums in forward and backward; `nil` means local BatchNorm.
+public protocol BatchNormReducer: AnyObject {
+    func sum(_ values: UnsafeMutableBufferPointer<Double>) throws
+}
+
+/// Base pointers of the three flat buffers, valid for the duration of one forward or backward.
+public struct LayerBuffers {
+    public let parameters: UnsafeMutablePointer<Float>
+    public let gradients: UnsafeMutablePointer<Float>
+    public let state: UnsafeMutablePointer<Float>
+    public let reducer: BatchNormReducer?
+
+    public init(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                state: UnsafeMutablePointer<Float>, reducer: BatchNormReducer? = nil) {
+        self.parameters = parameters
+        self.gradients = gradients
+        self.state = state
+        self.reducer = reducer
+    }
+}
+
+/// A layer: forward saves exactly what its backward needs; backward *accumulates* parameter
+/// gradients into the flat gradient buffer and returns the input gradient.
+///
+/// Parameters live at fixed offsets of the flat buffers, so a layer instance is only offsets
+/// plus saved activations. `freshCopy()` gives another instance on the same parameters —
+/// how a Runge–Kutta block evaluates the same F at several stages, each with its own saved state.
+public protocol Layer: AnyObject {
+    func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor
+    func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor
+    func freshCopy() -> Layer
+}

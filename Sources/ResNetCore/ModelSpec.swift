@@ -1,0 +1,80 @@
+/// Everything needed to build a model deterministically (together with a seed): what ranks
+/// agree on before training and what checkpoints record.
+///
+/// ```swift
+/// let spec = ModelSpec.fashionMNIST(blocks: [2, 2])          // shallow level
+/// let model = ResNetModel(spec: spec, seed: 42)
+/// let deep = ModelSpec.mlp(blocks: 3, h: 0.5, integrator: .midpoint)
+/// ```
+public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
+    public enum Kind: String, Codable, Sendable { case mlp, cnn }
+
+    public var kind: Kind
+    /// Per-sample input shape: [features] for the MLP, [C, H, W] for the CNN.
+    public var inputShape: [Int]
+    /// Output features (regression) or classes.
+    public var outputs: Int
+    /// MLP: [width] (one residual group). CNN: channels of each residual group.
+    public var widths: [Int]
+    /// Residual blocks in each group (same count as `widths`).
+    public var blocks: [Int]
+    /// Step size of every residual update.
+    public var h: Double
+    public var integrator: Integrator
+    public var activation: Activation
+
+    public init(kind: Kind, inputShape: [Int], outputs: Int, widths: [Int], blocks: [Int],
+                h: Double, integrator: Integrator = .euler, activation: Activation = .sigmoid) {
+        self.kind = kind
+        self.inputShape = inputShape
+        self.outputs = outputs
+        self.widths = widths
+        self.blocks = blocks
+        self.h = h
+        self.integrator = integrator
+        self.activation = activation
+    }
+
+    /// The thesis §5.1 regression MLP: Linear(in→width), blocks, Linear(width→out).
+    public static func mlp(inputs: Int = 1, outputs: Int = 1, width: Int = 32, blocks: Int = 2,
+                           h: Double = 1, integrator: Integrator = .euler,
+                           activation: Activation = .sigmoid) -> ModelSpec {
+        ModelSpec(kind: .mlp, inputShape: [inputs], outputs: outputs, widths: [width], blocks: [blocks],
+                  h: h, integrator: integrator, activation: activation)
+    }
+
+    /// Thesis §5.2: groups of 16 and 32 channels on 1×28×28, 10 classes.
+    public static func fashionMNIST(blocks: [Int] = [2, 2], h: Double = 1, integrator: Integrator = .euler,
+                                    activation: Activation = .sigmoid) -> ModelSpec {
+        ModelSpec(kind: .cnn, inputShape: [1, 28, 28], outputs: 10, widths: [16, 32], blocks: blocks,
+                  h: h, integrator: integrator, activation: activation)
+    }
+
+    /// Thesis §5.3: groups of 16, 32 and 64 channels on 3×32×32, 10 classes.
+    public static func cifar10(blocks: [Int] = [2, 2, 2], h: Double = 1, integrator: Integrator = .euler,
+                               activation: Activation = .sigmoid) -> ModelSpec {
+        ModelSpec(kind: .cnn, inputShape: [3, 32, 32], outputs: 10, widths: [16, 32, 64], blocks: blocks,
+                  h: h, integrator: integrator, activation: activation)
+    }
+
+    /// Throws when the spec cannot describe a model.
+    public func validate() throws {
+        guard widths.count == blocks.count, !widths.isEmpty else {
+            throw ResNetCoreError.invalidSpec("widths \(widths) and blocks \(blocks) must be non-empty and equal length")
+        }
+        guard widths.allSatisfy({ $0 > 0 }), blocks.allSatisfy({ $0 >= 0 }), outputs > 0 else {
+            throw ResNetCoreError.invalidSpec("widths, outputs must be positive and blocks non-negative")
+        }
+        guard h.isFinite, h > 0 else { throw ResNetCoreError.invalidSpec("h must be positive, got \(h)") }
+        switch kind {
+        case .mlp:
+            guard inputShape.count == 1, inputShape[0] > 0, widths.count == 1 else {
+                throw ResNetCoreError.invalidSpec("MLP needs inputShape [features] and one group")
+            }
+        case .cnn:
+            guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
+                throw ResNetCoreError.invalidSpec("CNN needs inputShape [C, H, W]")
+            }
+        }
+    }
+}

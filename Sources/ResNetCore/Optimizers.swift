@@ -1,0 +1,113 @@
+import Foundation
+
+/// Optimizers over the flat buffers: one loop over all parameters.
+
+/// Adam (Kingma & Ba) with PyTorch's conventions: bias-corrected moments,
+/// p ← p − lr·m̂/(√v̂ + ε), optional L2 weight decay added to the gradient.
+public final class Adam {
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    public var weightDecay: Float
+    /// First and second moment buffers, same layout as the parameters.
+    public var m: [Float]
+    public var v: [Float]
+    /// Steps taken so far (the bias correction uses it).
+    public var stepCount: Int = 0
+
+    public init(parameterCount: Int, weightDecay: Float = 0) {
+        m = [Float](repeating: 0, count: parameterCount)
+        v = [Float](repeating: 0, count: parameterCount)
+        self.weightDecay = weightDecay
+    }
+
+    /// Adopts prolonged moment buffers (see `ProlongationMap.apply`) or resets them.
+    public func resize(parameterCount: Int, map: ProlongationMap?) {
+        if let map {
+            m = map.apply(to: m)
+            v = map.apply(to: v)
+        } else {
+            m = [Float](repeating: 0, count: parameterCount)
+            v = [Float](repeating: 0, count: parameterCount)
+            stepCount = 0
+        }
+    }
+
+    public func step(parameters: inout [Float], gradients: [Float], learningRate: Float) {
+        precondition(parameters.count == m.count && gradients.count == m.count, "Adam buffer size mismatch")
+        stepCount += 1
+        let t = Double(stepCount)
+        let correction1 = Float(1 - pow(Double(beta1), t))
+        let correction2 = Float(1 - pow(Double(beta2), t))
+        let stepSize = learningRate / correction1
+        let inverseRootCorrection2 = 1 / correction2.squareRoot()
+        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
+        let count = m.count
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradients.withUnsafeBufferPointer { g in
+                m.withUnsafeMutableBufferPointer { m in
+                    v.withUnsafeMutableBufferPointer { v in
+                        for i in 0..<count {
+                            let grad = g[i] + wd * p[i]
+                            m[i] = b1 * m[i] + (1 - b1) * grad
+                            v[i] = b2 * v[i] + (1 - b2) * grad * grad
+                            p[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseRootCorrection2 + eps)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// SGD with momentum and L2 weight decay (PyTorch convention, no dampening):
+/// g ← g + wd·p;  buf ← μ·buf + g;  p ← p − lr·buf.
+public final class SGD {
+    public var momentum: Float
+    public var weightDecay: Float
+    public var velocity: [Float]
+
+    public init(parameterCount: Int, momentum: Float = 0.9, weightDecay: Float = 0) {
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        velocity = [Float](repeating: 0, count: parameterCount)
+    }
+
+    public func resize(parameterCount: Int, map: ProlongationMap?) {
+        velocity = map?.apply(to: velocity) ?? [Float](repeating: 0, count: parameterCount)
+    }
+
+    public func step(parameters: inout [Float], gradients: [Float], learningRate: Float) {
+        precondition(parameters.count == velocity.count && gradients.count == velocity.count, "SGD buffer size mismatch")
+        let mu = momentum, wd = weightDecay, count = velocity.count
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradients.withUnsafeBufferPointer { g in
+                velocity.withUnsafeMutableBufferPointer { b in
+                    for i in 0..<count {
+                        b[i] = mu * b[i] + g[i] + wd * p[i]
+                        p[i] -= learningRate * b[i]
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Learning rate as a function of progress within the current level.
+/// Cosine annealing restarts at every level switch (as Chang et al. 2018 do): the caller
+/// passes the step (or epoch) index counted from the start of the level.
+public enum LearningRateSchedule: Codable, Equatable, Sendable {
+    case constant
+    /// lr = min + (base − min)·(1 + cos(π·t/T))/2 over a level of T steps.
+    case cosineAnnealing(minimum: Float)
+
+    public func learningRate(base: Float, stepInLevel: Int, stepsInLevel: Int) -> Float {
+        switch self {
+        case .constant:
+            return base
+        case .cosineAnnealing(let minimum):
+            let progress = stepsInLevel > 0 ? min(Double(stepInLevel) / Double(stepsInLevel), 1) : 0
+            return minimum + (base - minimum) * Float((1 + cos(Double.pi * progress)) / 2)
+        }
+    }
+}

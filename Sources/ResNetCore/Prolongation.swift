@@ -1,0 +1,125 @@
+/// Multi-level prolongation (thesis ch. 4): from a shallow network to a deeper one whose
+/// residual groups are the same ODEs discretised with more, smaller steps.
+///
+/// Per residual group, every new block copies one old block (parameters and BatchNorm running
+/// statistics); non-residual layers (stem, projections, head) are copied unchanged; h is halved.
+///
+/// ```swift
+/// let (deep, map) = try prolong(model, rule: .insert, integrator: .midpoint)
+/// adam.resize(parameterCount: deep.parameterCount, map: map)   // or map: nil to reset
+/// ```
+
+/// How the block counts grow at a level switch.
+public enum ProlongationRule: Equatable, Sendable {
+    /// The thesis: n → 2n−1; a new block between each pair copies the earlier block.
+    case insert
+    /// Chang et al. 2018: n → 2n; each block is followed by its copy.
+    case double
+    /// Block counts per group at each level, level 0 first (e.g. [[2,2],[3,3],[5,5]]);
+    /// filled by the nearest-earlier-block rule.
+    case explicit([[Int]])
+
+    /// The block counts of the level after `current`, or nil when there is none.
+    public func nextBlocks(after current: [Int]) -> [Int]? {
+        switch self {
+        case .insert: return current.map { max(2 * $0 - 1, $0) }
+        case .double: return current.map { 2 * $0 }
+        case .explicit(let levels):
+            guard let i = levels.firstIndex(of: current), i + 1 < levels.count else { return nil }
+            return levels[i + 1]
+        }
+    }
+}
+
+/// For every index of the new buffers, the index of the old buffer it copies. Apply it to
+/// anything laid out like the parameters (Adam's m and v, SGD's velocity).
+public struct ProlongationMap: Equatable, Sendable {
+    public let parameterSources: [Int]
+    public let stateSources: [Int]
+    /// blockSources[g][j] = the old block that new block j of group g copies.
+    public let blockSources: [[Int]]
+
+    public func apply(to old: [Float]) -> [Float] { parameterSources.map { old[$0] } }
+    public func applyToState(_ old: [Float]) -> [Float] { stateSources.map { old[$0] } }
+}
+
+/// Which old block each of `newCount` blocks copies when a group grows from `oldCount`.
+///
+/// The old blocks are the endpoints and interior times of the group's ODE: old block i sits at
+/// new position round(i·(new−1)/(old−1)) and every new block copies the nearest earlier old
+/// block (for 2n−1 this is exactly the thesis's insert rule). `double` (2n) uses j/2 instead.
+public func blockSourceIndices(oldCount: Int, newCount: Int, rule: ProlongationRule) throws -> [Int] {
+    guard newCount >= oldCount else {
+        throw ResNetCoreError.invalidSpec("prolongation cannot remove blocks (\(oldCount) → \(newCount))")
+    }
+    if newCount == 0 { return [] }
+    guard oldCount > 0 else { throw ResNetCoreError.invalidSpec("cannot prolong a group with no blocks") }
+    if case .double = rule, newCount == 2 * oldCount { return (0..<newCount).map { $0 / 2 } }
+    if oldCount == 1 { return [Int](repeating: 0, count: newCount) }
+    let positions = (0..<oldCount).map { i in
+        Int((Double(i * (newCount - 1)) / Double(oldCount - 1)).rounded())
+    }
+    var sources: [Int] = []
+    var current = 0
+    for j in 0..<newCount {
+        while current + 1 < oldCount && positions[current + 1] <= j { current += 1 }
+        sources.append(current)
+    }
+    return sources
+}
+
+/// Prolongs `model` to `newBlocks` blocks per group. h is halved unless `h` is given; the
+/// integrator may change (thesis §6.3: Euler first, midpoint after).
+public func prolong(_ model: ResNetModel, toBlocks newBlocks: [Int], rule: ProlongationRule = .insert,
+                    integrator: Integrator? = nil, h: Double? = nil) throws -> (ResNetModel, ProlongationMap) {
+    let old = model.spec
+    guard newBlocks.count == old.blocks.count else {
+        throw ResNetCoreError.invalidSpec("\(newBlocks.count) groups given, model has \(old.blocks.count)")
+    }
+    let blockSources = try zip(old.blocks, newBlocks).map {
+        try blockSourceIndices(oldCount: $0, newCount: $1, rule: rule)
+    }
+    var spec = old
+    spec.blocks = newBlocks
+    spec.h = h ?? old.h / 2
+    if let integrator { spec.integrator = integrator }
+    let fine = ResNetModel(spec: spec, seed: model.seed)
+
+    func sourceName(_ name: String) -> String {
+        // "groups.<g>.blocks.<j>.<rest>" → "groups.<g>.blocks.<source>.<rest>"
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count > 4, parts[0] == "groups", parts[2] == "blocks",
+              let g = Int(parts[1]), let j = Int(parts[3]) else { return name }
+        var copy = parts.map(String.init)
+        copy[3] = String(blockSources[g][j])
+        return copy.joined(separator: ".")
+    }
+    func sources(_ newSlots: [ParameterSlot], _ oldSlots: [ParameterSlot], count: Int) throws -> [Int] {
+        let oldByName = Dictionary(uniqueKeysWithValues: oldSlots.map { ($0.name, $0) })
+        var result = [Int](repeating: 0, count: count)
+        for slot in newSlots {
+            guard let source = oldByName[sourceName(slot.name)], source.shape == slot.shape else {
+                throw ResNetCoreError.invalidSpec("no source for \(slot.name)")
+            }
+            for k in 0..<slot.count { result[slot.offset + k] = source.offset + k }
+        }
+        return result
+    }
+    let map = ProlongationMap(
+        parameterSources: try sources(fine.slots, model.slots, count: fine.parameterCount),
+        stateSources: try sources(fine.stateSlots, model.stateSlots, count: fine.state.count),
+        blockSources: blockSources)
+    fine.parameters = map.apply(to: model.parameters)
+    fine.state = map.applyToState(model.state)
+    fine.batchNormReducer = model.batchNormReducer
+    return (fine, map)
+}
+
+/// Prolongs one level by `rule` (insert, double, or the next entry of an explicit list).
+public func prolong(_ model: ResNetModel, rule: ProlongationRule,
+                    integrator: Integrator? = nil) throws -> (ResNetModel, ProlongationMap) {
+    guard let next = rule.nextBlocks(after: model.spec.blocks) else {
+        throw ResNetCoreError.invalidSpec("rule \(rule) has no level after blocks \(model.spec.blocks)")
+    }
+    return try prolong(model, toBlocks: next, rule: rule, integrator: integrator)
+}

@@ -1,0 +1,275 @@
+/// One residual block: Y ← one explicit RK step of size h with sub-network F.
+/// F's layers are instantiated once per stage (same parameter offsets, separate saved state).
+final class ResidualBlock {
+    let tableau: ButcherTableau
+    let h: Float
+    let stageLayers: [[Layer]]
+
+    init(subNetwork: [Layer], tableau: ButcherTableau, h: Float) {
+        self.tableau = tableau
+        self.h = h
+        self.stageLayers = (0..<tableau.stages).map { i in i == 0 ? subNetwork : subNetwork.map { $0.freshCopy() } }
+    }
+
+    func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        let shape = input.shape
+        let out = try tableau.step(input.data, h: h) { i, z in
+            var t = Tensor(shape: shape, data: z)
+            for layer in stageLayers[i] { t = try layer.forward(t, training: training, buffers: buffers) }
+            return t.data
+        }
+        return Tensor(shape: shape, data: out)
+    }
+
+    func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        let shape = outputGradient.shape
+        let dIn = try tableau.stepBackward(outputGradient.data, h: h) { i, dk in
+            var g = Tensor(shape: shape, data: dk)
+            for layer in stageLayers[i].reversed() { g = try layer.backward(g, buffers: buffers) }
+            return g.data
+        }
+        return Tensor(shape: shape, data: dIn)
+    }
+}
+
+/// A ResNet MLP or CNN built from a `ModelSpec` and a seed, with all parameters in one flat
+/// buffer (forward order), gradients in a second buffer of the same layout, and BatchNorm
+/// running statistics in a third.
+///
+/// ```swift
+/// let model = ResNetModel(spec: .mlp(blocks: 2), seed: 1)
+/// let y = try model.forward(Tensor(shape: [4, 1], data: [0, 1, 2, 3]), training: true)
+/// let (loss, dy) = mseLoss(prediction: y, target: target)
+/// model.zeroGradients()
+/// try model.backward(dy) { range in /* start allreduce of gradients[range] */ }
+/// ```
+public final class ResNetModel {
+    public let spec: ModelSpec
+    public let seed: UInt64
+    public var parameters: [Float]
+    /// Same layout as `parameters`; `backward` accumulates into it.
+    public var gradients: [Float]
+    /// Non-trainable state (BatchNorm running mean/variance), layout in `stateSlots`.
+    public var state: [Float]
+    public let slots: [ParameterSlot]
+    public let stateSlots: [ParameterSlot]
+    /// When set, BatchNorm sums its per-channel statistics across ranks (synchronised BN).
+    public var batchNormReducer: BatchNormReducer?
+
+    private enum Node {
+        case layer(Layer)
+        case block(ResidualBlock)
+    }
+
+    /// Consecutive pieces of the network whose parameters are contiguous: stem (MLP), each
+    /// residual group (with its projection), head. Backward reports each piece's range.
+    private struct Segment {
+        var nodes: [Node]
+        var parameterRange: Range<Int>
+    }
+
+    private let segments: [Segment]
+    private let forwardFlops: Double
+    private let backwardFlops: Double
+
+    public var parameterCount: Int { parameters.count }
+
+    /// Builds the model deterministically: the same (spec, seed) gives a bit-identical
+    /// parameter buffer on every rank and platform. Traps on an invalid spec (see `validate()`).
+    public init(spec: ModelSpec, seed: UInt64) {
+        do { try spec.validate() } catch { preconditionFailure("\(error)") }
+        self.spec = spec
+        self.seed = seed
+        let layout = LayoutBuilder()
+        var flops = (forward: 0.0, backward: 0.0)
+        switch spec.kind {
+        case .mlp: segments = ResNetModel.buildMLP(spec, layout, &flops)
+        case .cnn: segments = ResNetModel.buildCNN(spec, layout, &flops)
+        }
+        forwardFlops = flops.forward
+        backwardFlops = flops.backward
+        slots = layout.slots
+        stateSlots = layout.stateSlots
+        parameters = ResNetModel.initialValues(layout.slots, layout.initializers, layout.parameterCount, seed)
+        state = ResNetModel.initialValues(layout.stateSlots, layout.stateInitializers, layout.stateCount, seed)
+        gradients = [Float](repeating: 0, count: layout.parameterCount)
+    }
+
+    private static func initialValues(_ slots: [ParameterSlot], _ inits: [SlotInitializer],
+                                      _ count: Int, _ seed: UInt64) -> [Float] {
+        var values = [Float](repeating: 0, count: count)
+        for (slot, initializer) in zip(slots, inits) {
+            switch initializer {
+            case .constant(let c):
+                for i in slot.range { values[i] = c }
+            case .uniform(let bound):
+                // A generator per slot, seeded from (seed, name): a slot's values do not depend
+                // on which slots precede it.
+                var rng = SplitMix64(seed: seed ^ fnv1a(slot.name))
+                for i in slot.range { values[i] = rng.nextUniform(bound: bound) }
+            }
+        }
+        return values
+    }
+
+    private static func buildMLP(_ spec: ModelSpec, _ layout: LayoutBuilder,
+                                 _ flops: inout (forward: Double, backward: Double)) -> [Segment] {
+        let width = spec.widths[0], xavier = spec.activation != .relu
+        let tableau = spec.integrator.tableau, stages = Double(tableau.stages)
+        var segments: [Segment] = []
+        var start = layout.parameterCount
+        let stem = Linear("stem", inputFeatures: spec.inputShape[0], outputFeatures: width,
+                          xavier: xavier, computesInputGradient: false, layout: layout)
+        flops.forward += stem.forwardFlopsPerSample
+        flops.backward += stem.forwardFlopsPerSample
+        segments.append(Segment(nodes: [.layer(stem)], parameterRange: start..<layout.parameterCount))
+
+        start = layout.parameterCount
+        var nodes: [Node] = []
+        for b in 0..<spec.blocks[0] {
+            let name = "groups.0.blocks.\(b)"
+            let fc1 = Linear("\(name).fc1", inputFeatures: width, outputFeatures: width, xavier: xavier, layout: layout)
+            let fc2 = Linear("\(name).fc2", inputFeatures: width, outputFeatures: width, xavier: xavier, layout: layout)
+            let f: [Layer] = [fc1, ActivationLayer(spec.activation), fc2]
+            nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
+            flops.forward += stages * 2 * fc1.forwardFlopsPerSample
+            flops.backward += stages * 4 * fc1.forwardFlopsPerSample
+        }
+        segments.append(Segment(nodes: nodes, parameterRange: start..<layout.parameterCount))
+
+        start = layout.parameterCount
+        let head = Linear("head", inputFeatures: width, outputFeatures: spec.outputs, xavier: xavier, layout: layout)
+        flops.forward += head.forwardFlopsPerSample
+        flops.backward += 2 * head.forwardFlopsPerSample
+        segments.append(Segment(nodes: [.layer(head)], parameterRange: start..<layout.parameterCount))
+        return segments
+    }
+
+    private static func buildCNN(_ spec: ModelSpec, _ layout: LayoutBuilder,
+                                 _ flops: inout (forward: Double, backward: Double)) -> [Segment] {
+        let xavier = spec.activation != .relu
+        let tableau = spec.integrator.tableau, stages = Double(tableau.stages)
+        var channels = spec.inputShape[0], height = spec.inputShape[1], width = spec.inputShape[2]
+        var segments: [Segment] = []
+        for (g, groupChannels) in spec.widths.enumerated() {
+            let start = layout.parameterCount
+            let prefix = "groups.\(g)"
+            let projection = Conv2d("\(prefix).projection.conv", inputChannels: channels,
+                                    outputChannels: groupChannels, kernelSize: 3, stride: g == 0 ? 1 : 2,
+                                    padding: 1, bias: false, xavier: xavier,
+                                    computesInputGradient: g != 0, layout: layout)
+            let projectionFlops = projection.forwardFlopsPerSample(height: height, width: width)
+            flops.forward += projectionFlops
+            flops.backward += (g == 0 ? 1 : 2) * projectionFlops
+            (height, width) = projection.outputSize(height: height, width: width)
+            channels = groupChannels
+            var nodes: [Node] = [
+                .layer(projection),
+                .layer(BatchNorm("\(prefix).projection.bn", channels: channels, layout: layout)),
+                .layer(ActivationLayer(spec.activation)),
+            ]
+            for b in 0..<spec.blocks[g] {
+                let name = "\(prefix).blocks.\(b)"
+                let bn1 = BatchNorm("\(name).bn1", channels: channels, layout: layout)
+                let conv1 = Conv2d("\(name).conv1", inputChannels: channels, outputChannels: channels, kernelSize: 3,
+                                   stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
+                let bn2 = BatchNorm("\(name).bn2", channels: channels, layout: layout)
+                let conv2 = Conv2d("\(name).conv2", inputChannels: channels, outputChannels: channels, kernelSize: 3,
+                                   stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
+                let f: [Layer] = [bn1, ActivationLayer(spec.activation), conv1,
+                                  bn2, ActivationLayer(spec.activation), conv2]
+                nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
+                let convFlops = conv1.forwardFlopsPerSample(height: height, width: width)
+                flops.forward += stages * 2 * convFlops
+                flops.backward += stages * 4 * convFlops
+            }
+            segments.append(Segment(nodes: nodes, parameterRange: start..<layout.parameterCount))
+        }
+        let start = layout.parameterCount
+        let head = Linear("head", inputFeatures: channels, outputFeatures: spec.outputs, xavier: xavier, layout: layout)
+        flops.forward += head.forwardFlopsPerSample
+        flops.backward += 2 * head.forwardFlopsPerSample
+        segments.append(Segment(nodes: [.layer(GlobalAveragePool()), .layer(head)],
+                                parameterRange: start..<layout.parameterCount))
+        return segments
+    }
+
+    /// Runs `body` with raw pointers to the three buffers (no other access may happen inside).
+    private func withBuffers<R>(_ body: (LayerBuffers) throws -> R) rethrows -> R {
+        try parameters.withUnsafeMutableBufferPointer { p in
+            try gradients.withUnsafeMutableBufferPointer { g in
+                try state.withUnsafeMutableBufferPointer { s in
+                    // Empty arrays may have no base address; layers never touch them then.
+                    let dummy = UnsafeMutablePointer<Float>(bitPattern: 16)!
+                    return try body(LayerBuffers(parameters: p.baseAddress ?? dummy, gradients: g.baseAddress ?? dummy,
+                                                 state: s.baseAddress ?? dummy, reducer: batchNormReducer))
+                }
+            }
+        }
+    }
+
+    /// Forward pass. Input is [N, features] (MLP) or [N, C, H, W] (CNN); output is [N, outputs].
+    /// In training mode every layer saves what its backward needs and BatchNorm uses batch
+    /// statistics (and updates the running ones); in inference mode nothing is saved.
+    public func forward(_ input: Tensor, training: Bool) throws -> Tensor {
+        guard input.rank == spec.inputShape.count + 1, Array(input.shape.dropFirst()) == spec.inputShape else {
+            throw ResNetCoreError.shapeMismatch("model expects [N] + \(spec.inputShape), got \(input.shape)")
+        }
+        return try withBuffers { buffers in
+            var x = input
+            for segment in segments {
+                for node in segment.nodes {
+                    switch node {
+                    case .layer(let layer): x = try layer.forward(x, training: training, buffers: buffers)
+                    case .block(let block): x = try block.forward(x, training: training, buffers: buffers)
+                    }
+                }
+            }
+            return x
+        }
+    }
+
+    /// Backward pass after a training forward: *accumulates* into `gradients`.
+    ///
+    /// `onGradientsReady` is called after each segment (head, each residual group from the last,
+    /// stem) with the range of `gradients` that just became final. The ranges are disjoint and
+    /// descending, so together they form a growing suffix. It is called outside any access to
+    /// the buffers: it may read `gradients` (e.g. to start a non-blocking allreduce).
+    public func backward(_ outputGradient: Tensor, onGradientsReady: ((Range<Int>) -> Void)? = nil) throws {
+        var g = outputGradient
+        for segment in segments.reversed() {
+            g = try withBuffers { buffers in
+                var g = g
+                for node in segment.nodes.reversed() {
+                    switch node {
+                    case .layer(let layer): g = try layer.backward(g, buffers: buffers)
+                    case .block(let block): g = try block.backward(g, buffers: buffers)
+                    }
+                }
+                return g
+            }
+            if !segment.parameterRange.isEmpty { onGradientsReady?(segment.parameterRange) }
+        }
+    }
+
+    public func zeroGradients() {
+        gradients.withUnsafeMutableBufferPointer { g in
+            for i in 0..<g.count { g[i] = 0 }
+        }
+    }
+
+    /// FLOPs of one forward + backward per sample (GEMM work only; element-wise passes excluded).
+    public func flopsPerSample() -> Double { forwardFlops + backwardFlops }
+    public func forwardFlopsPerSample() -> Double { forwardFlops }
+
+    public func slot(named name: String) -> ParameterSlot? { slots.first { $0.name == name } }
+    public func stateSlot(named name: String) -> ParameterSlot? { stateSlots.first { $0.name == name } }
+
+    /// The values of one named parameter (a copy).
+    public func parameter(named name: String) -> [Float]? {
+        slot(named: name).map { Array(parameters[$0.range]) }
+    }
+
+    /// Bit-level fingerprint of the parameters and state, for ranks to compare.
+    public func checksum() -> UInt64 { bitChecksum(parameters) ^ (bitChecksum(state) &* 31) }
+}

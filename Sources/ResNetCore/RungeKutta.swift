@@ -1,0 +1,107 @@
+/// Explicit Runge–Kutta residual updates driven by a Butcher tableau (thesis §3.7).
+///
+/// A residual block is one step of size h of Y' = F(Y) with the *same* F (same parameters)
+/// at every stage:
+///     kᵢ = F(Y + h·Σⱼ<ᵢ aᵢⱼ kⱼ),   Y ← Y + h·Σᵢ bᵢ kᵢ.
+/// Euler (one stage) is the plain ResNet; midpoint (`rk2`) is the thesis's RK2.
+
+/// The integrators a model spec can name. `"rk2"` decodes as `.midpoint`.
+public enum Integrator: String, Codable, CaseIterable, Sendable {
+    case euler, midpoint, heun, rk4
+
+    /// Parses a user-facing name, accepting the alias `rk2` for midpoint.
+    public init?(name: String) {
+        let lowered = name.lowercased()
+        if lowered == "rk2" { self = .midpoint } else if let v = Integrator(rawValue: lowered) { self = v } else { return nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Integrator(name: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "unknown integrator \(name)"))
+        }
+        self = value
+    }
+
+    public var tableau: ButcherTableau {
+        switch self {
+        case .euler: return ButcherTableau(a: [[]], b: [1], order: 1)
+        case .midpoint: return ButcherTableau(a: [[], [0.5]], b: [0, 1], order: 2)
+        case .heun: return ButcherTableau(a: [[], [1]], b: [0.5, 0.5], order: 2)
+        case .rk4: return ButcherTableau(a: [[], [0.5], [0, 0.5], [0, 0, 1]],
+                                         b: [1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6], order: 4)
+        }
+    }
+}
+
+/// An explicit Butcher tableau: `a[i]` holds the coefficients aᵢⱼ for j < i.
+public struct ButcherTableau: Equatable, Sendable {
+    public let a: [[Double]]
+    public let b: [Double]
+    /// The classical order of accuracy p (one-step error O(h^(p+1))).
+    public let order: Int
+    public var stages: Int { b.count }
+
+    public init(a: [[Double]], b: [Double], order: Int) {
+        precondition(a.count == b.count && a.enumerated().allSatisfy { $0.element.count == $0.offset },
+                     "explicit tableau needs a strictly lower-triangular a")
+        self.a = a
+        self.b = b
+        self.order = order
+    }
+
+    /// One step Y ← Y + h·Σ bᵢ kᵢ. `stage(i, zᵢ)` evaluates F at stage i (its own saved state).
+    /// Generic in the scalar so the same code runs in Float (models) and Double (accuracy tests).
+    public func step<S: BinaryFloatingPoint>(
+        _ y: [S], h: S, stage: (Int, [S]) throws -> [S]
+    ) rethrows -> [S] {
+        var slopes: [[S]] = []
+        slopes.reserveCapacity(stages)
+        var result = y
+        for i in 0..<stages {
+            var z = y
+            for (j, aij) in a[i].enumerated() where aij != 0 {
+                ButcherTableau.accumulate(&z, h * S(aij), slopes[j])
+            }
+            let k = try stage(i, z)
+            precondition(k.count == y.count, "F must preserve the state shape")
+            if b[i] != 0 { ButcherTableau.accumulate(&result, h * S(b[i]), k) }
+            slopes.append(k)
+        }
+        return result
+    }
+
+    /// The backward of `step`: given dL/dY_out, returns dL/dY_in. `stageBackward(i, dkᵢ)` runs
+    /// F's backward at stage i (accumulating parameter gradients) and returns dL/dzᵢ.
+    /// Stages are visited in reverse: dkᵢ is complete once every later stage has reported.
+    public func stepBackward<S: BinaryFloatingPoint>(
+        _ outputGradient: [S], h: S, stageBackward: (Int, [S]) throws -> [S]
+    ) rethrows -> [S] {
+        var slopeGradients = (0..<stages).map { i -> [S] in
+            var g = [S](repeating: 0, count: outputGradient.count)
+            if b[i] != 0 { ButcherTableau.accumulate(&g, h * S(b[i]), outputGradient) }
+            return g
+        }
+        var inputGradient = outputGradient
+        for i in stride(from: stages - 1, through: 0, by: -1) {
+            let dz = try stageBackward(i, slopeGradients[i])
+            ButcherTableau.accumulate(&inputGradient, 1, dz)
+            for (j, aij) in a[i].enumerated() where aij != 0 {
+                ButcherTableau.accumulate(&slopeGradients[j], h * S(aij), dz)
+            }
+            slopeGradients[i] = []
+        }
+        return inputGradient
+    }
+
+    @inline(__always)
+    static func accumulate<S: BinaryFloatingPoint>(_ y: inout [S], _ alpha: S, _ x: [S]) {
+        let count = y.count
+        y.withUnsafeMutableBufferPointer { yp in
+            x.withUnsafeBufferPointer { xp in
+                for e in 0..<count { yp[e] += alpha * xp[e] }
+            }
+        }
+    }
+}
