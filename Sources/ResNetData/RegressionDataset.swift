@@ -69,7 +69,9 @@ public func makeRegressionData(_ function: RegressionFunction, seed: UInt64,
         var xs = [Float](), ys = [Float]()
         xs.reserveCapacity(count); ys.reserveCapacity(count)
         for _ in 0 ..< count {
-            let x = interval.lowerBound + (interval.upperBound - interval.lowerBound) * rng.nextUnitDouble()
+            // Round x to Float first so the target is f of exactly the input the network sees.
+            let drawn = interval.lowerBound + (interval.upperBound - interval.lowerBound) * rng.nextUnitDouble()
+            let x = Double(min(max(Float(drawn), Float(interval.lowerBound)), Float(interval.upperBound)))
             var y = function(x)
             if noise > 0 { y += noise * rng.nextGaussian() }
             xs.append(Float(x)); ys.append(Float(y))
