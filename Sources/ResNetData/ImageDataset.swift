@@ -150,7 +150,7 @@ extension ImageDataset {
         if let normalization { precondition(normalization.mean.count == channels, "normalisation has wrong channel count") }
         // (x/255 - mean)/std = x*scale + bias, one multiply-add per pixel.
         let scale = (0 ..< channels).map { c in 1 / (255 * (normalization?.std[c] ?? 1)) }
-        let bias = (0 ..< channels).map { c in -(normalization?.mean[c] ?? 0) / (normalization?.std[c] ?? 1) }
+        let bias = (0 ..< channels).map { c in (0 - (normalization?.mean[c] ?? 0)) / (normalization?.std[c] ?? 1) }
         var labels = [Int]()
         labels.reserveCapacity(indices.count)
         images.withUnsafeBufferPointer { pixels in
