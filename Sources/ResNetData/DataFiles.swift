@@ -1,0 +1,46 @@
+import Foundation
+
+/// Where Debian's `dataset-fashion-mnist` package puts the files.
+public let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+/// Where users are asked to unpack the CIFAR-10 binary version (nothing installs it by default).
+public let defaultCIFAR10Directory = "/usr/share/datasets/cifar-10-batches-bin"
+
+let fashionMNISTHint = "Install it with `apt-get install dataset-fashion-mnist`, "
+    + "or pass --data-dir DIR pointing at a directory with the Fashion-MNIST IDX files."
+
+let cifar10Hint = "Download the CIFAR-10 binary version "
+    + "(https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz), unpack it and pass "
+    + "--data-dir DIR pointing at the cifar-10-batches-bin directory."
+
+/// File access shared by the loaders.
+enum DataFiles {
+    /// The path of `name` in `directory`, preferring `name.gz`; throws if neither exists.
+    static func locate(_ name: String, in directory: String, hint: String) throws(DataError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+              isDirectory.boolValue else {
+            throw .missingDirectory(path: directory, hint: hint)
+        }
+        let plain = (directory as NSString).appendingPathComponent(name)
+        for candidate in [plain + ".gz", plain] where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        throw .missingFile(path: plain, hint: hint)
+    }
+
+    /// The bytes of `path`, inflated if it is gzip-compressed (detected by its magic, not its name).
+    static func readDecoded(_ path: String) throws(DataError) -> [UInt8] {
+        let raw = try read(path)
+        return Gzip.isGzip(raw) ? try Gzip.decompress(raw, path: path) : raw
+    }
+
+    static func read(_ path: String) throws(DataError) -> [UInt8] {
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            return [UInt8](data)
+        } catch {
+            throw .unreadableFile(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+}
