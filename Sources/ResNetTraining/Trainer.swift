@@ -40,7 +40,7 @@ public final class Trainer {
         if config.batchSize < communicator.size {
             throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: communicator.size)
         }
-        self.data = try data ?? TrainingData.load(config)
+        self.data = try collectively(communicator, "load the data") { try data ?? TrainingData.load(config) }
         model = ResNetModel(spec: try Self.spec(config, level: 0, data: self.data), seed: UInt64(config.seed))
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         try verifyRanksAgree()
@@ -261,7 +261,9 @@ public final class Trainer {
         var next: ResNetModel
         var moments: [[Float]] = []
         if comm.isRoot {
-            let (prolonged, map) = try prolongModel(model, to: newSpec)
+            let rule: ProlongationRule = config.prolongation == "double" ? .double : .insert
+            let (prolonged, map) = try prolong(model, toBlocks: newSpec.blocks, rule: rule,
+                                               integrator: newSpec.integrator, h: newSpec.h)
             next = prolonged
             moments = keepMoments ? optimizer.moments.map { map.apply(to: $0) } : []
         } else {

@@ -1,0 +1,21 @@
+import ResNetDistributed
+
+/// Another rank failed at a step that every rank takes together.
+public struct PeerFailure: Error, CustomStringConvertible {
+    public let step: String
+    public var description: String { "another rank failed to \(step) (its message says why); stopping this rank too" }
+}
+
+/// Runs a step that may fail on some ranks only (reading files, creating a directory) and makes
+/// the outcome collective: if any rank failed, every rank throws — the failing ones their own
+/// error, the others `PeerFailure` — so no rank is left waiting in a later collective.
+public func collectively<T>(_ comm: Communicator, _ step: String, _ body: () throws -> T) throws -> T {
+    let result: Result<T, Error>
+    do { result = .success(try body()) } catch { result = .failure(error) }
+    var failed: [Int64] = [0]
+    if case .failure = result { failed[0] = 1 }
+    try failed.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
+    if case .failure(let error) = result { throw error }
+    if failed[0] != 0 { throw PeerFailure(step: step) }
+    return try result.get()
+}

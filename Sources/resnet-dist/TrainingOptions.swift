@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import ResNetTraining
+
+/// The options shared by `train` and `compare`: an experiment, and overrides of its defaults.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Built-in experiment: regression, fashion, cifar, rk2-regression, rk2-fashion, rk2-multilevel (list: resnet-dist experiments).")
+    var experiment: String?
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("YAML file of config keys (kebab-case, as the flags), applied before the flags.", valueName: "file"))
+    var configFile: String?
+
+    @Option(help: "Number of epochs.")
+    var epochs: Int?
+
+    @Option(help: "Global batch size (split across ranks).")
+    var batchSize: Int?
+
+    @Option(help: "Learning rate.")
+    var lr: Double?
+
+    @Option(help: "Optimizer: adam or sgd.")
+    var optimizer: String?
+
+    @Option(name: .customLong("h"), help: "Step size h of the first level (halved at every switch).")
+    var stepSize: Double?
+
+    @Option(help: ArgumentHelp("Residual blocks per group at the first level, e.g. 2,2 (one number = every group).", valueName: "n,n,…"))
+    var blocks: String?
+
+    @Option(help: ArgumentHelp("Integrator per level, e.g. euler or euler,midpoint: euler, midpoint (rk2), heun, rk4.", valueName: "name,…"))
+    var integrator: String?
+
+    @Option(help: "Prolongation at a switch: insert (n → 2n−1, the thesis) or double (n → 2n).")
+    var prolongation: String?
+
+    @Option(help: ArgumentHelp("Block counts per level for every group, e.g. 2,3,5 (overrides the prolongation rule's counts).", valueName: "n,n,…"))
+    var levels: String?
+
+    @Option(help: ArgumentHelp("Epochs after which the next level starts, e.g. 25 or 15,30.", valueName: "e,e,…"))
+    var switchEpochs: String?
+
+    @Option(name: .customLong("switch"), help: "When to switch level: schedule (--switch-epochs) or plateau (when the training loss stalls).")
+    var switchMode: String?
+
+    @Option(help: "Plateau switching: epochs without improvement before switching.")
+    var patience: Int?
+
+    @Option(help: "Plateau switching: the relative improvement that counts (e.g. 0.01).")
+    var minImprovement: Double?
+
+    @Option(help: "Plateau switching: the number of levels at most.")
+    var maxLevels: Int?
+
+    @Option(help: "Adam/SGD state at a switch: prolong (mapped like the weights) or reset.")
+    var optimizerState: String?
+
+    @Option(help: "Learning-rate schedule: constant, or cosine (restarting at each level).")
+    var schedule: String?
+
+    @Option(help: "Activation: sigmoid, relu or tanh.")
+    var activation: String?
+
+    @Option(help: "Seed of the initial weights, the data order and the synthetic data.")
+    var seed: Int?
+
+    @Option(help: "Train on the first N training samples and N/6 test samples (0 = all).")
+    var subset: Int?
+
+    @Option(help: "Directory of the Fashion-MNIST or CIFAR-10 files (default: /usr/share/datasets/fashion-mnist, /usr/share/datasets/cifar-10-batches-bin).")
+    var dataDir: String?
+
+    @Flag(help: "Keep BatchNorm statistics local to each rank instead of synchronising them.")
+    var localBn = false
+
+    @Option(help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
+    var checkpointEvery: Int?
+
+    @Option(help: ArgumentHelp("Where runs are written: runs/<experiment>-<variant>-<time>/ under this directory.", valueName: "dir"))
+    var out: String = "runs"
+
+    @Flag(help: "No progress output (rank 0 still writes the run directory).")
+    var quiet = false
+
+    @Option(help: ArgumentHelp(visibility: .hidden))
+    var traceSteps: Int = 0
+
+    /// The flags given on the command line, as config keys.
+    func overrides() -> [(String, ConfigValue)] {
+        var o: [(String, ConfigValue)] = []
+        func add(_ key: String, _ v: ConfigValue?) { if let v { o.append((key, v)) } }
+        add("epochs", epochs.map(ConfigValue.int))
+        add("batch-size", batchSize.map(ConfigValue.int))
+        add("lr", lr.map(ConfigValue.double))
+        add("optimizer", optimizer.map(ConfigValue.string))
+        add("h", stepSize.map(ConfigValue.double))
+        add("blocks", blocks.map(ConfigValue.string))
+        add("integrator", integrator.map(ConfigValue.string))
+        add("prolongation", prolongation.map(ConfigValue.string))
+        add("levels", levels.map(ConfigValue.string))
+        add("switch-epochs", switchEpochs.map(ConfigValue.string))
+        add("switch", switchMode.map(ConfigValue.string))
+        add("patience", patience.map(ConfigValue.int))
+        add("min-improvement", minImprovement.map(ConfigValue.double))
+        add("max-levels", maxLevels.map(ConfigValue.int))
+        add("optimizer-state-on-switch", optimizerState.map(ConfigValue.string))
+        add("schedule", schedule.map(ConfigValue.string))
+        add("activation", activation.map(ConfigValue.string))
+        add("seed", seed.map(ConfigValue.int))
+        add("subset", subset.map(ConfigValue.int))
+        add("data-dir", dataDir.map(ConfigValue.string))
+        if localBn { o.append(("local-bn", .bool(true))) }
+        add("checkpoint-every", checkpointEvery.map(ConfigValue.int))
+        return o
+    }
+
+    /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags.
+    func resolve(variant: String?) throws -> ExperimentConfig {
+        let fileOverrides = try configFile.map { try ExperimentConfig.readOverrides(yamlFile: $0) } ?? []
+        func fileValue(_ key: String) throws -> String? {
+            guard let v = fileOverrides.first(where: { $0.key == key })?.value else { return nil }
+            guard case .string(let s) = v else {
+                throw ConfigError.wrongType(key: key, file: configFile ?? "", expected: "a name")
+            }
+            return s
+        }
+        let name = try experiment ?? fileValue("experiment") ?? "regression"
+        let variantName = try variant ?? fileValue("variant")
+        var config = try ExperimentConfig.builtIn(experiment: name, variant: variantName)
+        for (key, value) in fileOverrides where key != "experiment" && key != "variant" {
+            try config.set(key, value, source: configFile ?? "")
+        }
+        for (key, value) in overrides() {
+            try config.set(key, value, source: "command line")
+        }
+        try config.validate()
+        return config
+    }
+}
+
+extension ConfigError: CollectiveError {}
