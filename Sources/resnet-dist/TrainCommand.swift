@@ -23,10 +23,17 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var options: TrainingOptions
 
+    @Flag(help: "Print the resolved config as YAML (a file --config reads) and exit without training.")
+    var printConfig = false
+
     func run() throws {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: options.quiet)
             let config = try options.resolve(variant: variant)
+            if printConfig {
+                if comm.isRoot { print(try config.yaml()) }
+                return
+            }
             let summary = try trainVariant(config, options: options, comm: comm)
             if comm.isRoot, !options.quiet { print(ReportTable.summaryLine(summary)) }
         }

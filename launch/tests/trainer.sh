@@ -1,0 +1,61 @@
+# Sourced by launch/test: the trainer under mpirun. Uses mpi_case, lines, $BIN, $LOG_DIR.
+
+# The same training on np = 1, 2, 4 must follow the same trajectory: the loss of each of the
+# first 20 steps agrees to 1e-4 relative, across a level switch inside those steps.
+np_invariance() {
+  local name=$1; shift
+  local np ref="" ok=1 detail=""
+  for np in 1 2 4; do
+    mapfile -t margs < <(mpi_args "$np")
+    timeout -s KILL 200 mpirun --timeout 180 "${margs[@]}" "$BIN" train "$@" --trace-steps 20 --quiet \
+      --out "$LOG_DIR/runs" > "$LOG_DIR/trace-$name-$np.txt" 2>&1 || { ok=0; detail="np $np exited non-zero"; }
+    grep '^step ' "$LOG_DIR/trace-$name-$np.txt" > "$LOG_DIR/steps-$name-$np.txt"
+    if [ "$(wc -l < "$LOG_DIR/steps-$name-$np.txt")" -ne 20 ]; then ok=0; detail="np $np printed $(wc -l < "$LOG_DIR/steps-$name-$np.txt") step losses, not 20"; fi
+    if [ -n "$ref" ] && [ $ok -eq 1 ]; then
+      worst=$(paste "$ref" "$LOG_DIR/steps-$name-$np.txt" | awk '{ d = $4 - $8; if (d < 0) d = -d; r = d / ($4 < 0 ? -$4 : $4); if (r > m) m = r } END { printf "%.3g", m }')
+      detail="$detail np1-vs-np$np max rel diff $worst;"
+      awk -v w="$worst" 'BEGIN { exit !(w <= 1e-4) }' || ok=0
+    fi
+    ref="$LOG_DIR/steps-$name-1.txt"
+  done
+  if [ $ok -eq 1 ]; then passed=$((passed + 1)); echo "MPI test passed: $name ($detail)"
+  else failed=$((failed + 1)); echo "MPI test FAILED: $name ($detail)"; tail -5 "$LOG_DIR/trace-$name-"*.txt | sed 's/^/    | /'; fi
+}
+
+# Regression MLP: 512 points, batch 64 = 8 steps per epoch, switch 2→3 blocks after epoch 2 (step 16).
+np_invariance "np-invariance regression MLP (np 1, 2, 4)" --experiment regression --variant multilevel \
+  --subset 512 --batch-size 64 --epochs 3 --switch-epochs 2
+# Fashion-MNIST CNN with synchronised BatchNorm: 240 images, batch 48 = 5 steps per epoch,
+# switch 2→3 blocks per group after epoch 2 (step 10); RK2 blocks on the second level.
+np_invariance "np-invariance Fashion-MNIST CNN, sync BN, Euler→RK2 (np 1, 2, 4)" --experiment fashion --variant multilevel \
+  --subset 240 --batch-size 48 --epochs 4 --switch-epochs 2 --integrator euler,midpoint
+
+# --local-bn still trains: the loss falls over 4 epochs.
+mpi_case "local BatchNorm trains (loss falls)" ok 2 \
+  'awk "/ loss /{ for (i = 1; i <= NF; i++) if (\$i == \"loss\") l[++n] = \$(i + 1) } END { exit !(n >= 4 && l[n] < l[1]) }"' \
+  -- train --experiment fashion --subset 600 --batch-size 60 --epochs 4 --switch-epochs 2 --local-bn --out "$LOG_DIR/runs"
+
+# Bad input: a clear error on every rank before training, non-zero exit, no hang.
+bad_input() {
+  local name=$1 pattern=$2; shift 2
+  mpi_case "bad input: $name" fail 2 'lines "error: .*'"$pattern"'" 2' -- "$@" --out "$LOG_DIR/runs"
+}
+bad_input "unknown experiment" "unknown experiment 'mnist'" train --experiment mnist
+bad_input "unknown variant" "has no variant 'wide'" train --experiment regression --variant wide
+bad_input "lr = 0" "invalid --lr" train --lr 0
+bad_input "negative h" "invalid --h" train --h=-1
+bad_input "batch size 0" "invalid --batch-size" train --batch-size 0
+bad_input "switch epochs not increasing" "not strictly increasing" train --experiment cifar --switch-epochs 30,15 --data-dir /nonexistent
+bad_input "switch epoch beyond the last" "switch-epochs: epoch 60" train --switch-epochs 60
+bad_input "block counts that do not grow" "must grow" train --variant multilevel --levels 2,2
+bad_input "batch smaller than the ranks" "smaller than the number of ranks" train --batch-size 1
+printf 'epochs: 3\nbatchsize: 12\n' > "$LOG_DIR/unknown-key.yaml"
+bad_input "YAML unknown key" "unknown key 'batchsize'" train --config "$LOG_DIR/unknown-key.yaml"
+printf 'epochs: three\n' > "$LOG_DIR/wrong-type.yaml"
+bad_input "YAML wrong type" "key 'epochs' must be an integer" train --config "$LOG_DIR/wrong-type.yaml"
+bad_input "missing data directory" "fashion-mnist-missing" train --experiment fashion --data-dir /tmp/fashion-mnist-missing
+
+# The shipped configs resolve.
+for f in "$here"/experiments/*.yaml; do
+  mpi_case "config $(basename "$f") resolves" ok 1 'grep -q "^experiment: " <<<"$out"' -- train --config "$f" --print-config
+done
