@@ -64,6 +64,12 @@ public enum CommunicatorError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// An error that every rank raises together (same arguments, an agreement check, a reduced
+/// value), so the job can shut MPI down cleanly instead of aborting.
+public protocol CollectiveError: Error {}
+
+extension CommunicatorError: CollectiveError {}
+
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
 

@@ -1,7 +1,7 @@
 import ResNetDistributed
 
 /// Another rank failed at a step that every rank takes together.
-public struct PeerFailure: Error, CustomStringConvertible {
+public struct PeerFailure: CollectiveError, CustomStringConvertible {
     public let step: String
     public var description: String { "another rank failed to \(step) (its message says why); stopping this rank too" }
 }
@@ -15,7 +15,13 @@ public func collectively<T>(_ comm: Communicator, _ step: String, _ body: () thr
     var failed: [Int64] = [0]
     if case .failure = result { failed[0] = 1 }
     try failed.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
-    if case .failure(let error) = result { throw error }
+    if case .failure(let error) = result { throw AgreedFailure(error: error) }
     if failed[0] != 0 { throw PeerFailure(step: step) }
     return try result.get()
+}
+
+/// A local error that every rank knows about (through `collectively`); prints as the error itself.
+public struct AgreedFailure: CollectiveError, CustomStringConvertible {
+    public let error: Error
+    public var description: String { "\(error)" }
 }

@@ -1,5 +1,7 @@
+import ResNetDistributed
+
 /// A config that cannot run, with a message naming the problem and the fix.
-public enum ConfigError: Error, CustomStringConvertible, Equatable {
+public enum ConfigError: CollectiveError, CustomStringConvertible, Equatable {
     case unknownExperiment(String, known: [String])
     case unknownVariant(String, experiment: String, known: [String])
     case invalid(key: String, problem: String)

@@ -27,6 +27,12 @@ enum Optimizer {
         }
     }
 
+    /// Steps taken (Adam's bias correction depends on it; SGD has none).
+    var stepCount: Int {
+        get { if case .adam(let a) = self { return a.stepCount } else { return 0 } }
+        nonmutating set { if case .adam(let a) = self { a.stepCount = newValue } }
+    }
+
     /// Takes over prolonged state buffers (same order as `moments`).
     func adopt(moments: [[Float]], parameterCount: Int) {
         switch self {

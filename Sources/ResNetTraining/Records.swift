@@ -1,3 +1,5 @@
+import ResNetDistributed
+
 /// One line of `metrics.jsonl`: what happened in one epoch.
 public struct EpochRecord: Codable, Equatable, Sendable {
     public var epoch: Int
@@ -39,8 +41,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var history: [EpochRecord]
 }
 
+
 /// Training stopped for a reason every rank agrees on (the loss is reduced before it is checked).
-public enum TrainingError: Error, CustomStringConvertible {
+public enum TrainingError: CollectiveError, CustomStringConvertible {
     case nonFiniteLoss(epoch: Int, step: Int, level: Int, loss: Double)
     case idleRanks(batchSize: Int, ranks: Int)
     case output(String)

@@ -30,9 +30,16 @@ public final class Trainer {
     private var level = 0
     private var levelStartEpoch = 0
     private var switchEpochs: [Int] = []
+    /// Where a resumed run continues from (epochs done, steps done, history so far).
+    private var startEpoch = 0
+    private var startStep = 0
+    private var resumedHistory: [EpochRecord] = []
+    private var resumedLevelSeconds: [Double] = [0]
 
+    /// Builds the first-level model, or the checkpoint's model and state when `resume` is given
+    /// (then `config` must be the checkpoint's).
     public init(config: ExperimentConfig, communicator: Communicator, data: TrainingData? = nil,
-                logger: Logger = Logger(label: "resnet-dist")) throws {
+                resume: TrainingCheckpoint? = nil, logger: Logger = Logger(label: "resnet-dist")) throws {
         try config.validate()
         self.config = config
         self.comm = communicator
@@ -43,11 +50,61 @@ public final class Trainer {
         self.data = try collectively(communicator, "load the data") { try data ?? TrainingData.load(config) }
         model = ResNetModel(spec: try Self.spec(config, level: 0, data: self.data), seed: UInt64(config.seed))
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
+        if let resume { try restore(resume) }
         try verifyRanksAgree()
         attachReducer()
         // Every rank starts from rank 0's weights (they are built from the same seed, but a
         // broadcast makes that a guarantee rather than an assumption).
         try broadcastModel()
+        if resume != nil { try broadcastOptimizer() }
+    }
+
+    private func restore(_ c: TrainingCheckpoint) throws {
+        guard c.config == config else {
+            throw TrainingError.output("the checkpoint was written by a run with another config; resume it with its own")
+        }
+        model = ResNetModel(spec: c.spec, seed: UInt64(config.seed))
+        model.parameters = c.parameters
+        model.state = c.state
+        optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
+        optimizer.adopt(moments: c.moments, parameterCount: model.parameterCount)
+        optimizer.stepCount = c.optimizerStep
+        level = c.level
+        levelStartEpoch = c.levelStartEpoch
+        switchEpochs = c.switchEpochs
+        startEpoch = c.epoch
+        startStep = c.globalStep
+        resumedHistory = c.history
+        resumedLevelSeconds = c.levelSeconds
+    }
+
+    private func broadcastOptimizer() throws {
+        var moments = optimizer.moments
+        for i in moments.indices { try comm.broadcast(&moments[i], root: 0) }
+        optimizer.adopt(moments: moments, parameterCount: model.parameterCount)
+    }
+
+    /// The checkpoint of the current state after `epoch` epochs and `globalStep` steps.
+    func checkpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double]) -> TrainingCheckpoint {
+        TrainingCheckpoint(
+            config: config, spec: model.spec, epoch: epoch, globalStep: globalStep, level: level,
+            levelStartEpoch: levelStartEpoch, switchEpochs: switchEpochs, parameters: model.parameters,
+            state: model.state, moments: optimizer.moments, optimizerStep: optimizer.stepCount,
+            history: history, levelSeconds: levelSeconds)
+    }
+
+    /// Rank 0 writes the checkpoint atomically; a failure is reported on every rank.
+    private func writeCheckpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double]) throws {
+        try collectively(comm, "write the checkpoint") {
+            guard comm.isRoot, let output else { return }
+            let c = checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds)
+            let path = output.path(TrainingCheckpoint.fileName(epoch: epoch))
+            do {
+                try c.file(slots: model.slots, stateSlots: model.stateSlots).write(atomicallyTo: path)
+            } catch {
+                throw TrainingError.output("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact")
+            }
+        }
     }
 
     /// The model spec of `level`.
@@ -90,13 +147,16 @@ public final class Trainer {
 
     public func run() throws -> RunSummary {
         let sharder = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed))
-        var history: [EpochRecord] = []
-        var levelSeconds: [Double] = [0]
-        var globalStep = 0
-        let start = ProcessStats.now()
-        try output?.begin(config: config)
+        var history = resumedHistory
+        var levelSeconds = resumedLevelSeconds
+        var globalStep = startStep
+        let start = ProcessStats.now() - levelSeconds.reduce(0, +)
+        try collectively(comm, "write the run directory") {
+            try output?.begin(config: config)
+            for record in history { try output?.append(record) }
+        }
 
-        for epoch in 0..<config.epochs {
+        for epoch in startEpoch..<config.epochs {
             let epochStart = ProcessStats.now()
             var lossSum = 0.0
             var allreduceSeconds = 0.0
@@ -127,24 +187,34 @@ public final class Trainer {
                 allreduceShare: seconds > 0 ? allreduceSeconds / seconds : 0,
                 peakRSSBytes: ProcessStats.peakResidentBytes())
             history.append(record)
-            if comm.isRoot {
-                try output?.append(record)
-                epochObserver?(record)
+            try collectively(comm, "append to metrics.jsonl") {
+                if comm.isRoot { try output?.append(record) }
             }
+            if comm.isRoot { epochObserver?(record) }
+            var switched = false
             if epoch + 1 < config.epochs, try shouldSwitch(after: epoch, history: history) {
                 try switchLevel(epoch: epoch + 1)
                 levelSeconds.append(0)
+                switched = true
+            }
+            let periodic = config.checkpointEvery > 0 && (epoch + 1) % config.checkpointEvery == 0
+            if switched || periodic || epoch + 1 == config.epochs {
+                try writeCheckpoint(epoch: epoch + 1, globalStep: globalStep, history: history, levelSeconds: levelSeconds)
             }
         }
+        guard let last = history.last else {
+            throw TrainingError.output("the checkpoint has already completed all \(config.epochs) epochs; nothing to resume")
+        }
         let peak = try maxOverRanks(ProcessStats.peakResidentBytes())
-        let last = history.last!
         let summary = RunSummary(
             experiment: config.experiment, variant: config.variant, ranks: comm.size, epochs: config.epochs,
             finalTrainLoss: last.trainLoss, testMetric: last.testMetric, testMetricName: last.testMetricName,
             trainSeconds: ProcessStats.now() - start, levelSeconds: levelSeconds, switchEpochs: switchEpochs,
             finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
             runDirectory: output?.directory, history: history)
-        if comm.isRoot { try output?.finish(summary) }
+        try collectively(comm, "write summary.json") {
+            if comm.isRoot { try output?.finish(summary) }
+        }
         return summary
     }
 
@@ -184,7 +254,7 @@ public final class Trainer {
 
     /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
     /// whole test set split across ranks.
-    func evaluate() throws -> (name: String, value: Double) {
+    public func evaluate() throws -> (name: String, value: Double) {
         try synchroniseRunningStatistics()
         let mine = GlobalBatchPlan.evaluationRange(count: data.testCount, rank: comm.rank, ranks: comm.size)
         var totals = [0.0]
@@ -215,9 +285,11 @@ public final class Trainer {
         return ("test error norm", totals[0].squareRoot())
     }
 
-    /// Predictions of the model on inputs (inference mode), for reports and checkpoint checks.
-    public func predict(_ input: Tensor) throws -> Tensor {
-        try model.forward(input, training: false)
+    /// Regression only: the test inputs, true values and the model's predictions (inference mode).
+    public func regressionPredictions() throws -> (x: [Float], truth: [Float], prediction: [Float])? {
+        guard let test = data.regressionTestSet else { return nil }
+        let out = try model.forward(Tensor(shape: [test.count, 1], data: test.x), training: false)
+        return (test.x, test.y, out.data)
     }
 
     /// With local BatchNorm each rank's running statistics differ; average them so every rank

@@ -2,11 +2,6 @@ import ArgumentParser
 import Foundation
 import ResNetDistributed
 
-/// An error that every rank raises together (same arguments, same agreement check), so the job
-/// can shut MPI down cleanly instead of aborting.
-protocol CollectiveError: Error {}
-
-extension CommunicatorError: CollectiveError {}
 extension ValidationError: CollectiveError {}
 
 /// Runs `body` with the job's communicator and turns any error into a message on this rank and

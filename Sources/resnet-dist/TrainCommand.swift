@@ -29,30 +29,37 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: options.quiet)
-            let config = try options.resolve(variant: variant)
+            var config = try options.resolve(variant: variant)
+            let resume = try options.resume.map { try loadCheckpoint($0, comm: comm) }
+            if let resume { config = resume.config }
             if printConfig {
                 if comm.isRoot { print(try config.yaml()) }
                 return
             }
-            let summary = try trainVariant(config, options: options, comm: comm)
+            let summary = try trainVariant(config, options: options, comm: comm, resume: resume)
             if comm.isRoot, !options.quiet { print(ReportTable.summaryLine(summary)) }
         }
     }
 }
 
 /// Trains one resolved config with the output, logging and tracing the options ask for.
-func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Communicator) throws -> RunSummary {
+func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Communicator,
+                  resume: TrainingCheckpoint? = nil) throws -> RunSummary {
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
         return try RunOutput(directory: RunOutput.defaultDirectory(base: options.out, config: config))
     }
-    let trainer = try Trainer(config: config, communicator: comm, logger: logger)
+    let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
+    if let resume, comm.isRoot {
+        logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")
+    }
     trainer.output = output
     if options.traceSteps > 0, comm.isRoot {
         let limit = options.traceSteps
+        let first = resume?.globalStep ?? 0
         trainer.stepObserver = { step, loss in
-            if step < limit { print("step \(step + 1) loss \(String(format: "%.9e", loss))") }
+            if step - first < limit { print("step \(step + 1) loss \(String(format: "%.9e", loss))") }
         }
     }
     if comm.isRoot, !options.quiet {

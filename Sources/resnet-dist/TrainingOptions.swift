@@ -79,6 +79,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where runs are written: runs/<experiment>-<variant>-<time>/ under this directory.", valueName: "dir"))
     var out: String = "runs"
 
+    @Option(help: ArgumentHelp("Continue the run of a checkpoint (a file, or a run directory: its newest checkpoint) with the checkpoint's config.", valueName: "path"))
+    var resume: String?
+
     @Flag(help: "No progress output (rank 0 still writes the run directory).")
     var quiet = false
 
@@ -116,6 +119,15 @@ struct TrainingOptions: ParsableArguments {
 
     /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags.
     func resolve(variant: String?) throws -> ExperimentConfig {
+        if resume != nil {
+            var given = overrides().map { "--" + $0.0 }
+            if experiment != nil { given.append("--experiment") }
+            if configFile != nil { given.append("--config") }
+            if variant != nil { given.append("--variant") }
+            guard given.isEmpty else {
+                throw ValidationError("--resume continues the checkpoint's run with the checkpoint's config; drop \(given.joined(separator: ", ")) (start a new run to change them)")
+            }
+        }
         let fileOverrides = try configFile.map { try ExperimentConfig.readOverrides(yamlFile: $0) } ?? []
         func fileValue(_ key: String) throws -> String? {
             guard let v = fileOverrides.first(where: { $0.key == key })?.value else { return nil }
@@ -138,4 +150,4 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
-extension ConfigError: CollectiveError {}
+

@@ -1,0 +1,143 @@
+import Foundation
+import ResNetCore
+
+/// Everything needed to continue a run exactly: weights, BatchNorm statistics, optimizer state,
+/// level, epoch and history. Stored as safetensors (readable by Python's `safetensors`, numpy
+/// and PyTorch) with tensors named by model structure and the rest in the header's metadata.
+///
+/// ```swift
+/// let ckpt = try TrainingCheckpoint.read(path: "runs/regression-multilevel-…/checkpoint-epoch-0050.safetensors")
+/// print(ckpt.spec.blocks, ckpt.epoch)
+/// ```
+public struct TrainingCheckpoint: Equatable {
+    public static let format = "resnet-dist-checkpoint-1"
+
+    public var config: ExperimentConfig
+    public var spec: ModelSpec
+    /// Epochs completed.
+    public var epoch: Int
+    /// Optimizer steps taken so far over the whole run.
+    public var globalStep: Int
+    public var level: Int
+    public var levelStartEpoch: Int
+    public var switchEpochs: [Int]
+    public var parameters: [Float]
+    public var state: [Float]
+    /// Adam's m and v, or SGD's velocity, laid out like the parameters.
+    public var moments: [[Float]]
+    public var optimizerStep: Int
+    public var history: [EpochRecord]
+    public var levelSeconds: [Double]
+
+    /// File name of the checkpoint after `epoch` epochs.
+    public static func fileName(epoch: Int) -> String { String(format: "checkpoint-epoch-%04d.safetensors", epoch) }
+
+    /// The newest checkpoint in a run directory, or `path` itself when it is a file.
+    public static func locate(_ path: String) throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw TrainingError.output("no checkpoint at \(path): give a checkpoint file or a run directory that holds one")
+        }
+        guard isDir.boolValue else { return path }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard let newest = names.filter({ $0.hasPrefix("checkpoint-epoch-") && $0.hasSuffix(".safetensors") }).sorted().last else {
+            throw TrainingError.output("the directory \(path) holds no checkpoint-epoch-*.safetensors; give a checkpoint file instead")
+        }
+        return (path as NSString).appendingPathComponent(newest)
+    }
+
+    // MARK: - To and from safetensors
+
+    static let momentNames = ["m", "v"]
+
+    public func file(slots: [ParameterSlot], stateSlots: [ParameterSlot]) throws -> SafeTensorsFile {
+        var tensors: [SafeTensor] = []
+        for s in slots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(parameters[s.range]))) }
+        for s in stateSlots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(state[s.range]))) }
+        let names = moments.count == 2 ? Self.momentNames : ["velocity"]
+        for (k, buffer) in moments.enumerated() {
+            for s in slots {
+                tensors.append(SafeTensor(name: "optimizer.\(names[k]).\(s.name)", shape: s.shape, floats: Array(buffer[s.range])))
+            }
+        }
+        let json = JSONEncoder()
+        json.outputFormatting = [.sortedKeys]
+        func text<T: Encodable>(_ v: T) throws -> String { String(decoding: try json.encode(v), as: UTF8.self) }
+        var file = SafeTensorsFile(tensors: tensors, metadata: [
+            "format": Self.format,
+            "experiment": config.experiment,
+            "variant": config.variant,
+            "config": try config.yaml(),
+            "config_json": try text(config),
+            "model_spec": try text(spec),
+            "level": String(level + 1),
+            "blocks_per_group": spec.blocks.map(String.init).joined(separator: ","),
+            "h": String(spec.h),
+            "integrator": spec.integrator.rawValue,
+            "activation": spec.activation.rawValue,
+            "epoch": String(epoch),
+            "step": String(globalStep),
+            "data_order_seed": String(config.seed),
+            "optimizer": config.optimizer,
+            "optimizer_step": String(optimizerStep),
+            "level_start_epoch": String(levelStartEpoch),
+            "switch_epochs": try text(switchEpochs),
+            "level_seconds": try text(levelSeconds),
+            "history": try text(history),
+        ])
+        file.storeChecksum()
+        return file
+    }
+
+    public static func read(path: String) throws -> TrainingCheckpoint {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.read(path: path) } catch { throw TrainingError.output("cannot read checkpoint: \(error)") }
+        return try load(file, source: path)
+    }
+
+    public static func load(_ file: SafeTensorsFile, source: String) throws -> TrainingCheckpoint {
+        func fail(_ why: String) -> TrainingError { .output("\(source) is not a usable resnet-dist checkpoint: \(why)") }
+        do { try file.verifyChecksum() } catch { throw fail("\(error)") }
+        let meta = file.metadata
+        guard meta["format"] == format else { throw fail("its metadata 'format' is \(meta["format"] ?? "missing"), expected \(format)") }
+        func field(_ key: String) throws -> String {
+            guard let v = meta[key] else { throw fail("metadata '\(key)' is missing") }
+            return v
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = Int(try field(key)) else { throw fail("metadata '\(key)' is not an integer") }
+            return v
+        }
+        func decode<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
+            do { return try JSONDecoder().decode(T.self, from: Data(try field(key).utf8)) } catch let e as TrainingError { throw e } catch {
+                throw fail("metadata '\(key)' does not decode: \(error)")
+            }
+        }
+        let config = try decode(ExperimentConfig.self, "config_json")
+        let spec = try decode(ModelSpec.self, "model_spec")
+        do { try spec.validate() } catch { throw fail("\(error)") }
+        let layout = ResNetModel(spec: spec, seed: 0)
+        func gather(_ slots: [ParameterSlot], prefix: String, count: Int) throws -> [Float] {
+            var out = [Float](repeating: 0, count: count)
+            for s in slots {
+                let name = prefix + s.name
+                guard let t = file[name] else { throw fail("tensor '\(name)' is missing") }
+                guard t.shape == s.shape else { throw fail("tensor '\(name)' has shape \(t.shape), the model needs \(s.shape)") }
+                let values: [Float]
+                do { values = try t.floats } catch { throw fail("tensor '\(name)': \(error)") }
+                out.replaceSubrange(s.range, with: values)
+            }
+            return out
+        }
+        let names = config.optimizer == "sgd" ? ["velocity"] : momentNames
+        return TrainingCheckpoint(
+            config: config, spec: spec, epoch: try int("epoch"), globalStep: try int("step"),
+            level: try int("level") - 1, levelStartEpoch: try int("level_start_epoch"),
+            switchEpochs: try decode([Int].self, "switch_epochs"),
+            parameters: try gather(layout.slots, prefix: "", count: layout.parameterCount),
+            state: try gather(layout.stateSlots, prefix: "", count: layout.state.count),
+            moments: try names.map { try gather(layout.slots, prefix: "optimizer.\($0).", count: layout.parameterCount) },
+            optimizerStep: try int("optimizer_step"), history: try decode([EpochRecord].self, "history"),
+            levelSeconds: try decode([Double].self, "level_seconds"))
+    }
+}
