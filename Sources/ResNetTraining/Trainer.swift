@@ -21,6 +21,8 @@ public final class Trainer {
     public var output: RunOutput?
     /// Called on every rank after each step with the global training loss of that step.
     public var stepObserver: ((_ globalStep: Int, _ loss: Double) -> Void)?
+    /// Fault injection for tests: the loss of the first step of this epoch (1-based) becomes NaN.
+    public var injectNaNAtEpoch: Int?
     /// Called on rank 0 after each epoch.
     public var epochObserver: ((EpochRecord) -> Void)?
 
@@ -165,8 +167,9 @@ public final class Trainer {
             for step in 0..<sharder.stepsPerEpoch {
                 lr = learningRate(epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch)
                 let shard = plan.shard(step: step, rank: comm.rank, worldSize: comm.size)
-                let (loss, reduceTime) = try trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
+                var (loss, reduceTime) = try trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
                                                        epoch: epoch, learningRate: lr)
+                if injectNaNAtEpoch == epoch + 1 && step == 0 { loss = .nan }
                 guard loss.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, level: level, loss: loss)
                 }

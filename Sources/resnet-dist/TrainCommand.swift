@@ -55,6 +55,7 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")
     }
     trainer.output = output
+    trainer.injectNaNAtEpoch = options.injectNanAtEpoch
     if options.traceSteps > 0, comm.isRoot {
         let limit = options.traceSteps
         let first = resume?.globalStep ?? 0

@@ -85,8 +85,13 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "No progress output (rank 0 still writes the run directory).")
     var quiet = false
 
+    /// Rank 0 prints the global loss of the first N steps (for the np-invariance tests).
     @Option(help: ArgumentHelp(visibility: .hidden))
     var traceSteps: Int = 0
+
+    /// Fault injection for the reliability tests: a NaN loss at the start of this epoch.
+    @Option(help: ArgumentHelp(visibility: .hidden))
+    var injectNanAtEpoch: Int?
 
     /// The flags given on the command line, as config keys.
     func overrides() -> [(String, ConfigValue)] {
