@@ -88,8 +88,8 @@ public final class Conv2d: Layer {
         let g = try geometry(input)
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
-        var output = Tensor(shape: [g.n, outputChannels, g.ho, g.wo])
-        var columns = [Float](repeating: 0, count: isPointwise ? 0 : rows * g.plane)
+        var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
+        var columns = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : rows * g.plane) { $1 = $0.count }
         var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
         input.data.withUnsafeBufferPointer { x in
@@ -132,9 +132,9 @@ public final class Conv2d: Layer {
         }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
-        var inputGradient = Tensor(shape: computesInputGradient ? input.shape : [0])
-        var columns = [Float](repeating: 0, count: isPointwise ? 0 : rows * g.plane)
-        var columnGradient = [Float](repeating: 0, count: isPointwise || !computesInputGradient ? 0 : rows * g.plane)
+        var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
+        var columns = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : rows * g.plane) { $1 = $0.count }
+        var columnGradient = [Float](unsafeUninitializedCapacity: isPointwise || !computesInputGradient ? 0 : rows * g.plane) { $1 = $0.count }
         var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
