@@ -60,8 +60,10 @@ public final class Conv2d: Layer {
     private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
 
     private struct Geometry {
-        let n: Int, h: Int, w: Int, ho: Int, wo: Int
+        let n: Int, h: Int, w: Int, ho: Int, wo: Int, padding: Int
         var plane: Int { ho * wo }
+        var hp: Int { h + 2 * padding }
+        var wp: Int { w + 2 * padding }
     }
 
     private func geometry(_ input: Tensor) throws -> Geometry {
@@ -70,31 +72,36 @@ public final class Conv2d: Layer {
         }
         let (ho, wo) = outputSize(height: input.shape[2], width: input.shape[3])
         guard ho > 0, wo > 0 else { throw ResNetCoreError.shapeMismatch("Conv2d output empty for \(input.shape)") }
-        return Geometry(n: input.shape[0], h: input.shape[2], w: input.shape[3], ho: ho, wo: wo)
+        return Geometry(n: input.shape[0], h: input.shape[2], w: input.shape[3], ho: ho, wo: wo, padding: padding)
     }
 
-    private func lower(_ image: UnsafePointer<Float>, _ g: Geometry, into columns: UnsafeMutablePointer<Float>) {
-        Kernels.im2col(image: image, channels: inputChannels, height: g.h, width: g.w,
-                       kernel: kernelSize, stride: stride, padding: padding,
-                       outHeight: g.ho, outWidth: g.wo, columns: columns)
+    /// Lowers one image: pad into `scratch` (whose zero border persists across images),
+    /// then im2col without bounds tests.
+    private func lower(_ image: UnsafePointer<Float>, _ g: Geometry, scratch: UnsafeMutablePointer<Float>,
+                       into columns: UnsafeMutablePointer<Float>) {
+        Kernels.padImage(image, channels: inputChannels, height: g.h, width: g.w, padding: padding, into: scratch)
+        Kernels.im2col(padded: scratch, channels: inputChannels, paddedHeight: g.hp, paddedWidth: g.wp,
+                       kernel: kernelSize, stride: stride, outHeight: g.ho, outWidth: g.wo, columns: columns)
     }
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
         let g = try geometry(input)
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
-        var output = Tensor(shape: [g.n, outputChannels, g.ho, g.wo])
-        var columns = [Float](repeating: 0, count: isPointwise ? 0 : rows * g.plane)
+        var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
+        var columns = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : rows * g.plane) { $1 = $0.count }
+        var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
                 columns.withUnsafeMutableBufferPointer { col in
+                  scratch.withUnsafeMutableBufferPointer { pad in
                     for s in 0..<g.n {
                         let image = x.baseAddress! + s * inImage
                         let out = y.baseAddress! + s * outImage
                         var b: UnsafePointer<Float> = image
                         if !isPointwise {
-                            lower(image, g, into: col.baseAddress!)
+                            lower(image, g, scratch: pad.baseAddress!, into: col.baseAddress!)
                             b = UnsafePointer(col.baseAddress!)
                         }
                         var beta: Float = 0
@@ -109,6 +116,7 @@ public final class Conv2d: Layer {
                         Kernels.sgemm(transposeA: false, transposeB: false, m: outputChannels, n: g.plane, k: rows,
                                       alpha: 1, a: weights, b: b, beta: beta, c: out)
                     }
+                  }
                 }
             }
         }
@@ -124,9 +132,11 @@ public final class Conv2d: Layer {
         }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
-        var inputGradient = Tensor(shape: computesInputGradient ? input.shape : [0])
-        var columns = [Float](repeating: 0, count: isPointwise ? 0 : rows * g.plane)
-        var columnGradient = [Float](repeating: 0, count: isPointwise || !computesInputGradient ? 0 : rows * g.plane)
+        var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
+        var columns = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : rows * g.plane) { $1 = $0.count }
+        var columnGradient = [Float](unsafeUninitializedCapacity: isPointwise || !computesInputGradient ? 0 : rows * g.plane) { $1 = $0.count }
+        var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
+        var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
         let dWeights = buffers.gradients + weightOffset
         input.data.withUnsafeBufferPointer { x in
@@ -134,12 +144,14 @@ public final class Conv2d: Layer {
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
                     columns.withUnsafeMutableBufferPointer { col in
                         columnGradient.withUnsafeMutableBufferPointer { dcol in
+                          scratch.withUnsafeMutableBufferPointer { pad in
+                            gradientScratch.withUnsafeMutableBufferPointer { dpad in
                             for s in 0..<g.n {
                                 let image = x.baseAddress! + s * inImage
                                 let dOut = dy.baseAddress! + s * outImage
                                 var b: UnsafePointer<Float> = image
                                 if !isPointwise {
-                                    lower(image, g, into: col.baseAddress!)
+                                    lower(image, g, scratch: pad.baseAddress!, into: col.baseAddress!)
                                     b = UnsafePointer(col.baseAddress!)
                                 }
                                 // dW[out, rows] += dY_s[out, plane] · colsᵀ
@@ -164,11 +176,17 @@ public final class Conv2d: Layer {
                                     Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
                                                   k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0,
                                                   c: dcol.baseAddress!)
+                                    let dp = dpad.baseAddress!
+                                    for i in 0..<dpad.count { dp[i] = 0 }
                                     Kernels.col2im(columns: dcol.baseAddress!, channels: inputChannels,
-                                                   height: g.h, width: g.w, kernel: kernelSize, stride: stride,
-                                                   padding: padding, outHeight: g.ho, outWidth: g.wo, image: dImage)
+                                                   paddedHeight: g.hp, paddedWidth: g.wp, kernel: kernelSize,
+                                                   stride: stride, outHeight: g.ho, outWidth: g.wo, padded: dp)
+                                    Kernels.unpad(dp, channels: inputChannels, height: g.h, width: g.w,
+                                                  padding: padding, into: dImage)
                                 }
                             }
+                            }
+                          }
                         }
                     }
                 }

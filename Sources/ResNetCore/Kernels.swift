@@ -29,67 +29,68 @@ public enum Kernels {
         for i in 0..<count { y[i] += alpha * x[i] }
     }
 
-    /// im2col for one image: `image` is C×H×W, `columns` becomes (C·k·k)×(Ho·Wo).
-    /// Row r = (c·k + ky)·k + kx, column = oy·Wo + ox; out-of-image taps are zero.
+    /// Copies a C×H×W image into a zero-bordered C×(H+2p)×(W+2p) buffer (border written once
+    /// by the caller, interior here), so that the lowering loops below need no bounds tests.
+    @inlinable
+    public static func padImage(_ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                                padding: Int, into padded: UnsafeMutablePointer<Float>) {
+        let wp = width + 2 * padding, hp = height + 2 * padding
+        for c in 0..<channels {
+            for y in 0..<height {
+                let src = image + (c * height + y) * width
+                let dst = padded + (c * hp + y + padding) * wp + padding
+                for x in 0..<width { dst[x] = src[x] }
+            }
+        }
+    }
+
+    /// im2col from a padded image (C×Hp×Wp): `columns` becomes (C·k·k)×(Ho·Wo),
+    /// row r = (c·k + ky)·k + kx, column = oy·Wo + ox. Branch-free fixed-length copies.
     public static func im2col(
-        image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-        kernel: Int, stride: Int, padding: Int, outHeight: Int, outWidth: Int,
+        padded: UnsafePointer<Float>, channels: Int, paddedHeight hp: Int, paddedWidth wp: Int,
+        kernel: Int, stride: Int, outHeight: Int, outWidth: Int,
         columns: UnsafeMutablePointer<Float>
     ) {
         let plane = outHeight * outWidth
         for c in 0..<channels {
-            let src = image + c * height * width
+            let src = padded + c * hp * wp
             for ky in 0..<kernel {
                 for kx in 0..<kernel {
                     let row = columns + ((c * kernel + ky) * kernel + kx) * plane
                     for oy in 0..<outHeight {
-                        let iy = oy * stride - padding + ky
-                        let dst = row + oy * outWidth
-                        if iy < 0 || iy >= height {
-                            for ox in 0..<outWidth { dst[ox] = 0 }
-                            continue
-                        }
-                        let srcRow = src + iy * width
-                        // Range of ox whose input column ix = ox·stride − padding + kx is inside.
-                        let (lo, hi) = validRange(outWidth, stride: stride, offset: kx - padding, limit: width)
-                        for ox in 0..<lo { dst[ox] = 0 }
+                        let s = src + (oy * stride + ky) * wp + kx
+                        let d = row + oy * outWidth
                         if stride == 1 {
-                            let base = srcRow + (kx - padding)
-                            for ox in lo..<hi { dst[ox] = base[ox] }
+                            for ox in 0..<outWidth { d[ox] = s[ox] }
                         } else {
-                            for ox in lo..<hi { dst[ox] = srcRow[ox * stride - padding + kx] }
+                            for ox in 0..<outWidth { d[ox] = s[ox * stride] }
                         }
-                        for ox in hi..<outWidth { dst[ox] = 0 }
                     }
                 }
             }
         }
     }
 
-    /// col2im for one image: accumulates (C·k·k)×(Ho·Wo) `columns` into the C×H×W `image`.
+    /// col2im into a padded image: accumulates (C·k·k)×(Ho·Wo) `columns` into C×Hp×Wp
+    /// (the caller zeroes it and copies the interior out with `unpadAccumulate`).
     public static func col2im(
-        columns: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-        kernel: Int, stride: Int, padding: Int, outHeight: Int, outWidth: Int,
-        image: UnsafeMutablePointer<Float>
+        columns: UnsafePointer<Float>, channels: Int, paddedHeight hp: Int, paddedWidth wp: Int,
+        kernel: Int, stride: Int, outHeight: Int, outWidth: Int,
+        padded: UnsafeMutablePointer<Float>
     ) {
         let plane = outHeight * outWidth
         for c in 0..<channels {
-            let dstImage = image + c * height * width
+            let dst = padded + c * hp * wp
             for ky in 0..<kernel {
                 for kx in 0..<kernel {
                     let row = columns + ((c * kernel + ky) * kernel + kx) * plane
-                    let (lo, hi) = validRange(outWidth, stride: stride, offset: kx - padding, limit: width)
-                    if lo >= hi { continue }
                     for oy in 0..<outHeight {
-                        let iy = oy * stride - padding + ky
-                        if iy < 0 || iy >= height { continue }
-                        let dstRow = dstImage + iy * width
-                        let src = row + oy * outWidth
+                        let d = dst + (oy * stride + ky) * wp + kx
+                        let s = row + oy * outWidth
                         if stride == 1 {
-                            let base = dstRow + (kx - padding)
-                            for ox in lo..<hi { base[ox] += src[ox] }
+                            for ox in 0..<outWidth { d[ox] += s[ox] }
                         } else {
-                            for ox in lo..<hi { dstRow[ox * stride - padding + kx] += src[ox] }
+                            for ox in 0..<outWidth { d[ox * stride] += s[ox] }
                         }
                     }
                 }
@@ -97,16 +98,17 @@ public enum Kernels {
         }
     }
 
-    /// The ox range [lo, hi) with 0 ≤ ox·stride + offset < limit, clipped to [0, count).
+    /// Copies the interior of a padded C×Hp×Wp image into C×H×W.
     @inlinable
-    static func validRange(_ count: Int, stride: Int, offset: Int, limit: Int) -> (Int, Int) {
-        // ox ≥ ceil(−offset / stride)
-        var lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
-        // ox·stride + offset ≤ limit − 1  ⇒  ox ≤ floor((limit − 1 − offset) / stride)
-        let top = limit - 1 - offset
-        var hi = top < 0 ? 0 : top / stride + 1
-        lo = min(lo, count)
-        hi = min(max(hi, lo), count)
-        return (lo, hi)
+    public static func unpad(_ padded: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                             padding: Int, into image: UnsafeMutablePointer<Float>) {
+        let wp = width + 2 * padding, hp = height + 2 * padding
+        for c in 0..<channels {
+            for y in 0..<height {
+                let src = padded + (c * hp + y + padding) * wp + padding
+                let dst = image + (c * height + y) * width
+                for x in 0..<width { dst[x] = src[x] }
+            }
+        }
     }
 }

@@ -22,6 +22,14 @@ public struct Tensor: Equatable, Sendable {
         self.data = [Float](repeating: value, count: shape.reduce(1, *))
     }
 
+    /// A tensor whose storage the caller promises to overwrite completely (skips a zero-fill
+    /// pass over large activations).
+    init(uninitializedShape shape: [Int]) {
+        let count = shape.reduce(1, *)
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
     public var count: Int { data.count }
     public var rank: Int { shape.count }
     /// The leading dimension (the batch size for NCHW or [N, features]).

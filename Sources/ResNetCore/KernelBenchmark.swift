@@ -1,0 +1,146 @@
+import Foundation
+
+/// One benchmark measurement: work done, time, rate and its ratio to the sgemm reference.
+public struct BenchmarkRow: Codable, Equatable, Sendable {
+    public var name: String
+    public var flops: Double
+    public var seconds: Double
+    public var gflops: Double { flops / seconds / 1e9 }
+    /// gflops divided by the sgemm reference measured in the same run.
+    public var ratioToReference: Double
+
+    public var formatted: String {
+        let padded = name.padding(toLength: 46, withPad: " ", startingAt: 0)
+        return "\(padded) \(String(format: "%8.2f GFLOP/s  %6.1f %%  %9.3f ms", gflops, 100 * ratioToReference, 1000 * seconds))"
+    }
+}
+
+/// The kernel benchmark of issue 3: sgemm at a large square size (the reference), Conv2d
+/// forward+backward at the Fashion-MNIST shapes and Linear 32→32, in one run.
+/// Thread count is OpenBLAS's (set `OPENBLAS_NUM_THREADS=1` for the one-thread target).
+public enum KernelBenchmark {
+    /// Best-of-`repetitions` wall time of `body` (after one warm-up call).
+    static func time(_ repetitions: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var best = Double.infinity
+        for _ in 0..<repetitions {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+
+    public static func run(batch: Int = 256, gemmSize: Int = 1024, repetitions: Int = 3) throws -> [BenchmarkRow] {
+        var rows: [BenchmarkRow] = []
+        // Reference: square sgemm.
+        let n = gemmSize
+        var rng = SplitMix64(seed: 1)
+        let a = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
+        let b = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
+        var c = [Float](repeating: 0, count: n * n)
+        let gemmSeconds = time(repetitions) {
+            c.withUnsafeMutableBufferPointer { cp in
+                Kernels.sgemm(transposeA: false, transposeB: false, m: n, n: n, k: n, alpha: 1,
+                              a: a, b: b, beta: 0, c: cp.baseAddress!)
+            }
+        }
+        let reference = 2 * Double(n * n * n) / gemmSeconds
+        rows.append(BenchmarkRow(name: "sgemm \(n)x\(n)x\(n) (reference)", flops: 2 * Double(n * n * n),
+                                 seconds: gemmSeconds, ratioToReference: 1))
+
+        func add(_ name: String, _ flops: Double, _ seconds: Double) {
+            rows.append(BenchmarkRow(name: name, flops: flops, seconds: seconds,
+                                     ratioToReference: flops / seconds / reference))
+        }
+        for (channels, size) in [(16, 28), (32, 14)] {
+            let (fwd, bwd) = try convTimes(channels: channels, size: size, batch: batch, repetitions: repetitions)
+            let flops = 2 * Double(channels * channels * 9 * size * size * batch)
+            add("conv \(channels)->\(channels) \(size)x\(size) b\(batch) fwd", flops, fwd)
+            add("conv \(channels)->\(channels) \(size)x\(size) b\(batch) bwd (dW+dX)", 2 * flops, bwd)
+            add("conv \(channels)->\(channels) \(size)x\(size) b\(batch) fwd+bwd", 3 * flops, fwd + bwd)
+        }
+        let (fwd, bwd) = try linearTimes(features: 32, batch: batch, repetitions: max(repetitions, 20))
+        let flops = 2 * Double(32 * 32 * batch)
+        add("linear 32->32 b\(batch) fwd+bwd", 3 * flops, fwd + bwd)
+        return rows
+    }
+
+    static func convTimes(channels: Int, size: Int, batch: Int, repetitions: Int) throws -> (Double, Double) {
+        let layout = LayoutBuilder()
+        let conv = Conv2d("conv", inputChannels: channels, outputChannels: channels, kernelSize: 3, stride: 1,
+                          padding: 1, bias: true, xavier: true, layout: layout)
+        return try layerTimes(conv, layout: layout, input: [batch, channels, size, size], repetitions: repetitions)
+    }
+
+    static func linearTimes(features: Int, batch: Int, repetitions: Int) throws -> (Double, Double) {
+        let layout = LayoutBuilder()
+        let linear = Linear("fc", inputFeatures: features, outputFeatures: features, xavier: true, layout: layout)
+        return try layerTimes(linear, layout: layout, input: [batch, features], repetitions: repetitions)
+    }
+
+    static func layerTimes(_ layer: Layer, layout: LayoutBuilder, input shape: [Int],
+                           repetitions: Int) throws -> (Double, Double) {
+        var rng = SplitMix64(seed: 2)
+        var parameters = (0..<layout.parameterCount).map { _ in rng.nextUniform(bound: 0.1) }
+        var gradients = [Float](repeating: 0, count: layout.parameterCount)
+        var state = [Float](repeating: 0, count: max(layout.stateCount, 1))
+        let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextUniform(bound: 1) })
+        return try parameters.withUnsafeMutableBufferPointer { p in
+            try gradients.withUnsafeMutableBufferPointer { g in
+                try state.withUnsafeMutableBufferPointer { s in
+                    let buffers = LayerBuffers(parameters: p.baseAddress!, gradients: g.baseAddress!, state: s.baseAddress!)
+                    var y = try layer.forward(x, training: true, buffers: buffers)
+                    let fwd = try time(repetitions) { y = try layer.forward(x, training: true, buffers: buffers) }
+                    let bwd = try time(repetitions) {
+                        _ = try layer.forward(x, training: true, buffers: buffers)
+                        _ = try layer.backward(y, buffers: buffers)
+                    } - fwd
+                    return (fwd, max(bwd, 1e-9))
+                }
+            }
+        }
+    }
+}
+
+/// Forward+backward time per sample of whole models (issue 4's report): each preset at each
+/// level and integrator.
+public enum ModelBenchmark {
+    public struct Row: Codable, Equatable, Sendable {
+        public var spec: ModelSpec
+        public var batch: Int
+        public var secondsPerSample: Double
+        public var gflops: Double
+    }
+
+    public static func run(specs: [ModelSpec], batch: Int = 64, repetitions: Int = 2) throws -> [Row] {
+        try specs.map { spec in
+            let model = ResNetModel(spec: spec, seed: 1)
+            var rng = SplitMix64(seed: 3)
+            let shape = [batch] + spec.inputShape
+            let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextUniform(bound: 1) })
+            let seconds = try KernelBenchmark.time(repetitions) {
+                let y = try model.forward(x, training: true)
+                model.zeroGradients()
+                try model.backward(y)
+            }
+            return Row(spec: spec, batch: batch, secondsPerSample: seconds / Double(batch),
+                       gflops: model.flopsPerSample() * Double(batch) / seconds / 1e9)
+        }
+    }
+
+    /// The presets of the seed's experiments at each level, under each integrator.
+    public static func standardSpecs() -> [ModelSpec] {
+        var specs: [ModelSpec] = []
+        for integrator in Integrator.allCases {
+            for (blocks, h) in [(2, 1.0), (3, 0.5)] {
+                specs.append(.mlp(blocks: blocks, h: h, integrator: integrator))
+                specs.append(.fashionMNIST(blocks: [blocks, blocks], h: h, integrator: integrator))
+            }
+            for (blocks, h) in [(2, 1.0), (3, 0.5), (5, 0.25)] {
+                specs.append(.cifar10(blocks: [blocks, blocks, blocks], h: h, integrator: integrator))
+            }
+        }
+        return specs
+    }
+}
