@@ -186,7 +186,7 @@ public enum RunReport {
         <!DOCTYPE html>
         <html lang="en">
         <head>
-        <meta charset="utf-8">
+        <meta charset="utf-8"/>
         <title>\(xmlEscape(title))</title>
         <style>
         body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 24px; color: #222; max-width: 940px; }
