@@ -92,12 +92,16 @@ final class SVGPlotTests: XCTestCase {
         XCTAssertFalse(a.accepts(-1))
     }
 
-    func testFittedLogAxisEndsOnPowersOfTenWithTicks() {
+    func testFittedLogAxisEndsOnOneTwoFiveWithTicks() {
         let a = PlotAxis.fitting([0.03, 0.7], scale: .log, pixelLower: 400, pixelUpper: 0)
-        XCTAssertEqual(a.lower, 0.01, accuracy: 1e-12)
+        XCTAssertEqual(a.lower, 0.02, accuracy: 1e-12)
         XCTAssertEqual(a.upper, 1, accuracy: 1e-12)
         let ticks = a.ticks()
-        XCTAssertEqual(ticks.map(\.label), ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"])
+        XCTAssertEqual(ticks.map(\.label), ["0.02", "0.05", "0.1", "0.2", "0.5", "1"])
+        // Less than a decade of data still gets a whole decade, so there are labelled ticks.
+        let narrow = PlotAxis.fitting([0.3, 0.4], scale: .log, pixelLower: 400, pixelUpper: 0)
+        XCTAssertEqual(narrow.lower, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(narrow.upper, 1, accuracy: 1e-12)
         let wide = PlotAxis(scale: .log, lower: 1e-8, upper: 1, pixelLower: 0, pixelUpper: 1)
         XCTAssertEqual(wide.ticks().map(\.label), ["10⁻⁸", "10⁻⁶", "10⁻⁴", "0.01", "1"])
     }
@@ -136,9 +140,9 @@ final class RunReportTests: XCTestCase {
                 XCTAssertEqual(p.1, ya.position(r.trainLoss), accuracy: 0.006)
             }
         }
-        // Loss 2·0.7^e for e in 1…10 lies in [0.056, 1.4]: the axis spans 0.01 … 10.
-        XCTAssertEqual(ya.lower, 0.01, accuracy: 1e-12)
-        XCTAssertEqual(ya.upper, 10, accuracy: 1e-12)
+        // Loss 2·0.7^e for e in 1…10 lies in [0.056, 1.4]: the axis spans 0.05 … 2.
+        XCTAssertEqual(ya.lower, 0.05, accuracy: 1e-12)
+        XCTAssertEqual(ya.upper, 2, accuracy: 1e-12)
         XCTAssertTrue(xml.all("text", cls: "ylabel").first?.text.contains("log scale") ?? false)
         XCTAssertEqual(xml.all("text", cls: "xlabel").first?.text, "epoch")
         XCTAssertEqual(xml.all("text", cls: "legend").map(\.text), ["shallow", "deep", "multilevel", "level switch"])
@@ -202,7 +206,7 @@ final class RunReportTests: XCTestCase {
         let paths = xml.all("path", cls: "series")
         XCTAssertEqual(paths.map { $0.attributes["data-label"] }, ["true f(x)", "deep", "multilevel"])
         for p in paths { XCTAssertEqual(pathPoints(p.attributes["d"]!).count, 101) }
-        let dots = xml.elements.filter { $0.name == "circle" && $0.attributes["r"] == "1.6" }
+        let dots = xml.elements.filter { $0.name == "circle" && $0.attributes["r"] == "2" }
         XCTAssertEqual(dots.count, 3)
         XCTAssertEqual(Double(dots[1].attributes["cx"]!)!, chart.xAxis.position(1), accuracy: 0.006)
         XCTAssertEqual(Double(dots[1].attributes["cy"]!)!, chart.yAxis.position(f(1)), accuracy: 0.006)

@@ -87,6 +87,11 @@ public enum RunReport {
     static func fitChart(_ fit: FitSeries) -> LineChart {
         var chart = LineChart(id: "fit", title: "Learned function against the true one",
                               xLabel: "x (radians)", yLabel: "f(x)")
+        let lo = min(0, fit.x.min() ?? 0), hi = max(2 * Double.pi, fit.x.max() ?? 0)
+        chart.xDomain = (lo, hi)
+        if lo == 0, hi == 2 * Double.pi {
+            chart.xTicks = [(0, "0"), (Double.pi / 2, "π/2"), (Double.pi, "π"), (3 * Double.pi / 2, "3π/2"), (2 * Double.pi, "2π")]
+        }
         chart.series = [PlotSeries(label: "true f(x)", points: Array(zip(fit.x, fit.truth)).map { ($0, $1) },
                                    color: "#000000", width: 2.5)]
         for (i, p) in fit.predictions.enumerated() {
@@ -195,7 +200,7 @@ public enum RunReport {
         table { border-collapse: collapse; margin: 16px 0 24px; font-size: 14px; }
         th, td { border-bottom: 1px solid #ccc; padding: 5px 10px; }
         th { background: #f2f2f2; text-align: left; }
-        td.num { text-align: right; font-variant-numeric: tabular-nums; }
+        td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
         figure { margin: 0 0 28px; }
         figcaption { font-size: 13px; color: #555; }
         svg { max-width: 100%; height: auto; }

@@ -151,9 +151,12 @@ public struct PlotAxis: Equatable {
         var hi = usable.max() ?? 1
         switch scale {
         case .log:
-            lo = pow(10, floor(log10(lo)))
-            hi = pow(10, ceil(log10(hi)))
-            if hi <= lo { hi = lo * 10 }
+            // Round outwards to 1, 2 or 5 times a power of ten, so the data fills the plot.
+            let below = pow(10, floor(log10(lo)))
+            lo = [5.0, 2, 1].map { $0 * below }.first { $0 <= lo * (1 + 1e-12) } ?? below
+            let above = pow(10, floor(log10(hi)))
+            hi = [1.0, 2, 5, 10].map { $0 * above }.first { $0 >= hi * (1 - 1e-12) } ?? above * 10
+            if hi / lo < 10 { lo = min(lo, pow(10, floor(log10(lo)))); hi = max(hi, lo * 10) }
         case .linear:
             if includeZero { lo = min(lo, 0); hi = max(hi, 0) }
             if hi - lo < 1e-12 { lo -= max(1, abs(lo)) * 0.5; hi += max(1, abs(hi)) * 0.5 }
@@ -188,17 +191,16 @@ public struct PlotAxis: Equatable {
             }
             return out
         case .log:
-            let a = Int(log10(lower).rounded()), b = Int(log10(upper).rounded())
+            let a = Int(floor(log10(lower) + 1e-9)), b = Int(ceil(log10(upper) - 1e-9))
             let decades = b - a
             let stride = decades > 6 ? 2 : 1
+            let inside = { (v: Double) in v >= self.lower * (1 - 1e-9) && v <= self.upper * (1 + 1e-9) }
             var out: [(Double, String)] = []
             for e in Swift.stride(from: a, through: b, by: stride) {
-                out.append((pow(10, Double(e)), Self.formatPower(e)))
-                if decades <= 2, e < b {
-                    for m in [2.0, 5.0] {
-                        let v = m * pow(10, Double(e))
-                        out.append((v, Self.formatPlain(v)))
-                    }
+                let p = pow(10, Double(e))
+                if inside(p) { out.append((p, Self.formatPower(e))) }
+                if decades <= 2 {
+                    for m in [2.0, 5.0] where inside(m * p) { out.append((m * p, Self.formatPlain(m * p))) }
                 }
             }
             return out.sorted { $0.0 < $1.0 }
@@ -260,12 +262,19 @@ struct LineChart {
     var markers: [PlotMarker] = []
     /// Drawn as small dots under the lines (e.g. test points).
     var scatter: (label: String, points: [(x: Double, y: Double)])? = nil
+    /// A fixed x range and ticks instead of fitted ones (the fit chart's [0, 2π] in multiples of π/2).
+    var xDomain: (lower: Double, upper: Double)? = nil
+    var xTicks: [(value: Double, label: String)]? = nil
     var width = 820.0
     var height = 440.0
 
     static let margin = (left: 78.0, right: 170.0, top: 44.0, bottom: 56.0)
 
     var xAxis: PlotAxis {
+        if let d = xDomain {
+            return PlotAxis(scale: .linear, lower: d.lower, upper: d.upper, pixelLower: Self.margin.left,
+                            pixelUpper: width - Self.margin.right)
+        }
         var xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
         xs += scatter?.points.map(\.x) ?? []
         return PlotAxis.fitting(xs, scale: .linear, pixelLower: Self.margin.left,
@@ -292,7 +301,7 @@ struct LineChart {
             svg.line(left, y, right, y, stroke: major ? "#dddddd" : "#eeeeee", cls: "grid")
             svg.text(t.label, x: left - 6, y: y + 4, size: 11, anchor: "end", cls: "ytick")
         }
-        for t in xa.ticks(integer: integerX) {
+        for t in xTicks ?? xa.ticks(integer: integerX) {
             let x = xa.position(t.value)
             svg.line(x, top, x, bottom, stroke: "#eeeeee", cls: "grid")
             svg.line(x, bottom, x, bottom + 5, stroke: "#444444")
@@ -302,14 +311,6 @@ struct LineChart {
                  extra: [("stroke", "#444444"), ("stroke-width", "1")])
         svg.text(xLabel, x: (left + right) / 2, y: height - 14, size: 13, anchor: "middle", cls: "xlabel")
         svg.text(yLabel, x: 18, y: (top + bottom) / 2, size: 13, anchor: "middle", rotate: -90, cls: "ylabel")
-
-        if let scatter {
-            svg.open("g", [("class", "points"), ("data-label", scatter.label), ("fill", "#888888"), ("fill-opacity", "0.55")])
-            for p in scatter.points where xa.accepts(p.x) && ya.accepts(p.y) {
-                svg.element("circle", [("cx", svgNumber(xa.position(p.x))), ("cy", svgNumber(ya.position(p.y))), ("r", "1.6")])
-            }
-            svg.close("g")
-        }
 
         drawMarkers(&svg, xa: xa, top: top, bottom: bottom)
 
@@ -321,6 +322,14 @@ struct LineChart {
             if let dash = s.dash { a.append(("stroke-dasharray", dash)) }
             svg.element("path", a)
         }
+        if let scatter {
+            svg.open("g", [("class", "points"), ("data-label", scatter.label), ("fill", "#888888"), ("fill-opacity", "0.6")])
+            for p in scatter.points where xa.accepts(p.x) && ya.accepts(p.y) {
+                svg.element("circle", [("cx", svgNumber(xa.position(p.x))), ("cy", svgNumber(ya.position(p.y))), ("r", "2")])
+            }
+            svg.close("g")
+        }
+
         drawLegend(&svg, x: right + 16, y: top + 6)
         return svg
     }
