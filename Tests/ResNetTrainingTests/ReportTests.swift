@@ -369,6 +369,15 @@ final class ProgressReporterTests: XCTestCase {
         XCTAssertEqual(ProgressReporter.duration(.nan), "?")
     }
 
+    func testGlobalStepIsSplitIntoEpochAndStep() {
+        var now = 0.0
+        let (p, sink) = reporter(terminal: true) { now }
+        now = 1
+        p.step(globalStep: 5, loss: 0.5, samples: 10)  // 4 steps per epoch: epoch 2, step 2
+        XCTAssertTrue(sink.chunks[0].hasPrefix("\repoch 2/2 ["), sink.chunks[0])
+        XCTAssertTrue(sink.chunks[0].contains(" 2/4 steps"))
+    }
+
     func testMessageClearsTheBar() {
         var now = 0.0
         let (p, sink) = reporter(terminal: true) { now }

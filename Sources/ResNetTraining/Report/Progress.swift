@@ -78,6 +78,12 @@ public final class ProgressReporter {
         barVisible = true
     }
 
+    /// The same from a 0-based step count over the whole run (the form `Trainer.stepObserver` gives):
+    /// `trainer.stepObserver = { g, loss in progress.step(globalStep: g, loss: loss, samples: batchSize) }`.
+    public func step(globalStep: Int, loss: Double, samples: Int) {
+        step(epoch: globalStep / stepsPerEpoch + 1, step: globalStep % stepsPerEpoch + 1, loss: loss, samples: samples)
+    }
+
     /// Prints the epoch's summary line (replacing the bar on a terminal) and resets the bar.
     public func epochFinished(_ record: EpochRecord) {
         epochStarted()
