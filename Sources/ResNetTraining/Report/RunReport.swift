@@ -1,0 +1,243 @@
+import Foundation
+
+/// A regression fit to draw in `fit.svg`: the true function and each variant's prediction on a
+/// grid over [0, 2π], and optionally the test points.
+///
+/// ```swift
+/// let fit = FitSeries(x: grid, truth: grid.map(f),
+///                     predictions: [(label: "deep", y: deepModelOutputs)],
+///                     testX: testInputs, testY: testTargets)
+/// ```
+public struct FitSeries {
+    public var x: [Double]
+    public var truth: [Double]
+    public var predictions: [(label: String, y: [Double])]
+    public var testX: [Double]?
+    public var testY: [Double]?
+
+    public init(x: [Double], truth: [Double], predictions: [(label: String, y: [Double])],
+                testX: [Double]? = nil, testY: [Double]? = nil) {
+        self.x = x
+        self.truth = truth
+        self.predictions = predictions
+        self.testX = testX
+        self.testY = testY
+    }
+}
+
+/// The pictures and the HTML page of a run directory.
+///
+/// ```swift
+/// try RunReport.write(runs: summaries, fit: nil, directory: output.directory,
+///                     title: "fashion: shallow vs deep vs multilevel")
+/// ```
+/// writes `loss.svg`, `metric.svg`, `cost.svg`, `fit.svg` (only when `fit` is given) and
+/// `index.html` into `directory`, which must exist. Call it on rank 0 after the last run of a
+/// `train` or `compare`. Each `RunSummary` is one compared variant; its `history` gives the curves.
+public enum RunReport {
+    public static func write(runs: [RunSummary], fit: FitSeries?, directory: String, title: String) throws {
+        var files: [(String, String)] = [
+            ("loss.svg", lossChart(runs).render().render()),
+            ("metric.svg", metricChart(runs).render().render()),
+            ("cost.svg", costSVG(runs).render()),
+        ]
+        if let fit { files.append(("fit.svg", fitChart(fit).render().render())) }
+        files.append(("index.html", html(runs: runs, fit: fit, title: title)))
+        for (name, text) in files {
+            let path = (directory as NSString).appendingPathComponent(name)
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                throw TrainingError.output("cannot write \(path): \((error as NSError).localizedDescription)")
+            }
+        }
+    }
+
+    // MARK: - Charts
+
+    static func lossChart(_ runs: [RunSummary]) -> LineChart {
+        var chart = LineChart(id: "loss", title: "Training loss", xLabel: "epoch",
+                              yLabel: "training loss (mean over epoch, log scale)")
+        chart.yScale = .log
+        chart.integerX = true
+        chart.series = runs.enumerated().map { i, r in
+            PlotSeries(label: seriesLabel(r), points: r.history.map { (Double($0.epoch), $0.trainLoss) }, color: Palette.color(i))
+        }
+        chart.markers = switchMarkers(runs)
+        return chart
+    }
+
+    static func metricChart(_ runs: [RunSummary]) -> LineChart {
+        let name = runs.first?.testMetricName ?? "test metric"
+        let accuracy = isAccuracy(name)
+        var chart = LineChart(id: "metric", title: accuracy ? "Test accuracy" : "Test error",
+                              xLabel: "epoch",
+                              yLabel: accuracy ? "test accuracy (%)" : "test error norm ‖prediction − truth‖₂ (log scale)")
+        chart.yScale = accuracy ? .linear : .log
+        chart.integerX = true
+        chart.series = runs.enumerated().map { i, r in
+            PlotSeries(label: seriesLabel(r),
+                       points: r.history.map { (Double($0.epoch), accuracy ? $0.testMetric * 100 : $0.testMetric) },
+                       color: Palette.color(i))
+        }
+        chart.markers = switchMarkers(runs)
+        return chart
+    }
+
+    static func fitChart(_ fit: FitSeries) -> LineChart {
+        var chart = LineChart(id: "fit", title: "Learned function against the true one",
+                              xLabel: "x (radians)", yLabel: "f(x)")
+        let lo = min(0, fit.x.min() ?? 0), hi = max(2 * Double.pi, fit.x.max() ?? 0)
+        chart.xDomain = (lo, hi)
+        if lo == 0, hi == 2 * Double.pi {
+            chart.xTicks = [(0, "0"), (Double.pi / 2, "π/2"), (Double.pi, "π"), (3 * Double.pi / 2, "3π/2"), (2 * Double.pi, "2π")]
+        }
+        chart.series = [PlotSeries(label: "true f(x)", points: Array(zip(fit.x, fit.truth)).map { ($0, $1) },
+                                   color: "#000000", width: 2.5)]
+        for (i, p) in fit.predictions.enumerated() {
+            chart.series.append(PlotSeries(label: p.label, points: Array(zip(fit.x, p.y)).map { ($0, $1) },
+                                           color: Palette.color(i), width: 1.8, dash: i == 0 ? nil : "7 3"))
+        }
+        if let tx = fit.testX, let ty = fit.testY {
+            chart.scatter = ("test points", Array(zip(tx, ty)).map { ($0, $1) })
+        }
+        return chart
+    }
+
+    /// Two panels: training time stacked by level, and peak resident memory.
+    static func costSVG(_ runs: [RunSummary]) -> SVGWriter {
+        var svg = SVGWriter(width: 900, height: 400)
+        let maxLevels = runs.map { max(1, $0.levelSeconds.count) }.max() ?? 1
+        let timeBars = runs.map { r -> BarPanel.Bar in
+            let levels = r.levelSeconds.isEmpty ? [r.trainSeconds] : r.levelSeconds
+            return BarPanel.Bar(category: r.variant,
+                                segments: levels.enumerated().map { ("level \($0 + 1)", $1, Palette.level($0)) },
+                                totalLabel: String(format: "%.1f s", r.trainSeconds))
+        }
+        let time = BarPanel(id: "time", title: "Training time", yLabel: "training time (s)", bars: timeBars,
+                            legend: (0..<maxLevels).map { ("level \($0 + 1)", Palette.level($0)) })
+        time.draw(&svg, x0: 0, y0: 0, width: 480, height: 400)
+        let memBars = runs.enumerated().map { i, r in
+            BarPanel.Bar(category: r.variant, segments: [("peak RSS", Double(r.peakRSSBytes) / 1e6, Palette.color(i))],
+                         totalLabel: String(format: "%.0f MB", Double(r.peakRSSBytes) / 1e6))
+        }
+        let memory = BarPanel(id: "memory", title: "Peak memory per rank", yLabel: "peak resident memory (MB)", bars: memBars)
+        memory.draw(&svg, x0: 480, y0: 0, width: 420, height: 400)
+        return svg
+    }
+
+    /// A dashed line between the last epoch of a level and the first of the next (at s + 0.5 for a
+    /// switch after epoch s), labelled with the new depth and step.
+    static func switchMarkers(_ runs: [RunSummary]) -> [PlotMarker] {
+        var markers: [PlotMarker] = []
+        for (i, r) in runs.enumerated() {
+            for s in r.switchEpochs {
+                let before = r.history.last { $0.epoch <= s }
+                let after = r.history.first { $0.epoch > s }
+                var label = "→ " + (after.map { "\(blocksText($0.blocks)) blocks, h \(hText($0.h))" } ?? "next level")
+                if let a = after, let b = before, a.integrator != b.integrator { label += ", \(a.integrator)" }
+                markers.append(PlotMarker(x: Double(s) + 0.5, label: label, color: Palette.color(i)))
+            }
+        }
+        return markers
+    }
+
+    static func seriesLabel(_ r: RunSummary) -> String { r.variant.isEmpty ? r.experiment : r.variant }
+    static func isAccuracy(_ name: String) -> Bool { name == "test accuracy" }
+    static func blocksText(_ b: [Int]) -> String { b.map(String.init).joined(separator: ",") }
+
+    /// h as a fraction when it is 1/2^k (the multi-level steps), otherwise as a decimal.
+    static func hText(_ h: Double) -> String {
+        if h == 1 { return "1" }
+        if h > 0, h < 1 {
+            let k = -log2(h)
+            if abs(k - k.rounded()) < 1e-9, k <= 10 { return "1/\(Int(pow(2, k.rounded())))" }
+        }
+        return String(format: "%g", h)
+    }
+
+    // MARK: - HTML
+
+    static func metricText(_ value: Double, name: String) -> String {
+        isAccuracy(name) ? String(format: "%.2f %%", value * 100) : String(format: "%.4f", value)
+    }
+
+    /// Rows of the summary table, one per run, cells already formatted (also used by tests).
+    static func tableRows(_ runs: [RunSummary]) -> [[String]] {
+        let deep = runs.first { $0.variant == "deep" }
+        return runs.map { r in
+            var saving = "–"
+            if let deep, r.variant != "deep", deep.trainSeconds > 0 {
+                saving = String(format: "%+.1f %%", 100 * (deep.trainSeconds - r.trainSeconds) / deep.trainSeconds)
+            }
+            return [
+                r.variant,
+                blocksText(r.finalBlocks),
+                String(format: "%.5g", r.finalTrainLoss),
+                metricText(r.testMetric, name: r.testMetricName),
+                String(format: "%.2f", r.trainSeconds),
+                r.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / "),
+                String(format: "%.0f", Double(r.peakRSSBytes) / 1e6),
+                saving,
+            ]
+        }
+    }
+
+    static func html(runs: [RunSummary], fit: FitSeries?, title: String) -> String {
+        let metricName = runs.first?.testMetricName ?? "test metric"
+        let headers = ["variant", "blocks", "final train loss", isAccuracy(metricName) ? "test accuracy" : "test error norm",
+                       "train time (s)", "time per level (s)", "peak RSS per rank (MB)", "time saved vs deep"]
+        var h = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <title>\(xmlEscape(title))</title>
+        <style>
+        body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 24px; color: #222; max-width: 940px; }
+        h1 { font-size: 22px; margin-bottom: 4px; }
+        p.meta { color: #555; margin-top: 0; }
+        table { border-collapse: collapse; margin: 16px 0 24px; font-size: 14px; }
+        th, td { border-bottom: 1px solid #ccc; padding: 5px 10px; }
+        th { background: #f2f2f2; text-align: left; }
+        td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+        figure { margin: 0 0 28px; }
+        figcaption { font-size: 13px; color: #555; }
+        svg { max-width: 100%; height: auto; }
+        </style>
+        </head>
+        <body>
+        <h1>\(xmlEscape(title))</h1>
+
+        """
+        if let first = runs.first {
+            let epochs = runs.map(\.epochs).max() ?? first.epochs
+            h += "<p class=\"meta\">experiment \(xmlEscape(first.experiment)) · \(first.ranks) rank\(first.ranks == 1 ? "" : "s") · "
+                + "\(epochs) epochs · \(runs.count) variant\(runs.count == 1 ? "" : "s")</p>\n"
+        }
+        h += "<table class=\"summary\">\n<tr>" + headers.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr>\n"
+        for row in tableRows(runs) {
+            h += "<tr>" + row.enumerated().map { i, cell in
+                i <= 1 ? "<td>\(xmlEscape(cell))</td>" : "<td class=\"num\">\(xmlEscape(cell))</td>"
+            }.joined() + "</tr>\n"
+        }
+        h += "</table>\n"
+        var figures: [(String, String, String)] = [
+            ("loss.svg", lossChart(runs).render().inlineSVG(),
+             "Training loss per epoch (log scale); dashed lines mark the level switches, labelled with the new blocks and step h."),
+            ("metric.svg", metricChart(runs).render().inlineSVG(),
+             isAccuracy(metricName) ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
+        ]
+        if let fit {
+            figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),
+                            "The learned functions against the true one over [0, 2π]; grey dots are the test points."))
+        }
+        figures.append(("cost.svg", costSVG(runs).inlineSVG(),
+                        "Training time, stacked by level, and the largest peak resident memory of any rank."))
+        for (file, svg, caption) in figures {
+            h += "<figure id=\"\(file)\">\n\(svg)<figcaption>\(xmlEscape(caption)) (<a href=\"\(file)\">\(file)</a>)</figcaption>\n</figure>\n"
+        }
+        h += "</body>\n</html>\n"
+        return h
+    }
+}

@@ -1,0 +1,389 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+@testable import ResNetTraining
+
+/// Parses XML and keeps every element with its attributes and text, in document order.
+final class XMLCollector: NSObject, XMLParserDelegate {
+    struct Element {
+        var name: String
+        var attributes: [String: String]
+        var text = ""
+    }
+    var elements: [Element] = []
+    private var stack: [Int] = []
+
+    static func parse(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> XMLCollector {
+        let c = XMLCollector()
+        let parser = XMLParser(data: Data(text.utf8))
+        parser.delegate = c
+        let ok = parser.parse()
+        XCTAssertTrue(ok, "not well-formed XML: \(String(describing: parser.parserError))", file: file, line: line)
+        return c
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        elements.append(Element(name: name, attributes: attributes))
+        stack.append(elements.count - 1)
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        stack.removeLast()
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        for i in stack { elements[i].text += string }
+    }
+
+    func all(_ name: String, cls: String? = nil) -> [Element] {
+        elements.filter { $0.name == name && (cls == nil || $0.attributes["class"] == cls) }
+    }
+}
+
+/// A run with a plausible history: loss falling geometrically, accuracy rising, levels switching.
+func syntheticRun(variant: String, epochs: Int = 10, levels: [(blocks: Int, h: Double, integrator: String)],
+                  switches: [Int] = [], metric: String = "test accuracy", seconds: [Double], peakMB: Double) -> RunSummary {
+    var history: [EpochRecord] = []
+    for e in 1...epochs {
+        let level = switches.filter { $0 < e }.count
+        let l = levels[level]
+        let acc = 0.6 + 0.3 * Double(e) / Double(epochs)
+        history.append(EpochRecord(epoch: e, level: level + 1, blocks: [l.blocks, l.blocks], h: l.h, integrator: l.integrator,
+                                   learningRate: 0.005, trainLoss: 2.0 * pow(0.7, Double(e)),
+                                   testMetric: metric == "test accuracy" ? acc : 5 * pow(0.8, Double(e)),
+                                   testMetricName: metric, epochSeconds: 1, samplesPerSecond: 1000,
+                                   allreduceShare: 0, peakRSSBytes: Int(peakMB * 1e6)))
+    }
+    let last = history.last!
+    return RunSummary(experiment: "fashion", variant: variant, ranks: 2, epochs: epochs, finalTrainLoss: last.trainLoss,
+                      testMetric: last.testMetric, testMetricName: metric, trainSeconds: seconds.reduce(0, +),
+                      levelSeconds: seconds, switchEpochs: switches, finalBlocks: last.blocks, parameterCount: 1000,
+                      peakRSSBytes: Int(peakMB * 1e6), runDirectory: nil, history: history)
+}
+
+func comparedRuns(metric: String = "test accuracy") -> [RunSummary] {
+    [
+        syntheticRun(variant: "shallow", levels: [(2, 1, "euler")], metric: metric, seconds: [60], peakMB: 80),
+        syntheticRun(variant: "deep", levels: [(3, 1, "euler")], metric: metric, seconds: [100], peakMB: 120),
+        syntheticRun(variant: "multilevel", levels: [(2, 1, "euler"), (3, 0.5, "euler")], switches: [5],
+                     metric: metric, seconds: [30, 50], peakMB: 118),
+    ]
+}
+
+/// (x, y) pairs of an "M x,y L x,y …" path.
+func pathPoints(_ d: String) -> [(Double, Double)] {
+    d.split(separator: " ").map { token in
+        let xy = token.dropFirst().split(separator: ",").map { Double($0)! }
+        return (xy[0], xy[1])
+    }
+}
+
+final class SVGPlotTests: XCTestCase {
+    func testLogAxisMapsPowersOfTenEvenly() {
+        let a = PlotAxis(scale: .log, lower: 0.01, upper: 1, pixelLower: 400, pixelUpper: 0)
+        XCTAssertEqual(a.position(0.01), 400, accuracy: 1e-9)
+        XCTAssertEqual(a.position(0.1), 200, accuracy: 1e-9)
+        XCTAssertEqual(a.position(1), 0, accuracy: 1e-9)
+        XCTAssertEqual(a.position(0.5), 400 - 400 * (log10(0.5) + 2) / 2, accuracy: 1e-9)
+        XCTAssertFalse(a.accepts(0))
+        XCTAssertFalse(a.accepts(-1))
+    }
+
+    func testFittedLogAxisEndsOnOneTwoFiveWithTicks() {
+        let a = PlotAxis.fitting([0.03, 0.7], scale: .log, pixelLower: 400, pixelUpper: 0)
+        XCTAssertEqual(a.lower, 0.02, accuracy: 1e-12)
+        XCTAssertEqual(a.upper, 1, accuracy: 1e-12)
+        let ticks = a.ticks()
+        XCTAssertEqual(ticks.map(\.label), ["0.02", "0.05", "0.1", "0.2", "0.5", "1"])
+        // Less than a decade of data still gets a whole decade, so there are labelled ticks.
+        let narrow = PlotAxis.fitting([0.3, 0.4], scale: .log, pixelLower: 400, pixelUpper: 0)
+        XCTAssertEqual(narrow.lower, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(narrow.upper, 1, accuracy: 1e-12)
+        let wide = PlotAxis(scale: .log, lower: 1e-8, upper: 1, pixelLower: 0, pixelUpper: 1)
+        XCTAssertEqual(wide.ticks().map(\.label), ["10⁻⁸", "10⁻⁶", "10⁻⁴", "0.01", "1"])
+    }
+
+    func testFittedLinearAxisIsRoundWithIntegerTicks() {
+        let a = PlotAxis.fitting([1, 47], scale: .linear, pixelLower: 0, pixelUpper: 100, integer: true)
+        XCTAssertEqual(a.lower, 0)
+        XCTAssertEqual(a.upper, 50)
+        XCTAssertEqual(a.ticks(integer: true).map(\.label), ["0", "10", "20", "30", "40", "50"])
+        let small = PlotAxis.fitting([1, 3], scale: .linear, pixelLower: 0, pixelUpper: 100, integer: true)
+        XCTAssertEqual(small.ticks(integer: true).map(\.value), [1, 2, 3])
+        let frac = PlotAxis.fitting([-0.93, 0.98], scale: .linear, pixelLower: 0, pixelUpper: 100)
+        XCTAssertEqual(frac.ticks().map(\.label), ["-1.0", "-0.5", "0.0", "0.5", "1.0"])
+    }
+
+    func testXMLEscape() {
+        XCTAssertEqual(xmlEscape("a<b & \"c\" > 'd'"), "a&lt;b &amp; &quot;c&quot; &gt; &apos;d&apos;")
+    }
+}
+
+final class RunReportTests: XCTestCase {
+    func testLossSVGHasOneLogScaledPathPerVariant() throws {
+        let runs = comparedRuns()
+        let chart = RunReport.lossChart(runs)
+        let svg = chart.render().render()
+        let xml = XMLCollector.parse(svg)
+        let paths = xml.all("path", cls: "series")
+        XCTAssertEqual(paths.map { $0.attributes["data-label"] }, ["shallow", "deep", "multilevel"])
+        let xa = chart.xAxis, ya = chart.yAxis
+        XCTAssertEqual(ya.scale, .log)
+        for (path, run) in zip(paths, runs) {
+            let points = pathPoints(path.attributes["d"] ?? "")
+            XCTAssertEqual(points.count, run.history.count)
+            for (p, r) in zip(points, run.history) {
+                XCTAssertEqual(p.0, xa.position(Double(r.epoch)), accuracy: 0.006)
+                XCTAssertEqual(p.1, ya.position(r.trainLoss), accuracy: 0.006)
+            }
+        }
+        // Loss 2·0.7^e for e in 1…10 lies in [0.056, 1.4]: the axis spans 0.05 … 2.
+        XCTAssertEqual(ya.lower, 0.05, accuracy: 1e-12)
+        XCTAssertEqual(ya.upper, 2, accuracy: 1e-12)
+        XCTAssertTrue(xml.all("text", cls: "ylabel").first?.text.contains("log scale") ?? false)
+        XCTAssertEqual(xml.all("text", cls: "xlabel").first?.text, "epoch")
+        XCTAssertEqual(xml.all("text", cls: "legend").map(\.text), ["shallow", "deep", "multilevel", "level switch"])
+    }
+
+    func testSwitchMarkerSitsBetweenLevelsAndNamesTheNewLevel() {
+        let chart = RunReport.lossChart(comparedRuns())
+        let xml = XMLCollector.parse(chart.render().render())
+        let lines = xml.all("line", cls: "switch")
+        XCTAssertEqual(lines.count, 1)
+        let expected = chart.xAxis.position(5.5)
+        XCTAssertEqual(Double(lines[0].attributes["x1"]!)!, expected, accuracy: 0.006)
+        XCTAssertEqual(Double(lines[0].attributes["x2"]!)!, expected, accuracy: 0.006)
+        XCTAssertEqual(lines[0].attributes["stroke-dasharray"], "6 4")
+        XCTAssertEqual(xml.all("text", cls: "switch-label").map(\.text), ["→ 3,3 blocks, h 1/2"])
+    }
+
+    func testSameSwitchInTwoVariantsDrawsOneLineAndStacksDifferentLabels() {
+        let ml = syntheticRun(variant: "multilevel", levels: [(2, 1, "euler"), (3, 0.5, "euler")], switches: [5],
+                              seconds: [1, 1], peakMB: 1)
+        let rk = syntheticRun(variant: "rk2", levels: [(2, 1, "euler"), (3, 0.5, "rk2")], switches: [5],
+                              seconds: [1, 1], peakMB: 1)
+        let xml = XMLCollector.parse(RunReport.lossChart([ml, rk]).render().render())
+        XCTAssertEqual(xml.all("line", cls: "switch").count, 1)
+        XCTAssertEqual(xml.all("text", cls: "switch-label").map(\.text), ["→ 3,3 blocks, h 1/2", "→ 3,3 blocks, h 1/2, rk2"])
+    }
+
+    func testNonPositiveLossBreaksTheLineOnALogAxis() {
+        var run = comparedRuns()[0]
+        run.history[4].trainLoss = 0
+        let xml = XMLCollector.parse(RunReport.lossChart([run]).render().render())
+        let d = xml.all("path", cls: "series")[0].attributes["d"]!
+        XCTAssertEqual(d.filter { $0 == "M" }.count, 2)
+        XCTAssertEqual(pathPoints(d).count, 9)
+    }
+
+    func testMetricSVGShowsAccuracyInPercentOrErrorNormOnLogScale() {
+        let runs = comparedRuns()
+        let chart = RunReport.metricChart(runs)
+        let xml = XMLCollector.parse(chart.render().render())
+        XCTAssertEqual(chart.yAxis.scale, .linear)
+        XCTAssertEqual(xml.all("text", cls: "ylabel").first?.text, "test accuracy (%)")
+        let first = pathPoints(xml.all("path", cls: "series")[1].attributes["d"]!)
+        XCTAssertEqual(first[9].1, chart.yAxis.position(90), accuracy: 0.006)
+
+        let reg = RunReport.metricChart(comparedRuns(metric: "test error norm"))
+        XCTAssertEqual(reg.yAxis.scale, .log)
+        let regXML = XMLCollector.parse(reg.render().render())
+        XCTAssertTrue(regXML.all("text", cls: "ylabel")[0].text.hasPrefix("test error norm"))
+        XCTAssertEqual(regXML.all("path", cls: "series").count, 3)
+    }
+
+    func testFitSVGDrawsTruthPredictionsAndTestPoints() {
+        let xs = (0...100).map { 2 * Double.pi * Double($0) / 100 }
+        let f = { (x: Double) in cos(x) * cos(x) * sin(x * x) }
+        let fit = FitSeries(x: xs, truth: xs.map(f),
+                            predictions: [("deep", xs.map { f($0) + 0.05 }), ("multilevel", xs.map { f($0) - 0.05 })],
+                            testX: [0.5, 1, 2], testY: [f(0.5), f(1), f(2)])
+        let chart = RunReport.fitChart(fit)
+        let xml = XMLCollector.parse(chart.render().render())
+        let paths = xml.all("path", cls: "series")
+        XCTAssertEqual(paths.map { $0.attributes["data-label"] }, ["true f(x)", "deep", "multilevel"])
+        for p in paths { XCTAssertEqual(pathPoints(p.attributes["d"]!).count, 101) }
+        let dots = xml.elements.filter { $0.name == "circle" && $0.attributes["r"] == "2" }
+        XCTAssertEqual(dots.count, 3)
+        XCTAssertEqual(Double(dots[1].attributes["cx"]!)!, chart.xAxis.position(1), accuracy: 0.006)
+        XCTAssertEqual(Double(dots[1].attributes["cy"]!)!, chart.yAxis.position(f(1)), accuracy: 0.006)
+        XCTAssertEqual(xml.all("text", cls: "xlabel").first?.text, "x (radians)")
+    }
+
+    func testCostSVGStacksLevelsAndShowsMemory() {
+        let xml = XMLCollector.parse(RunReport.costSVG(comparedRuns()).render())
+        let bars = xml.all("g", cls: "bar")
+        XCTAssertEqual(bars.map { $0.attributes["data-label"] }, ["shallow", "deep", "multilevel", "shallow", "deep", "multilevel"])
+        let segments = xml.all("rect", cls: "segment")
+        XCTAssertEqual(segments.map { $0.attributes["data-value"] },
+                       ["60.000", "100.000", "30.000", "50.000", "80.000", "120.000", "118.000"])
+        XCTAssertEqual(segments[3].attributes["data-label"], "level 2")
+        // The level-2 segment sits directly on top of the level-1 segment.
+        XCTAssertEqual(Double(segments[3].attributes["y"]!)! + Double(segments[3].attributes["height"]!)!,
+                       Double(segments[2].attributes["y"]!)!, accuracy: 0.011)
+        XCTAssertEqual(xml.all("text", cls: "bar-total").map(\.text),
+                       ["60.0 s", "100.0 s", "80.0 s", "80 MB", "120 MB", "118 MB"])
+        XCTAssertEqual(xml.all("text", cls: "ylabel").map(\.text), ["training time (s)", "peak resident memory (MB)"])
+    }
+
+    func testWriteProducesFilesAndAnHTMLPageWithTableAndFigures() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let runs = comparedRuns()
+        try RunReport.write(runs: runs, fit: nil, directory: dir, title: "fashion <compare>")
+        for name in ["loss.svg", "metric.svg", "cost.svg"] {
+            let text = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+            _ = XMLCollector.parse(text)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/fit.svg"))
+        let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
+        let doc = XMLCollector.parse(html)  // the page is also well-formed XML
+        XCTAssertEqual(doc.all("title").first?.text, "fashion <compare>")
+        let rows = doc.all("tr").dropFirst().map { $0.text }
+        XCTAssertEqual(rows.count, 3)
+        let cells = doc.all("td").map(\.text)
+        XCTAssertEqual(Array(cells[0..<8]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "80", "+40.0 %"])
+        XCTAssertEqual(Array(cells[8..<16]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "120", "–"])
+        XCTAssertEqual(Array(cells[16..<24]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
+        XCTAssertEqual(doc.all("svg").count, 3)
+        XCTAssertEqual(doc.all("figure").map { $0.attributes["id"] }, ["loss.svg", "metric.svg", "cost.svg"])
+        XCTAssertEqual(doc.all("path", cls: "series").count, 6)
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"))
+
+        // With a fit, fit.svg appears too; the same input gives the same bytes.
+        let fit = FitSeries(x: [0, 1, 2], truth: [0, 1, 0], predictions: [("deep", [0, 0.9, 0.1])])
+        try RunReport.write(runs: runs, fit: fit, directory: dir, title: "t")
+        let once = try Data(contentsOf: URL(fileURLWithPath: dir + "/index.html"))
+        try RunReport.write(runs: runs, fit: fit, directory: dir, title: "t")
+        XCTAssertEqual(once, try Data(contentsOf: URL(fileURLWithPath: dir + "/index.html")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/fit.svg"))
+        XCTAssertEqual(XMLCollector.parse(String(decoding: once, as: UTF8.self)).all("svg").count, 4)
+    }
+
+    func testVariantNamesAreEscaped() {
+        var run = comparedRuns()[0]
+        run.variant = "a<b&\"c\""
+        let xml = XMLCollector.parse(RunReport.lossChart([run]).render().render())
+        XCTAssertEqual(xml.all("path", cls: "series")[0].attributes["data-label"], "a<b&\"c\"")
+        XCTAssertEqual(xml.all("text", cls: "legend")[0].text, "a<b&\"c\"")
+    }
+
+    func testWriteIntoMissingDirectoryThrows() {
+        XCTAssertThrowsError(try RunReport.write(runs: comparedRuns(), fit: nil, directory: "/nonexistent/dir", title: "t"))
+    }
+
+    func testStepSizeIsWrittenAsAFraction() {
+        XCTAssertEqual(RunReport.hText(1), "1")
+        XCTAssertEqual(RunReport.hText(0.5), "1/2")
+        XCTAssertEqual(RunReport.hText(0.25), "1/4")
+        XCTAssertEqual(RunReport.hText(0.3), "0.3")
+    }
+}
+
+final class ProgressReporterTests: XCTestCase {
+    final class Sink {
+        var chunks: [String] = []
+        var text: String { chunks.joined() }
+    }
+
+    func record(epoch: Int) -> EpochRecord {
+        comparedRuns()[2].history[epoch - 1]
+    }
+
+    func reporter(terminal: Bool, quiet: Bool = false, time: @escaping () -> Double) -> (ProgressReporter, Sink) {
+        let sink = Sink()
+        let p = ProgressReporter(totalEpochs: 2, stepsPerEpoch: 4, quiet: quiet, isTerminal: terminal,
+                                 output: { sink.chunks.append($0) }, clock: time)
+        return (p, sink)
+    }
+
+    func testTerminalDrawsABarInPlaceThenTheEpochLine() {
+        var now = 0.0
+        let (p, sink) = reporter(terminal: true) { now }
+        for s in 1...4 {
+            now += 1
+            p.step(epoch: 1, step: s, loss: Double(s), samples: 100)
+        }
+        p.epochFinished(record(epoch: 1))
+        XCTAssertEqual(sink.chunks.count, 5)
+        for bar in sink.chunks.prefix(4) {
+            XCTAssertTrue(bar.hasPrefix("\r"))
+            XCTAssertFalse(bar.contains("\n"))
+        }
+        // After 2 of 4 steps in 2 s: running loss 1.5, 100 samples/s, 6 steps left at 1 s each.
+        XCTAssertEqual(sink.chunks[1], "\repoch 1/2 [============>           ] 2/4 steps  loss 1.50000  100 samples/s  6s left\u{1B}[K")
+        XCTAssertTrue(sink.chunks[3].contains("[========================]"))
+        XCTAssertTrue(sink.chunks[4].hasPrefix("\r\u{1B}[K"))
+        XCTAssertTrue(sink.chunks[4].hasSuffix("\n"))
+        XCTAssertTrue(sink.chunks[4].contains(ReportTable.epochLine(record(epoch: 1), epochs: 2)))
+    }
+
+    func testTerminalRedrawsAreThrottledButTheLastStepIsDrawn() {
+        let (p, sink) = reporter(terminal: true) { 5.0 }
+        for s in 1...4 { p.step(epoch: 1, step: s, loss: 1, samples: 10) }
+        XCTAssertEqual(sink.chunks.count, 2)
+        XCTAssertTrue(sink.chunks[1].contains("4/4 steps"))
+    }
+
+    func testNonTerminalPrintsOnlyEpochLines() {
+        var now = 0.0
+        let (p, sink) = reporter(terminal: false) { now }
+        for e in 1...2 {
+            for s in 1...4 {
+                now += 1
+                p.step(epoch: e, step: s, loss: 1, samples: 10)
+            }
+            p.epochFinished(record(epoch: e))
+        }
+        XCTAssertFalse(sink.text.contains("\r"))
+        XCTAssertEqual(sink.chunks, [ReportTable.epochLine(record(epoch: 1), epochs: 2) + "\n",
+                                     ReportTable.epochLine(record(epoch: 2), epochs: 2) + "\n"])
+    }
+
+    func testQuietPrintsNothing() {
+        for terminal in [true, false] {
+            let (p, sink) = reporter(terminal: terminal, quiet: true) { 0 }
+            p.step(epoch: 1, step: 1, loss: 1, samples: 1)
+            p.epochFinished(record(epoch: 1))
+            p.message("level switch")
+            XCTAssertTrue(sink.chunks.isEmpty)
+        }
+    }
+
+    func testTimeLeftEstimate() {
+        // 5 of 10 steps of epoch 2 of 4 took 10 s: 2 s per step, 5 + 2·10 = 25 steps left.
+        XCTAssertEqual(ProgressReporter.secondsLeft(elapsedInEpoch: 10, stepsDoneInEpoch: 5, epoch: 2,
+                                                    totalEpochs: 4, stepsPerEpoch: 10), 50, accuracy: 1e-12)
+        XCTAssertEqual(ProgressReporter.secondsLeft(elapsedInEpoch: 3, stepsDoneInEpoch: 10, epoch: 4,
+                                                    totalEpochs: 4, stepsPerEpoch: 10), 0)
+        XCTAssertTrue(ProgressReporter.secondsLeft(elapsedInEpoch: 0, stepsDoneInEpoch: 0, epoch: 1,
+                                                   totalEpochs: 4, stepsPerEpoch: 10).isNaN)
+        XCTAssertEqual(ProgressReporter.duration(42.4), "42s")
+        XCTAssertEqual(ProgressReporter.duration(185), "3m05s")
+        XCTAssertEqual(ProgressReporter.duration(3720), "1h02m")
+        XCTAssertEqual(ProgressReporter.duration(.nan), "?")
+    }
+
+    func testGlobalStepIsSplitIntoEpochAndStep() {
+        var now = 0.0
+        let (p, sink) = reporter(terminal: true) { now }
+        now = 1
+        p.step(globalStep: 5, loss: 0.5, samples: 10)  // 4 steps per epoch: epoch 2, step 2
+        XCTAssertTrue(sink.chunks[0].hasPrefix("\repoch 2/2 ["), sink.chunks[0])
+        XCTAssertTrue(sink.chunks[0].contains(" 2/4 steps"))
+    }
+
+    func testMessageClearsTheBar() {
+        var now = 0.0
+        let (p, sink) = reporter(terminal: true) { now }
+        now = 1
+        p.step(epoch: 1, step: 1, loss: 1, samples: 1)
+        p.message("switching to level 2")
+        XCTAssertEqual(sink.chunks.last, "\r\u{1B}[Kswitching to level 2\n")
+    }
+}
