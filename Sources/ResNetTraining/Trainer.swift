@@ -288,6 +288,20 @@ public final class Trainer {
         return ("test error norm", totals[0].squareRoot())
     }
 
+    /// Optimizer steps in one epoch (the same on every rank).
+    public var stepsPerEpoch: Int {
+        GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed)).stepsPerEpoch
+    }
+
+    /// Regression only: the model's function on `gridPoints` points over the data's interval
+    /// [0, 2π], the true function there, and the test set — what `fit.svg` shows.
+    public func regressionFit(gridPoints: Int = 400) throws -> (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])? {
+        guard let test = data.regressionTestSet, let f = data.regressionFunction else { return nil }
+        let x = (0..<gridPoints).map { 2 * Double.pi * Double($0) / Double(gridPoints - 1) }
+        let out = try model.forward(Tensor(shape: [gridPoints, 1], data: x.map { Float($0) }), training: false)
+        return (x, x.map { f($0) }, out.data.map(Double.init), test.x.map(Double.init), test.y.map(Double.init))
+    }
+
     /// Regression only: the test inputs, true values and the model's predictions (inference mode).
     public func regressionPredictions() throws -> (x: [Float], truth: [Float], prediction: [Float])? {
         guard let test = data.regressionTestSet else { return nil }

@@ -10,7 +10,7 @@ public enum BatchTargets {
 /// The training and test sets of an experiment, behind one interface for the trainer.
 public struct TrainingData {
     enum Source {
-        case regression(train: RegressionDataset, test: RegressionDataset)
+        case regression(train: RegressionDataset, test: RegressionDataset, function: RegressionFunction)
         case images(train: ImageDataset, test: ImageDataset, augment: Bool)
     }
 
@@ -19,14 +19,14 @@ public struct TrainingData {
 
     public var trainCount: Int {
         switch source {
-        case .regression(let train, _): return train.count
+        case .regression(let train, _, _): return train.count
         case .images(let train, _, _): return train.count
         }
     }
 
     public var testCount: Int {
         switch source {
-        case .regression(_, let test): return test.count
+        case .regression(_, let test, _): return test.count
         case .images(_, let test, _): return test.count
         }
     }
@@ -56,7 +56,7 @@ public struct TrainingData {
                 train = train.subset(first: config.subset)
                 test = test.subset(first: max(1, config.subset / 6))
             }
-            return TrainingData(source: .regression(train: train, test: test), seed: seed)
+            return TrainingData(source: .regression(train: train, test: test, function: f), seed: seed)
         case "fashion-mnist":
             let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
             var (train, test) = try loadFashionMNIST(directory: dir)
@@ -79,7 +79,7 @@ public struct TrainingData {
     /// A training batch of the given sample indices (epoch selects the augmentation).
     public func trainBatch(_ indices: [Int], epoch: Int) -> (input: Tensor, targets: BatchTargets) {
         switch source {
-        case .regression(let train, _):
+        case .regression(let train, _, _):
             return regressionBatch(train, indices)
         case .images(let train, _, let augment):
             let aug = augment ? ImageAugmentation(seed: seed, epoch: epoch) : nil
@@ -90,14 +90,20 @@ public struct TrainingData {
     /// Test samples `range` (no augmentation).
     public func testBatch(_ range: Range<Int>) -> (input: Tensor, targets: BatchTargets) {
         switch source {
-        case .regression(_, let test): return regressionBatch(test, Array(range))
+        case .regression(_, let test, _): return regressionBatch(test, Array(range))
         case .images(_, let test, _): return imageBatch(test, Array(range), augmentation: nil)
         }
     }
 
     /// Test inputs and targets in order (for fit plots and exported predictions).
     public var regressionTestSet: RegressionDataset? {
-        if case .regression(_, let test) = source { return test }
+        if case .regression(_, let test, _) = source { return test }
+        return nil
+    }
+
+    /// The true function of a regression experiment.
+    public var regressionFunction: RegressionFunction? {
+        if case .regression(_, _, let f) = source { return f }
         return nil
     }
 

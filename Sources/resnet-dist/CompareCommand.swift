@@ -27,13 +27,26 @@ struct CompareCommand: ParsableCommand {
             let names = variants?.split(separator: ",").map(String.init) ?? experiment.variants.map(\.name)
             // Resolve (and so validate) every variant before training any.
             let configs = try names.map { try options.resolve(variant: $0) }
-            var summaries: [RunSummary] = []
+            // One directory for the comparison, holding each variant's run directory.
+            var first = configs[0]
+            first.variant = "compare"
+            let directory = RunOutput.defaultDirectory(base: options.out, config: first)
+            var trained: [TrainedVariant] = []
             for config in configs {
-                summaries.append(try trainVariant(config, options: options, comm: comm))
+                trained.append(try trainVariant(config, options: options, comm: comm, base: directory))
             }
-            if comm.isRoot {
+            let summaries = trained.map(\.summary)
+            try collectively(comm, "write the comparison report") {
+                guard comm.isRoot else { return }
+                let table = ReportTable.comparison(summaries)
                 print("\n\(name) on \(comm.size) rank\(comm.size == 1 ? "" : "s"):\n")
-                print(ReportTable.comparison(summaries))
+                print(table)
+                print("\nreport: \(directory)/index.html")
+                let fit = trained.first?.fit.map { f in
+                    reportFit(trained.compactMap { t in t.fit.map { (t.summary.variant, $0.prediction) } }, f)
+                }
+                try RunReport.write(runs: summaries, fit: fit, directory: directory, title: "\(name): \(names.joined(separator: ", "))")
+                try (table + "\n").write(toFile: directory + "/comparison.md", atomically: true, encoding: .utf8)
             }
         }
     }

@@ -36,40 +36,61 @@ struct TrainCommand: ParsableCommand {
                 if comm.isRoot { print(try config.yaml()) }
                 return
             }
-            let summary = try trainVariant(config, options: options, comm: comm, resume: resume)
-            if comm.isRoot, !options.quiet { print(ReportTable.summaryLine(summary)) }
+            let trained = try trainVariant(config, options: options, comm: comm, resume: resume)
+            if comm.isRoot, !options.quiet { print(ReportTable.summaryLine(trained.summary)) }
         }
     }
 }
 
-/// Trains one resolved config with the output, logging and tracing the options ask for.
+/// What one trained variant leaves for reports: its summary and, for regression, its fit.
+struct TrainedVariant {
+    var summary: RunSummary
+    var fit: (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])?
+}
+
+/// Trains one resolved config with the output, progress and tracing the options ask for; rank 0
+/// writes the run directory under `base` (default `--out`).
 func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Communicator,
-                  resume: TrainingCheckpoint? = nil) throws -> RunSummary {
+                  resume: TrainingCheckpoint? = nil, base: String? = nil) throws -> TrainedVariant {
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
-        return try RunOutput(directory: RunOutput.defaultDirectory(base: options.out, config: config))
+        return try RunOutput(directory: RunOutput.defaultDirectory(base: base ?? options.out, config: config))
     }
     let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
-    if let resume, comm.isRoot {
-        logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")
-    }
     trainer.output = output
     trainer.injectNaNAtEpoch = options.injectNanAtEpoch
-    if options.traceSteps > 0, comm.isRoot {
-        let limit = options.traceSteps
+    if comm.isRoot {
+        if let resume {
+            logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")
+        }
+        logger.info("\(config.experiment)/\(config.variant): \(comm.size) ranks, \(trainer.model.parameterCount) parameters, \(trainer.stepsPerEpoch) steps per epoch, output \(output?.directory ?? "-")")
+        let progress = ProgressReporter(totalEpochs: config.epochs, stepsPerEpoch: trainer.stepsPerEpoch, quiet: options.quiet)
         let first = resume?.globalStep ?? 0
+        let limit = options.traceSteps
         trainer.stepObserver = { step, loss in
             if step - first < limit { print("step \(step + 1) loss \(String(format: "%.9e", loss))") }
+            progress.step(globalStep: step, loss: loss, samples: config.batchSize)
         }
+        trainer.epochObserver = progress.epochFinished
     }
-    if comm.isRoot, !options.quiet {
-        logger.info("\(config.experiment)/\(config.variant): \(comm.size) ranks, \(trainer.model.parameterCount) parameters, output \(output?.directory ?? "-")")
-        trainer.epochObserver = { r in
-            logger.info("\(ReportTable.epochLine(r, epochs: config.epochs))")
+    let summary = try trainer.run()
+    let fit = try collectively(comm, "compute the fitted function") { comm.isRoot ? try trainer.regressionFit() : nil }
+    if let output {
+        try collectively(comm, "write the report") {
+            try RunReport.write(runs: [summary], fit: fit.map { reportFit([(config.variant, $0.prediction)], $0) },
+                                directory: output.directory, title: "\(config.experiment) / \(config.variant)")
         }
+    } else {
+        try collectively(comm, "write the report") {}
     }
-    return try trainer.run()
+    return TrainedVariant(summary: summary, fit: fit)
+}
+
+/// The fit plot's series: the truth, each variant's prediction, the test points.
+func reportFit(_ predictions: [(String, [Double])],
+               _ f: (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])) -> FitSeries {
+    FitSeries(x: f.x, truth: f.truth, predictions: predictions.map { (label: $0.0, y: $0.1) }, testX: f.testX, testY: f.testY)
 }
 
 /// swift-log to stderr; only rank 0 logs at info, the others warnings and errors only.

@@ -59,3 +59,9 @@ bad_input "missing data directory" "fashion-mnist-missing" train --experiment fa
 for f in "$here"/experiments/*.yaml; do
   mpi_case "config $(basename "$f") resolves" ok 1 'grep -q "^experiment: " <<<"$out"' -- train --config "$f" --print-config
 done
+
+# The main job: `mpirun -np 4 resnet-dist` with no subcommand compares the regression variants
+# and writes the report.
+mpi_case "main job: compare regression on 4 ranks, with report" ok 4 \
+  'grep -q "^| multilevel | 3 |" <<<"$out" && f=$(grep -o "report: .*index.html" <<<"$out" | cut -c9-) && grep -q "<svg" "$f" && ls "$(dirname "$f")"/fit.svg' \
+  -- --out "$LOG_DIR/main" --quiet
