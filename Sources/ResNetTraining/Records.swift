@@ -39,6 +39,20 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var peakRSSBytes: Int
     public var runDirectory: String?
     public var history: [EpochRecord]
+    /// What each level switch did to the network's output (the "jump" of thesis Fig. 5.14).
+    public var switches: [SwitchRecord] = []
+}
+
+/// The effect of one prolongation: test metric just before and just after, and how far the
+/// deeper network's outputs moved from the shallow one's on the first test samples.
+public struct SwitchRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var fromBlocks: [Int]
+    public var toBlocks: [Int]
+    public var metricBefore: Double
+    public var metricAfter: Double
+    /// ‖out_deep − out_shallow‖₂ / ‖out_shallow‖₂ over the first test samples (inference mode).
+    public var relativeOutputChange: Double
 }
 
 

@@ -55,8 +55,6 @@ public final class RunOutput {
         }
     }
 
-    func levelSwitched(to level: Int, epoch: Int) throws {}
-
     func finish(_ summary: RunSummary) throws {
         try? metrics?.close()
         let encoder = JSONEncoder()

@@ -32,6 +32,7 @@ public final class Trainer {
     private var level = 0
     private var levelStartEpoch = 0
     private var switchEpochs: [Int] = []
+    private var switchRecords: [SwitchRecord] = []
     /// Where a resumed run continues from (epochs done, steps done, history so far).
     private var startEpoch = 0
     private var startStep = 0
@@ -196,7 +197,7 @@ public final class Trainer {
             if comm.isRoot { epochObserver?(record) }
             var switched = false
             if epoch + 1 < config.epochs, try shouldSwitch(after: epoch, history: history) {
-                try switchLevel(epoch: epoch + 1)
+                try switchLevel(epoch: epoch + 1, metricBefore: metric.value)
                 levelSeconds.append(0)
                 switched = true
             }
@@ -214,7 +215,7 @@ public final class Trainer {
             finalTrainLoss: last.trainLoss, testMetric: last.testMetric, testMetricName: last.testMetricName,
             trainSeconds: ProcessStats.now() - start, levelSeconds: levelSeconds, switchEpochs: switchEpochs,
             finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
-            runDirectory: output?.directory, history: history)
+            runDirectory: output?.directory, history: history, switches: switchRecords)
         try collectively(comm, "write summary.json") {
             if comm.isRoot { try output?.finish(summary) }
         }
@@ -344,15 +345,23 @@ public final class Trainer {
 
     /// Rank 0 prolongs the model (and the optimizer state) and broadcasts it; every rank
     /// continues with the deeper model.
-    private func switchLevel(epoch: Int) throws {
+    private func switchLevel(epoch: Int, metricBefore: Double) throws {
         let newSpec = try Self.spec(config, level: level + 1, data: data)
         let keepMoments = config.optimizerStateOnSwitch == "prolong"
+        let oldBlocks = model.spec.blocks
         var next: ResNetModel
         var moments: [[Float]] = []
+        var outputChange = 0.0
         if comm.isRoot {
             let rule: ProlongationRule = config.prolongation == "double" ? .double : .insert
             let (prolonged, map) = try prolong(model, toBlocks: newSpec.blocks, rule: rule,
                                                integrator: newSpec.integrator, h: newSpec.h)
+            let probe = data.testBatch(0..<min(256, data.testCount)).input
+            let before = try model.forward(probe, training: false).data
+            let after = try prolonged.forward(probe, training: false).data
+            let num = zip(before, after).reduce(0.0) { $0 + Double(($1.1 - $1.0) * ($1.1 - $1.0)) }
+            let den = before.reduce(0.0) { $0 + Double($1 * $1) }
+            outputChange = den > 0 ? (num / den).squareRoot() : num.squareRoot()
             next = prolonged
             moments = keepMoments ? optimizer.moments.map { map.apply(to: $0) } : []
         } else {
@@ -373,10 +382,15 @@ public final class Trainer {
         } else {
             optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         }
+        let metricAfter = try evaluate().value
+        var change = [outputChange]
+        try comm.allreduceSum(&change)  // only rank 0 measured it; the sum shares it
+        switchRecords.append(SwitchRecord(epoch: epoch, fromBlocks: oldBlocks, toBlocks: newSpec.blocks,
+                                          metricBefore: metricBefore, metricAfter: metricAfter,
+                                          relativeOutputChange: change[0]))
         if comm.isRoot {
-            logger.info("level \(level + 1): \(newSpec.blocks) blocks per group, h \(newSpec.h), \(newSpec.integrator.rawValue)",
+            logger.info("level \(level + 1): \(newSpec.blocks) blocks per group, h \(newSpec.h), \(newSpec.integrator.rawValue); test metric \(String(format: "%.5g", metricBefore)) → \(String(format: "%.5g", metricAfter)), output change \(String(format: "%.3g", change[0]))",
                         metadata: ["epoch": "\(epoch + 1)"])
-            try output?.levelSwitched(to: level + 1, epoch: epoch)
         }
     }
 
