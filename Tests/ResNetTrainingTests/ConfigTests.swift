@@ -1,0 +1,150 @@
+import XCTest
+@testable import ResNetTraining
+
+final class ConfigTests: XCTestCase {
+    func testEveryBuiltInExperimentAndVariantValidates() throws {
+        for e in Experiment.all {
+            XCTAssertNotNil(e.config(variant: e.defaultVariant), e.name)
+            for v in e.variants {
+                let c = try XCTUnwrap(e.config(variant: v.name))
+                XCTAssertNoThrow(try c.validate(), "\(e.name)/\(v.name)")
+                XCTAssertEqual(c.variant, v.name)
+            }
+        }
+    }
+
+    func testThesisSchedulesAsRead() throws {
+        let ml = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+        XCTAssertEqual(ml.blocks(atLevel: 0), [2])
+        XCTAssertEqual(ml.blocks(atLevel: 1), [3])
+        XCTAssertEqual(ml.h(atLevel: 1), 0.5)
+        XCTAssertEqual(ml.switchEpochs, [25])
+        XCTAssertEqual([ml.epochs, ml.batchSize], [50, 256])
+        XCTAssertEqual(ml.lr, 0.005)
+
+        let cifar = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
+        XCTAssertEqual((0..<3).map { cifar.blocks(atLevel: $0) }, [[2, 2, 2], [3, 3, 3], [5, 5, 5]])
+        XCTAssertEqual((0..<3).map { cifar.h(atLevel: $0) }, [1, 0.5, 0.25])
+
+        let rk2ml = try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "rk2")
+        XCTAssertEqual((0..<3).map { rk2ml.integrator(atLevel: $0) }, ["euler", "midpoint", "midpoint"])
+        XCTAssertEqual(rk2ml.switchEpochs, [1000, 4000])
+        XCTAssertEqual([rk2ml.epochs, rk2ml.batchSize], [8000, 512])
+
+        var doubled = ml
+        doubled.prolongation = "double"
+        XCTAssertEqual(doubled.blocks(atLevel: 1), [4])
+    }
+
+    func testUnknownNamesAreRejectedWithTheChoices() {
+        XCTAssertThrowsError(try ExperimentConfig.builtIn(experiment: "mnist", variant: nil)) { e in
+            XCTAssertTrue("\(e)".contains("regression, fashion, cifar"), "\(e)")
+        }
+        XCTAssertThrowsError(try ExperimentConfig.builtIn(experiment: "fashion", variant: "wide")) { e in
+            XCTAssertTrue("\(e)".contains("shallow, deep, multilevel"), "\(e)")
+        }
+    }
+
+    func testValidationNamesTheFlag() throws {
+        let base = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+        let cases: [(String, (inout ExperimentConfig) -> Void)] = [
+            ("--lr", { $0.lr = 0 }),
+            ("--h", { $0.h = -1 }),
+            ("--batch-size", { $0.batchSize = 0 }),
+            ("--switch-epochs", { $0.switchEpochs = [50] }),
+            ("--switch-epochs", { $0.switchEpochs = [30, 20]; $0.levels = [2, 3, 5] }),
+            ("--levels", { $0.levels = [2, 2] }),
+            ("--integrator", { $0.integrators = ["rk9"] }),
+            ("--blocks", { $0.blocks = [2, 2] }),
+        ]
+        for (flag, change) in cases {
+            var c = base
+            change(&c)
+            XCTAssertThrowsError(try c.validate(), flag) { e in
+                XCTAssertTrue("\(e)".contains("invalid \(flag)"), "expected \(flag) in: \(e)")
+            }
+        }
+    }
+
+    func testYAMLOverridesApplyAndRejectUnknownKeysAndWrongTypes() throws {
+        let o = try ExperimentConfig.parseOverrides(yaml: "epochs: 7\nlevels: [2, 3, 5]\nlr: 1e-3\nlocal-bn: true\nintegrator: euler,rk2\n", source: "t.yaml")
+        var c = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
+        for (k, v) in o { try c.set(k, v, source: "t.yaml") }
+        XCTAssertEqual(c.epochs, 7)
+        XCTAssertEqual(c.levels, [2, 3, 5])
+        XCTAssertEqual(c.lr, 0.001)
+        XCTAssertTrue(c.localBN)
+        XCTAssertEqual(c.integrators, ["euler", "rk2"])
+
+        XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "epoch: 3\n", source: "t.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("t.yaml: unknown key 'epoch'"), "\(e)")
+        }
+        let wrong = try ExperimentConfig.parseOverrides(yaml: "epochs: three\n", source: "t.yaml")
+        XCTAssertThrowsError(try c.set(wrong[0].key, wrong[0].value, source: "t.yaml")) { e in
+            XCTAssertEqual("\(e)", "t.yaml: key 'epochs' must be an integer")
+        }
+        XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "- 1\n- 2\n", source: "t.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("expected a mapping"), "\(e)")
+        }
+        XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "epochs: [1\n", source: "t.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("not valid YAML"), "\(e)")
+        }
+    }
+
+    func testWrittenYAMLReadsBackToTheSameConfig() throws {
+        for e in Experiment.all {
+            for v in e.variants {
+                let c = try XCTUnwrap(e.config(variant: v.name))
+                var back = try ExperimentConfig.builtIn(experiment: e.name, variant: "shallow" == v.name ? v.name : e.defaultVariant)
+                for (k, value) in try ExperimentConfig.parseOverrides(yaml: try c.yaml(), source: "x") {
+                    try back.set(k, value, source: "x")
+                }
+                XCTAssertEqual(back, c, "\(e.name)/\(v.name)")
+            }
+        }
+    }
+
+    /// Seeded fuzzing of the YAML config reader: every mutated document either parses into
+    /// overrides or throws a ConfigError — no crash.
+    func testFuzzedYAMLNeverCrashes() throws {
+        let seedText = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel").yaml()
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let alphabet = Array(":-[]{}#&*!|>'\"%@` \n\t,?0123456789abcxyz.eE+".utf8)
+        var parsed = 0, rejected = 0
+        for _ in 0..<2000 {
+            var bytes = Array(seedText.utf8)
+            for _ in 0..<(1 + Int(next() % 6)) {
+                let i = Int(next() % UInt64(bytes.count))
+                switch next() % 3 {
+                case 0: bytes[i] = alphabet[Int(next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: i)
+                default: bytes.insert(alphabet[Int(next() % UInt64(alphabet.count))], at: i)
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            do {
+                var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
+                for (k, v) in try ExperimentConfig.parseOverrides(yaml: text, source: "fuzz") { try c.set(k, v, source: "fuzz") }
+                parsed += 1
+            } catch is ConfigError {
+                rejected += 1
+            }
+        }
+        print("YAML fuzz: \(parsed) parsed, \(rejected) rejected with a ConfigError")
+        XCTAssertEqual(parsed + rejected, 2000)
+        XCTAssertGreaterThan(rejected, 100)
+    }
+
+    func testPlateauRule() {
+        XCTAssertFalse(Trainer.plateaued([1.0, 0.9], patience: 2, minImprovement: 0.01))
+        XCTAssertTrue(Trainer.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))
+        XCTAssertFalse(Trainer.plateaued([1.0, 0.999, 0.98], patience: 2, minImprovement: 0.01))
+    }
+}
