@@ -136,4 +136,88 @@ netns_tests() {
   fi
 }
 
+# ---------------------------------------------------------------- Slurm ----
+SLURM_NAME="rdslurm$$"
+SLURM_DIR=""
+slurm_jobs=0
+slurm_cleanup() { [ -n "$SLURM_DIR" ] && "$here/cluster/slurm-one-node" stop "$SLURM_DIR" "$SLURM_NAME"; }
+slurm_client() { "$here/cluster/slurm-one-node" run "$SLURM_DIR" "$SLURM_NAME" "$@"; }
+
+# A top-level number of summary.json (pretty-printed: '  "key" : value,').
+json_top() { sed -nE 's/^  "'"$1"'" : ([^,]*),?$/\1/p' "$2" | head -1; }
+
+# slurm_job NAME NTASKS [SBATCH-OPTIONS...]: submit launch/slurm.sbatch with the regression
+# experiment, wait for it (deadline 90 s), then check the job state and the run it wrote: a
+# summary.json of the right experiment, NTASKS ranks, 10 epochs, a finite final loss below the
+# first epoch's, and a finite test error.
+slurm_job() {
+  local name=$1 ntasks=$2; shift 2
+  slurm_jobs=$((slurm_jobs + 1))
+  local runs="$SLURM_DIR/runs-$slurm_jobs" id state="" start=$(date +%s) secs summary detail="" ok=1
+  id=$(cd "$here/.." && RUNS_DIR="$runs" RESNET_DIST="$BIN" slurm_client \
+    sbatch --parsable --time=5 --ntasks="$ntasks" --output="$SLURM_DIR/job-%j.out" "$@" \
+    "$here/slurm.sbatch" --experiment regression --variant multilevel --epochs 10 --switch-epochs 5 2>&1)
+  if ! [[ "$id" =~ ^[0-9]+$ ]]; then cluster_fail "$name (sbatch: $id)"; return; fi
+  while [ $(( $(date +%s) - start )) -lt 90 ]; do
+    state=$(slurm_client scontrol show job "$id" 2>/dev/null | sed -nE 's/.*JobState=([A-Z_]+).*/\1/p')
+    case "$state" in PENDING|RUNNING|CONFIGURING|COMPLETING|"") sleep 0.5 ;; *) break ;; esac
+  done
+  secs=$(( $(date +%s) - start ))
+  summary=$(ls "$runs"/regression-multilevel-*/summary.json 2>/dev/null | head -1)
+  if [ "$state" != COMPLETED ]; then
+    ok=0; detail="job $id state ${state:-unknown} after ${secs}s"
+    [ "$state" = RUNNING ] || [ "$state" = PENDING ] && slurm_client scancel "$id"
+  elif [ -z "$summary" ]; then
+    ok=0; detail="job $id completed but wrote no summary.json under $runs"
+  else
+    local ranks epochs loss first metric
+    ranks=$(json_top ranks "$summary"); epochs=$(json_top epochs "$summary")
+    loss=$(json_top finalTrainLoss "$summary"); metric=$(json_top testMetric "$summary")
+    first=$(sed -nE 's/^ +"trainLoss" : ([^,]*),?$/\1/p' "$summary" | head -1)
+    detail="job $id COMPLETED in ${secs}s: ranks $ranks, epochs $epochs, loss ${first:-?} → ${loss:-?}, test error norm ${metric:-?}"
+    [ "$ranks" = "$ntasks" ] && [ "$epochs" = 10 ] && [ "$(json_top experiment "$summary")" = '"regression"' ] || ok=0
+    awk -v l="$loss" -v f="$first" -v m="$metric" 'BEGIN { exit !(l + 0 == l && f + 0 == f && m + 0 == m && l > 0 && l < f && m > 0) }' || ok=0
+  fi
+  if [ $ok -eq 1 ]; then cluster_pass "$name ($detail)"
+  else cluster_fail "$name ($detail)" "$SLURM_DIR/job-$id.out"; fi
+}
+
+slurm_tests() {
+  local tool
+  for tool in munged slurmctld slurmd sbatch sinfo scontrol nsenter; do
+    if ! command -v "$tool" >/dev/null; then
+      cluster_skip "Slurm batch jobs" "$tool not installed (launch/setup installs munge, slurmctld, slurmd, slurm-client)"; return
+    fi
+  done
+  if [ "$(id -u)" -ne 0 ]; then cluster_skip "Slurm batch jobs" "the one-node test cluster needs root"; return; fi
+  # The test node offers 2 CPUs (launch/cluster/slurm-one-node), which needs 2 real ones.
+  if [ "$(nproc)" -lt 2 ]; then cluster_skip "Slurm batch jobs" "needs at least 2 cores, this machine has $(nproc)"; return; fi
+  SLURM_DIR=$(mktemp -d /tmp/resnet-dist-slurm.XXXXXX)
+  trap 'slurm_cleanup' EXIT INT TERM
+  local start=$(date +%s.%N)
+  if ! "$here/cluster/slurm-one-node" start "$SLURM_DIR" "$SLURM_NAME" > "$SLURM_DIR/start.txt" 2>&1; then
+    cluster_fail "one-node Slurm cluster starts (node idle)" "$SLURM_DIR/start.txt"
+    tail -5 "$SLURM_DIR"/slurm*.log 2>/dev/null | sed 's/^/    | /'
+  else
+    echo "    (one-node Slurm cluster idle after $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s)"
+    slurm_job "sbatch launch/slurm.sbatch, 2 tasks, mpirun" 2
+    slurm_job "sbatch launch/slurm.sbatch, 4 tasks on the 2-CPU node (--overcommit), mpirun" 4 --overcommit
+    LAUNCHER=srun slurm_job "sbatch launch/slurm.sbatch, 2 tasks, srun --mpi=pmix" 2
+    # EnforcePartLimits=ALL: more tasks than cores without --overcommit is refused at submission
+    # rather than pending forever.
+    local out
+    out=$(cd "$here/.." && slurm_client sbatch --parsable --time=5 --ntasks=3 "$here/slurm.sbatch" --experiment regression 2>&1)
+    if grep -q "More processors requested than permitted" <<<"$out"; then
+      cluster_pass "sbatch: 3 tasks on the 2-CPU node without --overcommit refused at once"
+    else
+      cluster_fail "sbatch: 3 tasks on the 2-CPU node without --overcommit refused at once (got: $out)"
+    fi
+  fi
+  slurm_cleanup
+  trap - EXIT INT TERM
+  if ip netns list | grep -q "^$SLURM_NAME\b"; then cluster_fail "Slurm namespace cleaned up"; fi
+  rm -rf "$SLURM_DIR"
+}
+
 netns_tests
+slurm_tests
