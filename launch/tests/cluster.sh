@@ -86,7 +86,7 @@ netns_tests() {
     netns_cleanup
     cluster_skip "across hosts (network namespaces)" "cannot create network namespaces here: $(head -1 "$LOG_DIR/netns-up.txt")"; return
   fi
-  trap 'netns_cleanup' EXIT INT TERM
+  trap 'netns_cleanup' EXIT; trap 'netns_cleanup; exit 130' INT TERM
 
   # 1. Ranks really run on different hosts: each reports its processor name (= its hostname).
   local log="$LOG_DIR/netns-hosts.txt" names
@@ -193,7 +193,7 @@ slurm_tests() {
   # The test node offers 2 CPUs (launch/cluster/slurm-one-node), which needs 2 real ones.
   if [ "$(nproc)" -lt 2 ]; then cluster_skip "Slurm batch jobs" "needs at least 2 cores, this machine has $(nproc)"; return; fi
   SLURM_DIR=$(mktemp -d /tmp/resnet-dist-slurm.XXXXXX)
-  trap 'slurm_cleanup' EXIT INT TERM
+  trap 'slurm_cleanup' EXIT; trap 'slurm_cleanup; exit 130' INT TERM
   local start=$(date +%s.%N)
   if ! "$here/cluster/slurm-one-node" start "$SLURM_DIR" "$SLURM_NAME" > "$SLURM_DIR/start.txt" 2>&1; then
     cluster_fail "one-node Slurm cluster starts (node idle)" "$SLURM_DIR/start.txt"
