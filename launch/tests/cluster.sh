@@ -10,6 +10,13 @@
 cluster_pass() { passed=$((passed + 1)); echo "MPI test passed: $1"; }
 cluster_fail() { failed=$((failed + 1)); echo "MPI test FAILED: $1"; [ -n "${2:-}" ] && [ -f "$2" ] && tail -25 "$2" | sed 's/^/    | /'; return 0; }
 cluster_skip() { echo "MPI test SKIPPED: $1 ($2)"; }
+# Empty if this machine lets us create a network namespace, else why not.
+netns_unavailable() {
+  [ "$(id -u)" -eq 0 ] || { echo "needs root"; return; }
+  command -v ip >/dev/null && command -v unshare >/dev/null && command -v nsenter >/dev/null || { echo "needs iproute2 and util-linux"; return; }
+  local probe="rdprobe$$" err
+  if err=$(ip netns add "$probe" 2>&1); then ip netns del "$probe"; else echo "cannot create network namespaces here: $err"; fi
+}
 
 # ---------------------------------------------------------------- across hosts (netns) ----
 NETNS_PREFIX="rdist$$"          # unique per test run: other jobs on this machine may do the same
@@ -79,9 +86,8 @@ netns_disturb() {
 }
 
 netns_tests() {
-  if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! command -v unshare >/dev/null; then
-    cluster_skip "across hosts (network namespaces)" "needs root, iproute2 and unshare"; return
-  fi
+  local why; why=$(netns_unavailable)
+  if [ -n "$why" ]; then cluster_skip "across hosts (network namespaces)" "$why"; return; fi
   if ! "$here/cluster/netns-hosts" up "$NETNS_PREFIX" "$NETNS_SUBNET" "${NETNS_HOSTS[@]}" 2>"$LOG_DIR/netns-up.txt"; then
     netns_cleanup
     cluster_skip "across hosts (network namespaces)" "cannot create network namespaces here: $(head -1 "$LOG_DIR/netns-up.txt")"; return
@@ -184,12 +190,13 @@ slurm_job() {
 
 slurm_tests() {
   local tool
-  for tool in munged slurmctld slurmd sbatch sinfo scontrol nsenter; do
+  for tool in munged slurmctld slurmd sbatch sinfo scontrol; do
     if ! command -v "$tool" >/dev/null; then
       cluster_skip "Slurm batch jobs" "$tool not installed (launch/setup installs munge, slurmctld, slurmd, slurm-client)"; return
     fi
   done
-  if [ "$(id -u)" -ne 0 ]; then cluster_skip "Slurm batch jobs" "the one-node test cluster needs root"; return; fi
+  local why; why=$(netns_unavailable)
+  if [ -n "$why" ]; then cluster_skip "Slurm batch jobs (one-node cluster in a network namespace)" "$why"; return; fi
   # The test node offers 2 CPUs (launch/cluster/slurm-one-node), which needs 2 real ones.
   if [ "$(nproc)" -lt 2 ]; then cluster_skip "Slurm batch jobs" "needs at least 2 cores, this machine has $(nproc)"; return; fi
   SLURM_DIR=$(mktemp -d /tmp/resnet-dist-slurm.XXXXXX)
