@@ -226,5 +226,30 @@ slurm_tests() {
   rm -rf "$SLURM_DIR"
 }
 
+# The resume logic of launch/slurm.sbatch, run as a plain script (outside Slurm) with a stand-in
+# binary that prints its arguments: --resume NEWEST-CHECKPOINT is passed only when a checkpoint
+# exists under RUNS_DIR and the binary's "train --help" offers --resume.
+sbatch_resume_guard() {
+  local d="$LOG_DIR/sbatch-resume" ok=1 detail=""
+  mkdir -p "$d/runs/regression-multilevel-20260101-000000" "$d/runs/regression-multilevel-20260102-000000"
+  printf '#!/bin/sh\n[ "$2" = --help ] && { echo "  --resume <file>"; exit 0; }\necho "args: $*"\n' > "$d/with-resume"
+  printf '#!/bin/sh\n[ "$2" = --help ] && { echo "  --out <dir>"; exit 0; }\necho "args: $*"\n' > "$d/without-resume"
+  chmod +x "$d/with-resume" "$d/without-resume"
+  run_sbatch() { RESNET_DIST="$d/$1" RUNS_DIR="$d/runs" OPENBLAS_NUM_THREADS=1 timeout -s KILL 30 bash "$here/slurm.sbatch" --experiment regression 2>&1; }
+  local out
+  out=$(run_sbatch with-resume)
+  grep -q -- "^args: .*--resume" <<<"$out" && { ok=0; detail="$detail resumed without a checkpoint;"; }
+  touch -d '2026-01-01' "$d/runs/regression-multilevel-20260101-000000/checkpoint-last.safetensors"
+  touch -d '2026-01-02' "$d/runs/regression-multilevel-20260102-000000/checkpoint-last.safetensors"
+  out=$(run_sbatch with-resume)
+  grep -q -- "args: train --experiment regression --resume $d/runs/regression-multilevel-20260102-000000/checkpoint-last.safetensors --out $d/runs" <<<"$out" \
+    || { ok=0; detail="$detail not resumed from the newest checkpoint;"; }
+  out=$(run_sbatch without-resume)
+  { grep -q -- "^args: .*--resume" <<<"$out" || ! grep -q "has no --resume; starting fresh" <<<"$out"; } && { ok=0; detail="$detail passed --resume to a build without it;"; }
+  if [ $ok -eq 1 ]; then cluster_pass "slurm.sbatch resumes from the newest checkpoint only when there is one and --resume exists"
+  else cluster_fail "slurm.sbatch resume logic ($detail)"; echo "$out" | tail -5 | sed 's/^/    | /'; fi
+}
+
 netns_tests
 slurm_tests
+sbatch_resume_guard
