@@ -22,13 +22,21 @@ public final class RunOutput {
         try? fm.removeItem(atPath: probe)
     }
 
-    /// `runs/<experiment>-<variant>-<timestamp>` under `base`.
+    /// `runs/<experiment>-<variant>-<timestamp>` under `base`; `-2`, `-3`, … are appended when a
+    /// run of the same second already has that name.
     public static func defaultDirectory(base: String, config: ExperimentConfig, date: Date = Date()) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd-HHmmss"
-        return (base as NSString).appendingPathComponent("\(config.experiment)-\(config.variant)-\(f.string(from: date))")
+        let path = (base as NSString).appendingPathComponent("\(config.experiment)-\(config.variant)-\(f.string(from: date))")
+        var candidate = path
+        var n = 2
+        while FileManager.default.fileExists(atPath: candidate) {
+            candidate = "\(path)-\(n)"
+            n += 1
+        }
+        return candidate
     }
 
     public func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

@@ -226,30 +226,31 @@ slurm_tests() {
   rm -rf "$SLURM_DIR"
 }
 
-# The resume logic of launch/slurm.sbatch, run as a plain script (outside Slurm) with a stand-in
-# binary that prints its arguments: --resume NEWEST-CHECKPOINT is passed only when a checkpoint
-# exists under RUNS_DIR and the binary's "train --help" offers --resume.
-sbatch_resume_guard() {
-  local d="$LOG_DIR/sbatch-resume" ok=1 detail=""
-  mkdir -p "$d/runs/regression-multilevel-20260101-000000" "$d/runs/regression-multilevel-20260102-000000"
-  printf '#!/bin/sh\n[ "$2" = --help ] && { echo "  --resume <file>"; exit 0; }\necho "args: $*"\n' > "$d/with-resume"
-  printf '#!/bin/sh\n[ "$2" = --help ] && { echo "  --out <dir>"; exit 0; }\necho "args: $*"\n' > "$d/without-resume"
-  chmod +x "$d/with-resume" "$d/without-resume"
-  run_sbatch() { RESNET_DIST="$d/$1" RUNS_DIR="$d/runs" OPENBLAS_NUM_THREADS=1 timeout -s KILL 30 bash "$here/slurm.sbatch" --experiment regression 2>&1; }
-  local out
-  out=$(run_sbatch with-resume)
-  grep -q -- "^args: .*--resume" <<<"$out" && { ok=0; detail="$detail resumed without a checkpoint;"; }
-  touch -d '2026-01-01' "$d/runs/regression-multilevel-20260101-000000/checkpoint-last.safetensors"
-  touch -d '2026-01-02' "$d/runs/regression-multilevel-20260102-000000/checkpoint-last.safetensors"
-  out=$(run_sbatch with-resume)
-  grep -q -- "args: train --experiment regression --resume $d/runs/regression-multilevel-20260102-000000/checkpoint-last.safetensors --out $d/runs" <<<"$out" \
-    || { ok=0; detail="$detail not resumed from the newest checkpoint;"; }
-  out=$(run_sbatch without-resume)
-  { grep -q -- "^args: .*--resume" <<<"$out" || ! grep -q "has no --resume; starting fresh" <<<"$out"; } && { ok=0; detail="$detail passed --resume to a build without it;"; }
-  if [ $ok -eq 1 ]; then cluster_pass "slurm.sbatch resumes from the newest checkpoint only when there is one and --resume exists"
-  else cluster_fail "slurm.sbatch resume logic ($detail)"; echo "$out" | tail -5 | sed 's/^/    | /'; fi
+# The resume logic of launch/slurm.sbatch, run as a plain script (outside Slurm, mpirun on this
+# machine): a finished run is not resumed; an interrupted one (its last checkpoints and summary
+# removed) is continued from its newest checkpoint and ends at the uninterrupted run's final loss.
+sbatch_resume() {
+  local d="$LOG_DIR/sbatch-resume" ok=1 detail="" out first again
+  rm -rf "$d"; mkdir -p "$d"
+  local args=(--experiment regression --variant multilevel --subset 256 --batch-size 64 --epochs 6 --switch-epochs 3 --checkpoint-every 2 --quiet)
+  run_plain() { RUNS_DIR="$d/runs" RESNET_DIST="$BIN" OPENBLAS_NUM_THREADS=1 timeout -s KILL 120 bash "$here/slurm.sbatch" "$@" 2>&1; }
+  out=$(run_plain "${args[@]}") || { ok=0; detail="first run failed;"; }
+  grep -q "resuming" <<<"$out" && { ok=0; detail="$detail resumed with nothing to resume;"; }
+  first=$(ls -d "$d"/runs/*/ | head -1); first=${first%/}
+  local final=$(grep -o '"finalTrainLoss" : [^,]*' "$first/summary.json" 2>/dev/null)
+  out=$(run_plain "${args[@]}")
+  grep -q "resuming" <<<"$out" && { ok=0; detail="$detail resumed a finished run;"; }
+  # Interrupt the first run after epoch 3 (the level switch wrote a checkpoint): drop what came later.
+  rm -f "$first"/summary.json "$first"/checkpoint-epoch-0004.safetensors "$first"/checkpoint-epoch-0006.safetensors
+  out=$(run_plain "${args[@]}")
+  grep -q "resuming from $first/checkpoint-epoch-0003.safetensors" <<<"$out" || { ok=0; detail="$detail did not resume from epoch 3;"; }
+  again=$(ls -td "$d"/runs/*/ | head -1)
+  local resumed=$(grep -o '"finalTrainLoss" : [^,]*' "$again/summary.json" 2>/dev/null)
+  [ -n "$final" ] && [ "$final" = "$resumed" ] || { ok=0; detail="$detail final loss $resumed vs $final;"; }
+  if [ $ok -eq 1 ]; then cluster_pass "slurm.sbatch resumes an interrupted run from its newest checkpoint, not a finished one ($final)"
+  else cluster_fail "slurm.sbatch resume ($detail)"; echo "$out" | tail -5 | sed 's/^/    | /'; fi
 }
+sbatch_resume
 
 netns_tests
 slurm_tests
-sbatch_resume_guard
