@@ -34,7 +34,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "resnet-dist", dependencies: [
-            "ResNetTraining", "ResNetDistributed",
+            "ResNetTraining", "ResNetDistributed", "ResNetCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

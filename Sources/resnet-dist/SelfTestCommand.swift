@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ResNetCore
 import ResNetDistributed
 
 /// Checks of the MPI layer that run under mpirun: used by `launch/test`, and useful on a new
@@ -17,6 +18,8 @@ struct SelfTestCommand: ParsableCommand {
               mpi-error        a broadcast from a rank that does not exist must come back as a \
             thrown error carrying MPI's own message
               hosts            each rank reports its processor name; rank 0 prints them
+              determinism      every rank builds each preset model from the same spec and seed; \
+            their flat buffers must be bit-identical (checksums gathered on rank 0)
             """)
 
     @Argument(help: "The check to run: collectives, length-mismatch, mpi-error or hosts.")
@@ -32,6 +35,7 @@ struct SelfTestCommand: ParsableCommand {
         case "length-mismatch": try checkLengthMismatch(comm)
         case "mpi-error": try checkMPIError(comm)
         case "hosts": try reportHosts(comm)
+        case "determinism": try checkDeterminism(comm)
         default:
             throw ValidationError("unknown check '\(check)'; use collectives, length-mismatch, mpi-error or hosts")
         }
@@ -102,6 +106,29 @@ struct SelfTestCommand: ParsableCommand {
             throw SelfTestFailure(text: "the error did not carry MPI's message")
         }
         throw SelfTestFailure(text: "a broadcast from a non-existent rank did not fail")
+    }
+
+    private func checkDeterminism(_ comm: Communicator) throws {
+        let specs: [(String, ModelSpec)] = [
+            ("regression MLP, 3 blocks", .mlp(blocks: 3)),
+            ("Fashion-MNIST CNN [3,3], midpoint", .fashionMNIST(blocks: [3, 3], integrator: .midpoint)),
+            ("CIFAR-10 CNN [2,2,2]", .cifar10()),
+        ]
+        var mismatches = 0
+        for (name, spec) in specs {
+            let model = ResNetModel(spec: spec, seed: 42)
+            let sum = model.checksum()
+            let record = withUnsafeBytes(of: sum.littleEndian) { Array($0) }
+            if let all = try comm.gather(record: record, root: 0) {
+                let sums = all.map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
+                let same = Set(sums).count == 1
+                if !same { mismatches += 1 }
+                say(comm, "\(name): \(model.parameterCount) parameters, checksum \(String(sum, radix: 16)) \(same ? "identical on all \(comm.size) ranks" : "DIFFERS across ranks: \(sums)")")
+            }
+        }
+        var failures = [Double(mismatches)]
+        try comm.allreduceSum(&failures)
+        guard failures[0] == 0 else { throw SelfTestFailure(text: "models built from the same spec and seed differ across ranks") }
     }
 
     private func reportHosts(_ comm: Communicator) throws {
