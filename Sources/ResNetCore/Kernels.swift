@@ -22,6 +22,12 @@ public enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
     }
 
+    /// OpenBLAS's thread count for the following calls (the benchmark compares 1 and all cores).
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(newValue, 1))) }
+    }
+
     /// y += alpha · x over `count` elements.
     @inlinable
     public static func axpy(_ count: Int, _ alpha: Float,
