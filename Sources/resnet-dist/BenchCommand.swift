@@ -45,6 +45,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "multilevel: Fashion-MNIST epochs (the switch is half-way; below 2 skips Fashion-MNIST).")
     var fashionEpochs: Int = 2
 
+    @Option(help: "Images per Conv2d weight-gradient GEMM block (1 = one image at a time).")
+    var convGradientBlock: Int = Conv2d.imagesPerGradientBlock
+
     func validate() throws {
         if section == .report && inputs.isEmpty { throw ValidationError("report needs --inputs") }
         if window <= 0 { throw ValidationError("--window must be positive") }
@@ -52,6 +55,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if section == .report { return try mergeReports() }
+        Conv2d.imagesPerGradientBlock = max(1, convGradientBlock)
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: true)
             var report = BenchReport()

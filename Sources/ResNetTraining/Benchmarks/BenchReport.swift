@@ -21,6 +21,19 @@ public struct BenchReport: Codable, Sendable {
 
     public init() {}
 
+    /// Every section is optional in the JSON: a file may hold any subset (e.g. only `pytorch`).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kernels = try c.decodeIfPresent([KernelRow].self, forKey: .kernels) ?? []
+        kernelsAllCores = try c.decodeIfPresent([KernelRow].self, forKey: .kernelsAllCores) ?? []
+        training = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .training) ?? []
+        scaling = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .scaling) ?? []
+        multilevel = try c.decodeIfPresent([MultiLevelRow].self, forKey: .multilevel) ?? []
+        extrapolation = try c.decodeIfPresent([ExtrapolationRow].self, forKey: .extrapolation) ?? []
+        pytorch = try c.decodeIfPresent([PyTorchRow].self, forKey: .pytorch) ?? []
+        referenceGflops = try c.decodeIfPresent(Double.self, forKey: .referenceGflops)
+    }
+
     /// One kernel figure (`BenchmarkRow`'s fields, with the rate spelled out for JSON readers).
     public struct KernelRow: Codable, Equatable, Sendable {
         public var name: String
