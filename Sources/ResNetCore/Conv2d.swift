@@ -124,6 +124,18 @@ public final class Conv2d: Layer {
         return output
     }
 
+    /// Images whose columns share one weight-gradient GEMM: dW = dY·colsᵀ per image is a skinny
+    /// 16×144×784 product that runs far below the reference; a few images side by side give it a
+    /// longer inner dimension while the column block (≈ 2 MB) still stays in cache.
+    public static var imagesPerGradientBlock: Int = 4
+
+    private func chunkSize(_ g: Geometry) -> Int {
+        guard !isPointwise else { return 1 }
+        let rows = inputChannels * kernelSize * kernelSize
+        let target = max(1, (512 * 1024) / max(rows * g.plane, 1))   // ≈ 2 MB of columns
+        return max(1, min(g.n, Conv2d.imagesPerGradientBlock, target))
+    }
+
     public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let input = savedInput else { throw ResNetCoreError.backwardWithoutForward("Conv2d") }
         let g = try geometry(input)
@@ -132,65 +144,94 @@ public final class Conv2d: Layer {
         }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        let chunk = chunkSize(g)
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
-        var columns = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : rows * g.plane) { $1 = $0.count }
-        var columnGradient = [Float](unsafeUninitializedCapacity: isPointwise || !computesInputGradient ? 0 : rows * g.plane) { $1 = $0.count }
+        let blockColumns = isPointwise ? 0 : rows * g.plane * chunk
+        var columns = [Float](unsafeUninitializedCapacity: blockColumns) { $1 = $0.count }
+        var columnGradient = [Float](unsafeUninitializedCapacity: computesInputGradient ? blockColumns : 0) { $1 = $0.count }
+        var gathered = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : outImage * chunk) { $1 = $0.count }
         var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
         let dWeights = buffers.gradients + weightOffset
         input.data.withUnsafeBufferPointer { x in
-            outputGradient.data.withUnsafeBufferPointer { dy in
-                inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                    columns.withUnsafeMutableBufferPointer { col in
-                        columnGradient.withUnsafeMutableBufferPointer { dcol in
-                          scratch.withUnsafeMutableBufferPointer { pad in
-                            gradientScratch.withUnsafeMutableBufferPointer { dpad in
+          outputGradient.data.withUnsafeBufferPointer { dy in
+            inputGradient.data.withUnsafeMutableBufferPointer { dx in
+              columns.withUnsafeMutableBufferPointer { col in
+                columnGradient.withUnsafeMutableBufferPointer { dcol in
+                  gathered.withUnsafeMutableBufferPointer { dyBlock in
+                    scratch.withUnsafeMutableBufferPointer { pad in
+                      gradientScratch.withUnsafeMutableBufferPointer { dpad in
+                        let x = x.baseAddress!, dy = dy.baseAddress!
+                        if let biasOffset {
+                            let db = buffers.gradients + biasOffset
                             for s in 0..<g.n {
-                                let image = x.baseAddress! + s * inImage
-                                let dOut = dy.baseAddress! + s * outImage
-                                var b: UnsafePointer<Float> = image
-                                if !isPointwise {
-                                    lower(image, g, scratch: pad.baseAddress!, into: col.baseAddress!)
-                                    b = UnsafePointer(col.baseAddress!)
-                                }
-                                // dW[out, rows] += dY_s[out, plane] · colsᵀ
-                                Kernels.sgemm(transposeA: false, transposeB: true, m: outputChannels, n: rows,
-                                              k: g.plane, alpha: 1, a: dOut, b: b, beta: 1, c: dWeights)
-                                if let biasOffset {
-                                    let db = buffers.gradients + biasOffset
-                                    for oc in 0..<outputChannels {
-                                        let row = dOut + oc * g.plane
-                                        var sum: Float = 0
-                                        for i in 0..<g.plane { sum += row[i] }
-                                        db[oc] += sum
-                                    }
-                                }
-                                guard computesInputGradient else { continue }
-                                let dImage = dx.baseAddress! + s * inImage
-                                if isPointwise {
-                                    Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
-                                                  k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0, c: dImage)
-                                } else {
-                                    // dcols[rows, plane] = Wᵀ · dY_s, then scatter-add back to the image.
-                                    Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
-                                                  k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0,
-                                                  c: dcol.baseAddress!)
-                                    let dp = dpad.baseAddress!
-                                    for i in 0..<dpad.count { dp[i] = 0 }
-                                    Kernels.col2im(columns: dcol.baseAddress!, channels: inputChannels,
-                                                   paddedHeight: g.hp, paddedWidth: g.wp, kernel: kernelSize,
-                                                   stride: stride, outHeight: g.ho, outWidth: g.wo, padded: dp)
-                                    Kernels.unpad(dp, channels: inputChannels, height: g.h, width: g.w,
-                                                  padding: padding, into: dImage)
+                                for oc in 0..<outputChannels {
+                                    let row = dy + s * outImage + oc * g.plane
+                                    var sum: Float = 0
+                                    for i in 0..<g.plane { sum += row[i] }
+                                    db[oc] += sum
                                 }
                             }
-                            }
-                          }
                         }
+                        if isPointwise {
+                            for s in 0..<g.n {
+                                let image = x + s * inImage, dOut = dy + s * outImage
+                                Kernels.sgemm(transposeA: false, transposeB: true, m: outputChannels, n: rows,
+                                              k: g.plane, alpha: 1, a: dOut, b: image, beta: 1, c: dWeights)
+                                guard computesInputGradient else { continue }
+                                Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
+                                              k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0,
+                                              c: dx.baseAddress! + s * inImage)
+                            }
+                            return
+                        }
+                        var first = 0
+                        while first < g.n {
+                            let count = min(chunk, g.n - first), width = count * g.plane
+                            // Columns and dY of `count` images side by side: [rows, width], [out, width].
+                            for j in 0..<count {
+                                let s = first + j
+                                Kernels.padImage(x + s * inImage, channels: inputChannels, height: g.h, width: g.w,
+                                                 padding: padding, into: pad.baseAddress!)
+                                Kernels.im2col(padded: pad.baseAddress!, channels: inputChannels, paddedHeight: g.hp,
+                                               paddedWidth: g.wp, kernel: kernelSize, stride: stride,
+                                               outHeight: g.ho, outWidth: g.wo, columns: col.baseAddress! + j * g.plane,
+                                               rowStride: width)
+                                for oc in 0..<outputChannels {
+                                    let src = dy + s * outImage + oc * g.plane
+                                    let dst = dyBlock.baseAddress! + oc * width + j * g.plane
+                                    for i in 0..<g.plane { dst[i] = src[i] }
+                                }
+                            }
+                            // dW[out, rows] += dY[out, width] · colsᵀ
+                            Kernels.sgemm(transposeA: false, transposeB: true, m: outputChannels, n: rows, k: width,
+                                          alpha: 1, a: dyBlock.baseAddress!, b: col.baseAddress!, beta: 1, c: dWeights)
+                            if computesInputGradient {
+                                // dcols[rows, width] = Wᵀ · dY, then scatter-add back to each image.
+                                Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: width,
+                                              k: outputChannels, alpha: 1, a: weights, b: dyBlock.baseAddress!, beta: 0,
+                                              c: dcol.baseAddress!)
+                                let dp = dpad.baseAddress!
+                                for j in 0..<count {
+                                    for i in 0..<dpad.count { dp[i] = 0 }
+                                    Kernels.col2im(columns: dcol.baseAddress! + j * g.plane, channels: inputChannels,
+                                                   paddedHeight: g.hp, paddedWidth: g.wp, kernel: kernelSize,
+                                                   stride: stride, outHeight: g.ho, outWidth: g.wo, padded: dp,
+                                                   rowStride: width)
+                                    Kernels.unpad(dp, channels: inputChannels, height: g.h, width: g.w,
+                                                  padding: padding, into: dx.baseAddress! + (first + j) * inImage)
+                                }
+                            }
+                            first += count
+                        }
+                      }
                     }
+                  }
                 }
+              }
             }
+          }
         }
         savedInput = nil
         return inputGradient

@@ -22,6 +22,12 @@ public enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
     }
 
+    /// OpenBLAS's thread count for the following calls (the benchmark compares 1 and all cores).
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(newValue, 1))) }
+    }
+
     /// y += alpha · x over `count` elements.
     @inlinable
     public static func axpy(_ count: Int, _ alpha: Float,
@@ -46,12 +52,13 @@ public enum Kernels {
 
     /// im2col from a padded image (C×Hp×Wp): `columns` becomes (C·k·k)×(Ho·Wo),
     /// row r = (c·k + ky)·k + kx, column = oy·Wo + ox. Branch-free fixed-length copies.
+    /// `rowStride` (default Ho·Wo) lets several images sit side by side in one column matrix.
     public static func im2col(
         padded: UnsafePointer<Float>, channels: Int, paddedHeight hp: Int, paddedWidth wp: Int,
         kernel: Int, stride: Int, outHeight: Int, outWidth: Int,
-        columns: UnsafeMutablePointer<Float>
+        columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil
     ) {
-        let plane = outHeight * outWidth
+        let plane = rowStride ?? outHeight * outWidth
         for c in 0..<channels {
             let src = padded + c * hp * wp
             for ky in 0..<kernel {
@@ -72,13 +79,13 @@ public enum Kernels {
     }
 
     /// col2im into a padded image: accumulates (C·k·k)×(Ho·Wo) `columns` into C×Hp×Wp
-    /// (the caller zeroes it and copies the interior out with `unpadAccumulate`).
+    /// (the caller zeroes it and copies the interior out with `unpad`). `rowStride` as in im2col.
     public static func col2im(
         columns: UnsafePointer<Float>, channels: Int, paddedHeight hp: Int, paddedWidth wp: Int,
         kernel: Int, stride: Int, outHeight: Int, outWidth: Int,
-        padded: UnsafeMutablePointer<Float>
+        padded: UnsafeMutablePointer<Float>, rowStride: Int? = nil
     ) {
-        let plane = outHeight * outWidth
+        let plane = rowStride ?? outHeight * outWidth
         for c in 0..<channels {
             let dst = padded + c * hp * wp
             for ky in 0..<kernel {

@@ -222,6 +222,50 @@ public final class Trainer {
         return summary
     }
 
+    /// Overlap the gradient allreduce with backward (non-blocking, in buckets as residual groups
+    /// finish) instead of one allreduce after backward. Same sums either way; the benchmark
+    /// compares the two. Off by default until the benchmark shows it pays on this transport.
+    public var overlapAllreduce = false
+    /// Finished gradient ranges are gathered until a bucket holds at least this many floats.
+    public var allreduceBucketElements = 16_384
+
+    /// Backward with the allreduce of each finished bucket started at once; waits for all of
+    /// them before returning. Returns the global loss and the seconds spent waiting (the part
+    /// of communication that backward did not hide).
+    private func backwardOverlappingAllreduce(_ gradient: Tensor, localLoss: Float) throws -> (Double, Double) {
+        // The loss travels in its own one-float buffer, started first.
+        let lossBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
+        defer { lossBuffer.deallocate() }
+        lossBuffer[0] = localLoss
+        var pending: [PendingReduction] = [try comm.startAllreduceSum(lossBuffer)]
+        // The gradient storage stays in place during backward (no append, no copy), and the
+        // ranges handed out are final, so MPI may own them while backward writes lower ones.
+        let base = model.gradients.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        var bucket: Range<Int>?
+        var failure: Error?
+        func flush() {
+            guard let range = bucket, failure == nil else { return }
+            bucket = nil
+            do {
+                pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: base + range.lowerBound,
+                                                                                         count: range.count)))
+            } catch { failure = error }
+        }
+        try model.backward(gradient) { range in
+            // Ranges arrive disjoint and descending: extend the bucket downwards.
+            bucket = bucket.map { range.lowerBound..<$0.upperBound } ?? range
+            if bucket!.count >= self.allreduceBucketElements { flush() }
+        }
+        let waitStart = ProcessStats.now()
+        flush()
+        var firstError = failure
+        for p in pending {
+            do { try p.wait() } catch { if firstError == nil { firstError = error } }
+        }
+        if let firstError { throw firstError }
+        return (Double(lossBuffer[0]), ProcessStats.now() - waitStart)
+    }
+
     /// One step: forward and backward on this rank's shard, one allreduce of the gradients,
     /// the optimizer. Returns the global loss and the seconds spent in the allreduce.
     func trainStep(indices: [Int], globalBatch: Int, epoch: Int, learningRate: Double) throws -> (Double, Double) {
@@ -238,18 +282,23 @@ public final class Trainer {
             (localLoss, gradient) = (r.loss, r.gradient)
         }
         if indices.isEmpty { localLoss = 0 }
-        try model.backward(gradient)
-        let reduceStart = ProcessStats.now()
         var loss = Double(localLoss)
-        if comm.size > 1 {
-            // The loss rides along with the gradients: one collective per step.
-            model.gradients.append(localLoss)
-            try model.gradients.withUnsafeMutableBufferPointer {
-                try comm.startAllreduceSum($0).wait()
+        var reduceTime = 0.0
+        if comm.size > 1 && overlapAllreduce {
+            (loss, reduceTime) = try backwardOverlappingAllreduce(gradient, localLoss: localLoss)
+        } else {
+            try model.backward(gradient)
+            let reduceStart = ProcessStats.now()
+            if comm.size > 1 {
+                // The loss rides along with the gradients: one collective per step.
+                model.gradients.append(localLoss)
+                try model.gradients.withUnsafeMutableBufferPointer {
+                    try comm.startAllreduceSum($0).wait()
+                }
+                loss = Double(model.gradients.removeLast())
             }
-            loss = Double(model.gradients.removeLast())
+            reduceTime = ProcessStats.now() - reduceStart
         }
-        let reduceTime = ProcessStats.now() - reduceStart
         optimizer.step(&model.parameters, model.gradients, learningRate: Float(learningRate))
         return (loss, reduceTime)
     }

@@ -1,0 +1,201 @@
+import Foundation
+import ResNetCore
+
+/// The figures of `resnet-dist bench`, as JSON and as Markdown tables. Each `bench` invocation
+/// (one per mpirun size) fills some sections; `merged` combines them so ratios across
+/// invocations (parallel efficiency) are computed from one run of `launch/bench`.
+public struct BenchReport: Codable, Sendable {
+    /// Kernel rows at one OpenBLAS thread, ratios to the one-thread sgemm reference.
+    public var kernels: [KernelRow] = []
+    /// The sgemm reference at all cores (ratio to the one-thread reference).
+    public var kernelsAllCores: [KernelRow] = []
+    public var training: [TrainingBenchmark.Measurement] = []
+    /// Fashion-MNIST deep model at the thesis batch: one row per (ranks, overlap).
+    public var scaling: [TrainingBenchmark.Measurement] = []
+    public var multilevel: [MultiLevelRow] = []
+    public var extrapolation: [ExtrapolationRow] = []
+    /// PyTorch's images/s on the same model (filled by launch/bench when torch is importable).
+    public var pytorch: [PyTorchRow] = []
+    /// sgemm reference GFLOP/s at one thread (for the training ratios).
+    public var referenceGflops: Double?
+
+    public init() {}
+
+    /// Every section is optional in the JSON: a file may hold any subset (e.g. only `pytorch`).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kernels = try c.decodeIfPresent([KernelRow].self, forKey: .kernels) ?? []
+        kernelsAllCores = try c.decodeIfPresent([KernelRow].self, forKey: .kernelsAllCores) ?? []
+        training = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .training) ?? []
+        scaling = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .scaling) ?? []
+        multilevel = try c.decodeIfPresent([MultiLevelRow].self, forKey: .multilevel) ?? []
+        extrapolation = try c.decodeIfPresent([ExtrapolationRow].self, forKey: .extrapolation) ?? []
+        pytorch = try c.decodeIfPresent([PyTorchRow].self, forKey: .pytorch) ?? []
+        referenceGflops = try c.decodeIfPresent(Double.self, forKey: .referenceGflops)
+    }
+
+    /// One kernel figure (`BenchmarkRow`'s fields, with the rate spelled out for JSON readers).
+    public struct KernelRow: Codable, Equatable, Sendable {
+        public var name: String
+        public var flops: Double
+        public var seconds: Double
+        public var gflops: Double
+        public var ratioToReference: Double
+
+        public init(name: String, flops: Double, seconds: Double, ratioToReference: Double) {
+            self.name = name
+            self.flops = flops
+            self.seconds = seconds
+            self.gflops = flops / seconds / 1e9
+            self.ratioToReference = ratioToReference
+        }
+
+        public init(_ row: BenchmarkRow) {
+            self.init(name: row.name, flops: row.flops, seconds: row.seconds, ratioToReference: row.ratioToReference)
+        }
+    }
+
+    public struct MultiLevelRow: Codable, Equatable, Sendable {
+        public var experiment: String
+        public var subset: Int
+        public var epochs: Int
+        public var switchEpochs: [Int]
+        public var ranks: Int
+        public var deepSeconds: Double
+        public var multilevelSeconds: Double
+        public var deepMetric: Double
+        public var multilevelMetric: Double
+        public var metricName: String
+        /// 1 − Σ epochs·FLOPs(level) / (epochs·FLOPs(deep)): the saving if time ∝ FLOPs.
+        public var theoreticalSaving: Double
+        public var measuredSaving: Double { 1 - multilevelSeconds / deepSeconds }
+    }
+
+    public struct ExtrapolationRow: Codable, Equatable, Sendable {
+        public var experiment: String
+        public var variant: String
+        public var trainCount: Int
+        /// Seconds per epoch at each level (from measured steps), and epochs spent there.
+        public var levelEpochSeconds: [Double]
+        public var levelEpochs: [Int]
+        public var ranks: Int
+        public var threads: Int
+        public var totalSeconds: Double { zip(levelEpochSeconds, levelEpochs).map { $0 * Double($1) }.reduce(0, +) }
+    }
+
+    public struct PyTorchRow: Codable, Equatable, Sendable {
+        public var version: String
+        public var threads: Int
+        public var batch: Int
+        public var samplesPerSecond: Double
+        public var stepSeconds: Double
+    }
+
+    /// Sections of `other` are appended to this report's.
+    public mutating func merge(_ other: BenchReport) {
+        kernels += other.kernels
+        kernelsAllCores += other.kernelsAllCores
+        training += other.training
+        scaling += other.scaling
+        multilevel += other.multilevel
+        extrapolation += other.extrapolation
+        pytorch += other.pytorch
+        referenceGflops = referenceGflops ?? other.referenceGflops
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    // MARK: - Markdown
+
+    public var markdown: String {
+        var out: [String] = []
+        if !kernels.isEmpty || !kernelsAllCores.isEmpty {
+            out.append("### Kernels (OpenBLAS 1 thread; ratio to the 1-thread sgemm reference)\n")
+            out.append("| kernel | GFLOP/s | ratio | ms |")
+            out.append("|---|---:|---:|---:|")
+            for r in kernels + kernelsAllCores {
+                out.append("| \(r.name) | \(f(r.gflops, 1)) | \(pct(r.ratioToReference)) | \(f(1000 * r.seconds, 2)) |")
+            }
+            out.append("")
+        }
+        if !training.isEmpty {
+            out.append("### Training throughput (full steps: forward, loss, backward, allreduce, Adam)\n")
+            out.append("| experiment | level | blocks | h | integrator | batch | np×threads | samples/s | step ms | MFLOP/sample | GFLOP/s | ratio to sgemm |")
+            out.append("|---|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
+            for m in training {
+                out.append("| \(m.experiment) | \(m.level + 1) | \(m.blocks.map(String.init).joined(separator: ",")) | \(f(m.h, 3)) | \(m.integrator) | \(m.batch) | \(m.ranks)×\(m.threads) | \(f(m.samplesPerSecond, 0)) | \(f(1000 * m.stepSeconds, 2)) | \(f(m.flopsPerSample / 1e6, 2)) | \(f(m.gflops, 1)) | \(referenceGflops.map { pct(m.gflops / $0) } ?? "–") |")
+            }
+            out.append("")
+        }
+        if !pytorch.isEmpty {
+            out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads)\n")
+            out.append("| threads | PyTorch \(pytorch[0].version) img/s | resnet-dist img/s | ratio |")
+            out.append("|---:|---:|---:|---:|")
+            for p in pytorch {
+                let ours = scaling.filter { $0.ranks * $0.threads == p.threads && $0.overlapAllreduce }
+                    .map(\.samplesPerSecond).max()
+                out.append("| \(p.threads) | \(f(p.samplesPerSecond, 0)) | \(ours.map { f($0, 0) } ?? "–") | \(ours.map { f($0 / p.samplesPerSecond, 2) + "×" } ?? "–") |")
+            }
+            out.append("")
+        }
+        if !scaling.isEmpty { out.append(scalingMarkdown) }
+        if !multilevel.isEmpty {
+            out.append("### Multi-level saving (same epochs, wall time incl. evaluation)\n")
+            out.append("| experiment | subset | epochs (switch) | np | deep s | multi-level s | measured saving | theoretical saving | deep metric | ML metric |")
+            out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+            for r in multilevel {
+                out.append("| \(r.experiment) | \(r.subset == 0 ? "full" : String(r.subset)) | \(r.epochs) (\(r.switchEpochs.map(String.init).joined(separator: ","))) | \(r.ranks) | \(f(r.deepSeconds, 3)) | \(f(r.multilevelSeconds, 3)) | \(pct(r.measuredSaving)) | \(pct(r.theoreticalSaving)) | \(f(r.deepMetric, 4)) | \(f(r.multilevelMetric, 4)) |")
+            }
+            out.append("")
+        }
+        if !extrapolation.isEmpty {
+            out.append("### Full-scale time, extrapolated from measured steps (training steps only, no evaluation)\n")
+            out.append("| experiment | variant | train samples | np×threads | s/epoch per level | epochs per level | total |")
+            out.append("|---|---|---:|---|---|---|---:|")
+            for r in extrapolation {
+                out.append("| \(r.experiment) | \(r.variant) | \(r.trainCount) | \(r.ranks)×\(r.threads) | \(r.levelEpochSeconds.map { f($0, 3) }.joined(separator: " / ")) | \(r.levelEpochs.map(String.init).joined(separator: " / ")) | \(duration(r.totalSeconds)) |")
+            }
+            out.append("")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    private var scalingMarkdown: String {
+        var out: [String] = []
+        out.append("### Scaling: Fashion-MNIST deep model, global batch \(scaling[0].batch)\n")
+        out.append("| np×threads | allreduce | img/s | speed-up vs np 1×1 | parallel efficiency | step ms | allreduce share | peak RSS/rank MB |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        let base = scaling.first { $0.ranks == 1 && $0.threads == 1 }
+        for m in scaling {
+            let speedup = base.map { m.samplesPerSecond / $0.samplesPerSecond }
+            // Efficiency against one core: the job uses ranks×threads cores (at most the machine's).
+            let cores = Double(min(m.ranks * m.threads, max(ProcessInfo.processInfo.activeProcessorCount, 1)))
+            let mode = m.ranks == 1 ? "–" : (m.overlapAllreduce ? "overlapped" : "single, after backward")
+            out.append("| \(m.ranks)×\(m.threads) | \(mode) | \(f(m.samplesPerSecond, 0)) | \(speedup.map { f($0, 2) + "×" } ?? "–") | \(speedup.map { pct($0 / cores) } ?? "–") | \(f(1000 * m.stepSeconds, 0)) | \(pct(m.allreduceShare)) | \(f(Double(m.peakRSSBytes) / 1e6, 0)) |")
+        }
+        out.append("")
+        // Overlap against a single allreduce after backward, per np.
+        let multi = Set(scaling.filter { $0.ranks > 1 }.map(\.ranks)).sorted()
+        if !multi.isEmpty {
+            out.append("| np | step ms, single allreduce | step ms, overlapped | difference |")
+            out.append("|---:|---:|---:|---:|")
+            for np in multi {
+                guard let single = scaling.first(where: { $0.ranks == np && !$0.overlapAllreduce }),
+                      let overlapped = scaling.first(where: { $0.ranks == np && $0.overlapAllreduce }) else { continue }
+                out.append("| \(np) | \(f(1000 * single.stepSeconds, 0)) | \(f(1000 * overlapped.stepSeconds, 0)) | \(pct(overlapped.stepSeconds / single.stepSeconds - 1)) |")
+            }
+            out.append("")
+        }
+        return out.joined(separator: "\n")
+    }
+}
+
+private func f(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+private func pct(_ v: Double) -> String { String(format: "%.1f %%", 100 * v) }
+private func duration(_ s: Double) -> String {
+    s < 120 ? String(format: "%.1f s", s) : (s < 7200 ? String(format: "%.1f min", s / 60) : String(format: "%.2f h", s / 3600))
+}

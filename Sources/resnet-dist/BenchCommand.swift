@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import ResNetCore
+import ResNetDistributed
+import ResNetTraining
+
+/// `resnet-dist bench`: the performance figures of issue 8, as Markdown and JSON.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
+        discussion: """
+            Sections: kernels, training, scaling, multilevel, extrapolate, all, and report (merges \
+            the JSON files of several runs, e.g. one per mpirun size, into one set of tables). \
+            `launch/bench` runs everything in one go.
+
+            Examples:
+              OPENBLAS_NUM_THREADS=1 resnet-dist bench training
+              mpirun -np 2 -x OPENBLAS_NUM_THREADS=1 resnet-dist bench scaling --json np2.json
+              resnet-dist bench report --inputs np1.json np2.json --json runs/bench.json
+            """)
+
+    enum Section: String, ExpressibleByArgument, CaseIterable {
+        case kernels, training, scaling, multilevel, extrapolate, all, report
+    }
+
+    @Argument(help: "Which section to run.")
+    var section: Section = .all
+
+    @Option(help: ArgumentHelp("Write the figures as JSON to this file (rank 0).", valueName: "file"))
+    var json: String?
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("report: the JSON files to merge.", valueName: "file"))
+    var inputs: [String] = []
+
+    @Option(help: "Seconds of measured training steps per configuration (after one warm-up step).")
+    var window: Double = 2
+
+    @Option(help: "Batch of the kernel benchmark's layer rows.")
+    var kernelBatch: Int = 256
+
+    @Option(help: "multilevel: training images of the Fashion-MNIST subset.")
+    var fashionSubset: Int = 4096
+
+    @Option(help: "multilevel: Fashion-MNIST epochs (the switch is half-way; below 2 skips Fashion-MNIST).")
+    var fashionEpochs: Int = 2
+
+    @Option(help: "Images per Conv2d weight-gradient GEMM block (1 = one image at a time).")
+    var convGradientBlock: Int = Conv2d.imagesPerGradientBlock
+
+    func validate() throws {
+        if section == .report && inputs.isEmpty { throw ValidationError("report needs --inputs") }
+        if window <= 0 { throw ValidationError("--window must be positive") }
+    }
+
+    func run() throws {
+        if section == .report { return try mergeReports() }
+        Conv2d.imagesPerGradientBlock = max(1, convGradientBlock)
+        try runMPIJob { comm in
+            bootstrapLogging(rank: comm.rank, quiet: true)
+            var report = BenchReport()
+            var sections = BenchSections(comm: comm, window: window)
+            let run: (Section) -> Bool = { section == .all || section == $0 }
+            if run(.kernels) {
+                let cores = ProcessInfo.processInfo.activeProcessorCount
+                if comm.size == 1 { try sections.kernels(report: &report, batch: kernelBatch, allCores: cores) }
+            }
+            if run(.training) { try sections.training(report: &report) }
+            if run(.scaling) { try sections.scaling(report: &report) }
+            if run(.multilevel) {
+                try sections.multilevel(report: &report, fashionSubset: fashionSubset, fashionEpochs: fashionEpochs)
+            }
+            if run(.extrapolate) { try sections.extrapolate(report: &report) }
+            guard comm.isRoot else { return }
+            print(report.markdown)
+            if let json { try write(report, to: json) }
+        }
+    }
+
+    private func mergeReports() throws {
+        var report = BenchReport()
+        for path in inputs {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            report.merge(try JSONDecoder().decode(BenchReport.self, from: data))
+        }
+        print(report.markdown)
+        if let json { try write(report, to: json) }
+    }
+
+    private func write(_ report: BenchReport, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try report.json().write(to: url, options: .atomic)
+    }
+}

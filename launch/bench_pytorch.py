@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `launch/bench`: training steps of the Fashion-MNIST deep model
+(groups 16/32, 3 blocks per group, sigmoid, BatchNorm, Adam, batch 1024) on random 28x28
+inputs, the same architecture resnet-dist builds. Optional: launch/bench calls it only when
+torch is importable. Prints one JSON object per thread count on stdout.
+
+Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS]
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    """Y <- Y + h * F(Y), F = conv(sigma(BN(conv(sigma(BN(y))))))."""
+
+    def __init__(self, channels, h):
+        super().__init__()
+        self.h = h
+        self.f = nn.Sequential(
+            nn.BatchNorm2d(channels), nn.Sigmoid(), nn.Conv2d(channels, channels, 3, padding=1),
+            nn.BatchNorm2d(channels), nn.Sigmoid(), nn.Conv2d(channels, channels, 3, padding=1))
+
+    def forward(self, y):
+        return y + self.h * self.f(y)
+
+
+def model(widths=(16, 32), blocks=3, h=1.0):
+    layers, channels = [], 1
+    for g, width in enumerate(widths):
+        layers += [nn.Conv2d(channels, width, 3, stride=1 if g == 0 else 2, padding=1, bias=False),
+                   nn.BatchNorm2d(width), nn.Sigmoid()]
+        layers += [Block(width, h) for _ in range(blocks)]
+        channels = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
+    return nn.Sequential(*layers)
+
+
+def measure(threads, batch=1024, window=4.0):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    net = model()
+    opt = torch.optim.Adam(net.parameters(), lr=0.005)
+    x = torch.rand(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    steps, start = 0, time.perf_counter()
+    while steps < 2 or time.perf_counter() - start < window:
+        step()
+        steps += 1
+    seconds = (time.perf_counter() - start) / steps
+    return {"version": torch.__version__.split("+")[0], "threads": threads, "batch": batch,
+            "samplesPerSecond": batch / seconds, "stepSeconds": seconds}
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    window = 4.0
+    if "--window" in args:
+        i = args.index("--window")
+        window = float(args[i + 1])
+        del args[i:i + 2]
+    print(json.dumps({"pytorch": [measure(int(t), window=window) for t in (args or ["1"])]}))
