@@ -65,3 +65,16 @@ done
 mpi_case "main job: compare regression on 4 ranks, with report" ok 4 \
   'grep -q "^| multilevel | 3 |" <<<"$out" && f=$(grep -o "report: .*index.html" <<<"$out" | cut -c9-) && grep -q "<svg" "$f" && ls "$(dirname "$f")"/fit.svg' \
   -- --out "$LOG_DIR/main" --quiet
+
+# Plateau switching: rank 0 decides from the reduced loss; np 1 and np 2 switch at the same epochs.
+plateau_switches() {
+  local np=$1 dir="$LOG_DIR/plateau-$1"
+  mapfile -t margs < <(mpi_args "$np")
+  timeout -s KILL 100 mpirun --timeout 90 "${margs[@]}" "$BIN" train --experiment regression --variant shallow \
+    --switch plateau --patience 2 --min-improvement 0.05 --max-levels 3 --epochs 40 --quiet --out "$dir" >/dev/null 2>&1 || return
+  tr -d ' \n' < "$(ls -d "$dir"/*/ | head -1)summary.json" | grep -o '"switchEpochs":\[[0-9,]*\]'
+}
+p1=$(plateau_switches 1); p2=$(plateau_switches 2)
+if [ -n "$p1" ] && [ "$p1" = "$p2" ] && [ "$p1" != '"switchEpochs":[]' ]; then
+  passed=$((passed + 1)); echo "MPI test passed: plateau switching on rank 0's decision, same epochs on np 1 and 2 ($p1)"
+else failed=$((failed + 1)); echo "MPI test FAILED: plateau switching (np 1: '$p1', np 2: '$p2')"; fi
