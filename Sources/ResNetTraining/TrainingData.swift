@@ -50,30 +50,29 @@ public struct TrainingData {
         switch config.dataset {
         case "regression-f1", "regression-f2":
             let f: RegressionFunction = config.dataset == "regression-f1" ? .cosSquaredSinSquare : .cosSquareCosSinSquare
-            var (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
+            let (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
                                                    testCount: config.testPoints, noiseStd: config.noise)
-            if config.subset > 0 {
-                train = train.subset(first: config.subset)
-                test = test.subset(first: max(1, config.subset / 6))
-            }
-            return TrainingData(source: .regression(train: train, test: test, function: f), seed: seed)
+            let n = subsetSizes(config.subset, train: train.count, test: test.count)
+            return TrainingData(source: .regression(train: train.subset(first: n.train), test: test.subset(first: n.test),
+                                                    function: f), seed: seed)
         case "fashion-mnist":
             let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
-            var (train, test) = try loadFashionMNIST(directory: dir)
-            if config.subset > 0 {
-                train = train.subset(first: config.subset)
-                test = test.subset(first: max(1, config.subset / 6))
-            }
-            return TrainingData(source: .images(train: train, test: test, augment: false), seed: seed)
+            let (train, test) = try loadFashionMNIST(directory: dir)
+            let n = subsetSizes(config.subset, train: train.count, test: test.count)
+            return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
+                                                augment: false), seed: seed)
         default:
             let dir = config.dataDir.isEmpty ? defaultCIFAR10Directory : config.dataDir
-            var (train, test) = try loadCIFAR10(directory: dir)
-            if config.subset > 0 {
-                train = train.subset(first: config.subset)
-                test = test.subset(first: max(1, config.subset / 6))
-            }
-            return TrainingData(source: .images(train: train, test: test, augment: true), seed: seed)
+            let (train, test) = try loadCIFAR10(directory: dir)
+            let n = subsetSizes(config.subset, train: train.count, test: test.count)
+            return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
+                                                augment: true), seed: seed)
         }
+    }
+
+    /// `--subset N`: the first N training samples and N/6 test samples (the whole sets for 0).
+    static func subsetSizes(_ subset: Int, train: Int, test: Int) -> (train: Int, test: Int) {
+        subset > 0 ? (min(subset, train), min(max(1, subset / 6), test)) : (train, test)
     }
 
     /// A training batch of the given sample indices (epoch selects the augmentation).
