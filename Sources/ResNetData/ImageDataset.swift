@@ -51,6 +51,7 @@ public struct ImageDataset: Sendable {
     /// The first `n` samples (all of them if `n >= count`): what `--subset N` uses.
     public func subset(first n: Int) -> ImageDataset {
         let kept = max(0, min(n, count))
+        if kept == count { return self }  // no copy of the whole set
         return ImageDataset(images: Array(images[0 ..< kept * sampleSize]), labels: Array(labels[0 ..< kept]),
                             channels: channels, height: height, width: width)
     }

@@ -47,6 +47,7 @@ public struct RegressionDataset: Sendable, Equatable {
     /// The first `n` points (all if `n >= count`).
     public func subset(first n: Int) -> RegressionDataset {
         let kept = max(0, min(n, count))
+        if kept == count { return self }
         return RegressionDataset(x: Array(x[0 ..< kept]), y: Array(y[0 ..< kept]))
     }
 }
