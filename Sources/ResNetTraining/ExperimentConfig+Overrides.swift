@@ -50,6 +50,7 @@ extension ExperimentConfig {
         "subset": { c, v, src in c.subset = try v.asInt("subset", src) },
         "data-dir": { c, v, src in c.dataDir = try v.asString("data-dir", src) },
         "local-bn": { c, v, src in c.localBN = try v.asBool("local-bn", src) },
+        "precise-bn": { c, v, src in c.preciseBN = try v.asInt("precise-bn", src) },
         "checkpoint-every": { c, v, src in c.checkpointEvery = try v.asInt("checkpoint-every", src) },
         "train-points": { c, v, src in c.trainPoints = try v.asInt("train-points", src) },
         "test-points": { c, v, src in c.testPoints = try v.asInt("test-points", src) },
@@ -138,6 +139,7 @@ extension ExperimentConfig {
         case "switchMode": return "switch"
         case "integrators": return "integrator"
         case "localBN": return "local-bn"
+        case "preciseBN": return "precise-bn"
         default:
             var out = ""
             for ch in camel {

@@ -48,6 +48,7 @@ extension ExperimentConfig {
             throw bad("optimizer-state-on-switch", "'\(optimizerStateOnSwitch)' is not prolong or reset")
         }
         guard subset >= 0 else { throw bad("subset", "must be ≥ 0 (0 = all data), got \(subset)") }
+        guard preciseBN >= 0 else { throw bad("precise-bn", "must be ≥ 0 batches, got \(preciseBN)") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint-every", "must be ≥ 0, got \(checkpointEvery)") }
         if model == "mlp" {
             guard trainPoints >= 1, testPoints >= 1 else { throw bad("train-points", "needs at least one training and one test point") }

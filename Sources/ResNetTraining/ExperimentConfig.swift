@@ -60,6 +60,9 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var dataDir: String
     /// Keep BatchNorm statistics local to each rank instead of synchronising them.
     public var localBN: Bool
+    /// Before each evaluation, re-estimate BatchNorm's running statistics from this many training
+    /// batches with the current weights (0 = use the running averages from training as they are).
+    public var preciseBN: Int
     /// Write a checkpoint every N epochs (0 = only at level switches and at the end).
     public var checkpointEvery: Int
 
@@ -102,6 +105,17 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// Integrator at `level`; the list's last entry repeats.
     public func integrator(atLevel level: Int) -> String {
         integrators[min(level, integrators.count - 1)]
+    }
+
+    /// Switch epochs at the same fractions of a run of `to` epochs as `epochs` are of `from`,
+    /// kept strictly increasing inside 1...to−1 where that is possible.
+    public static func scaledSwitchEpochs(_ epochs: [Int], from: Int, to: Int) -> [Int] {
+        var out: [Int] = []
+        for e in epochs {
+            let scaled = Int((Double(e) * Double(to) / Double(from)).rounded())
+            out.append(max(scaled, (out.last ?? 0) + 1))
+        }
+        return out
     }
 
     /// A stable hash of the resolved config, for checking that ranks agree.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ResNetCore
+import ResNetData
 import ResNetDistributed
 
 /// Data-parallel multi-level training of one experiment variant.
@@ -180,6 +181,7 @@ public final class Trainer {
                 globalStep += 1
             }
             let seconds = ProcessStats.now() - epochStart
+            try recalibrateBatchNorm(plan: plan)
             let metric = try evaluate()
             levelSeconds[level] += seconds
             let record = EpochRecord(
@@ -357,6 +359,18 @@ public final class Trainer {
         guard let test = data.regressionTestSet else { return nil }
         let out = try model.forward(Tensor(shape: [test.count, 1], data: test.x), training: false)
         return (test.x, test.y, out.data)
+    }
+
+    /// `--precise-bn K`: K training-mode forwards over the epoch's first K global batches with the
+    /// current weights, at momentum 0.1 each, so the running statistics describe the final weights
+    /// rather than an average over the last steps' (which lags behind while weights move fast).
+    /// Every rank takes part in each (the BatchNorm sums are reduced), so all agree.
+    private func recalibrateBatchNorm(plan: EpochPlan) throws {
+        guard config.preciseBN > 0, !model.state.isEmpty else { return }
+        for k in 0..<config.preciseBN {
+            let shard = plan.shard(step: k % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
+            _ = try model.forward(data.trainBatch(shard.indices, epoch: plan.epoch).input, training: true)
+        }
     }
 
     /// With local BatchNorm each rank's running statistics differ; average them so every rank

@@ -26,7 +26,7 @@ struct CompareCommand: ParsableCommand {
             guard let experiment = Experiment.named(name) else { throw ConfigError.unknownExperiment(name, known: []) }
             let names = variants?.split(separator: ",").map(String.init) ?? experiment.variants.map(\.name)
             // Resolve (and so validate) every variant before training any.
-            let configs = try names.map { try options.resolve(variant: $0) }
+            let configs = try names.map { try options.resolve(variant: $0, comparing: true) }
             // One directory for the comparison, holding each variant's run directory.
             var first = configs[0]
             first.variant = "compare"

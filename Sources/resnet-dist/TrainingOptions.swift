@@ -10,7 +10,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: ArgumentHelp("YAML file of config keys (kebab-case, as the flags), applied before the flags.", valueName: "file"))
     var configFile: String?
 
-    @Option(help: "Number of epochs.")
+    @Option(help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given).")
     var epochs: Int?
 
     @Option(help: "Global batch size (split across ranks).")
@@ -73,6 +73,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Keep BatchNorm statistics local to each rank instead of synchronising them.")
     var localBn = false
 
+    @Option(help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (0 = off; useful for short runs, where the running averages lag the weights).")
+    var preciseBn: Int?
+
     @Option(help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
     var checkpointEvery: Int?
 
@@ -119,11 +122,12 @@ struct TrainingOptions: ParsableArguments {
         add("data-dir", dataDir.map(ConfigValue.string))
         if localBn { o.append(("local-bn", .bool(true))) }
         add("checkpoint-every", checkpointEvery.map(ConfigValue.int))
+        add("precise-bn", preciseBn.map(ConfigValue.int))
         return o
     }
 
     /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags.
-    func resolve(variant: String?) throws -> ExperimentConfig {
+    func resolve(variant: String?, comparing: Bool = false) throws -> ExperimentConfig {
         if resume != nil {
             var given = overrides().map { "--" + $0.0 }
             if experiment != nil { given.append("--experiment") }
@@ -143,12 +147,26 @@ struct TrainingOptions: ParsableArguments {
         }
         let name = try experiment ?? fileValue("experiment") ?? "regression"
         let variantName = try variant ?? fileValue("variant")
-        var config = try ExperimentConfig.builtIn(experiment: name, variant: variantName)
+        let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName)
+        var config = builtIn
+        // In a comparison the level schedule belongs to the multi-level variants only: the
+        // shallow and deep baselines stay single-level.
+        let scheduleKeys: Set<String> = ["switch-epochs", "levels", "switch"]
+        let skipSchedule = comparing && builtIn.levelCount == 1
+        var explicit: Set<String> = []
         for (key, value) in fileOverrides where key != "experiment" && key != "variant" {
+            if skipSchedule && scheduleKeys.contains(key) { continue }
             try config.set(key, value, source: configFile ?? "")
+            explicit.insert(key)
         }
         for (key, value) in overrides() {
+            if skipSchedule && scheduleKeys.contains(key) { continue }
             try config.set(key, value, source: "command line")
+            explicit.insert(key)
+        }
+        // A shorter or longer run keeps the built-in switches at the same fractions of training.
+        if config.epochs != builtIn.epochs, !explicit.contains("switch-epochs"), !config.switchEpochs.isEmpty {
+            config.switchEpochs = ExperimentConfig.scaledSwitchEpochs(builtIn.switchEpochs, from: builtIn.epochs, to: config.epochs)
         }
         try config.validate()
         return config

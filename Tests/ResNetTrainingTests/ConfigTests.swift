@@ -142,6 +142,13 @@ final class ConfigTests: XCTestCase {
         XCTAssertGreaterThan(rejected, 100)
     }
 
+    func testSwitchEpochsScaleWithTheRunLength() {
+        XCTAssertEqual(ExperimentConfig.scaledSwitchEpochs([25], from: 50, to: 10), [5])
+        XCTAssertEqual(ExperimentConfig.scaledSwitchEpochs([15, 30], from: 50, to: 10), [3, 6])
+        XCTAssertEqual(ExperimentConfig.scaledSwitchEpochs([1000, 4000], from: 8000, to: 80), [10, 40])
+        XCTAssertEqual(ExperimentConfig.scaledSwitchEpochs([15, 30], from: 50, to: 3), [1, 2])
+    }
+
     func testPlateauRule() {
         XCTAssertFalse(Trainer.plateaued([1.0, 0.9], patience: 2, minImprovement: 0.01))
         XCTAssertTrue(Trainer.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))

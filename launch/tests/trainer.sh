@@ -78,3 +78,12 @@ p1=$(plateau_switches 1); p2=$(plateau_switches 2)
 if [ -n "$p1" ] && [ "$p1" = "$p2" ] && [ "$p1" != '"switchEpochs":[]' ]; then
   passed=$((passed + 1)); echo "MPI test passed: plateau switching on rank 0's decision, same epochs on np 1 and 2 ($p1)"
 else failed=$((failed + 1)); echo "MPI test FAILED: plateau switching (np 1: '$p1', np 2: '$p2')"; fi
+
+# compare with a shorter run: the multi-level variant's switch scales (25 of 50 → 5 of 10) and
+# --switch-epochs applies to it alone; the baselines stay single-level.
+mpi_case "compare --epochs 10: switch scaled, baselines single-level" ok 2 \
+  'grep -q "^| shallow | 2 |" <<<"$out" && grep -q "^| deep | 3 |" <<<"$out" && grep -Eq "^\| multilevel \| 3 \|.*\| [0-9.]+ / [0-9.]+ \|" <<<"$out"' \
+  -- compare --experiment regression --epochs 10 --quiet --out "$LOG_DIR/cmp10"
+mpi_case "compare --switch-epochs 4 leaves the baselines single-level" ok 2 \
+  'grep -q "^| shallow | 2 |" <<<"$out" && grep -q "^| deep | 3 |" <<<"$out"' \
+  -- compare --experiment regression --epochs 10 --switch-epochs 4 --quiet --out "$LOG_DIR/cmp10s"
