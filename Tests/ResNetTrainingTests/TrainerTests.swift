@@ -1,0 +1,70 @@
+import XCTest
+import ResNetDistributed
+@testable import ResNetTraining
+
+final class TrainerTests: XCTestCase {
+    func smallRegression(epochs: Int = 6) throws -> ExperimentConfig {
+        var c = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+        c.subset = 256
+        c.batchSize = 64
+        c.epochs = epochs
+        c.switchEpochs = [epochs / 2]
+        return c
+    }
+
+    func testTrainingLowersTheLossAndSwitchesLevel() throws {
+        let summary = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator()).run()
+        XCTAssertEqual(summary.history.count, 6)
+        XCTAssertEqual(summary.switchEpochs, [3])
+        XCTAssertEqual(summary.finalBlocks, [3])
+        XCTAssertEqual(summary.history.map(\.level), [1, 1, 1, 2, 2, 2])
+        XCTAssertEqual(summary.history[3].h, 0.5)
+        XCTAssertLessThan(summary.history.last!.trainLoss, summary.history.first!.trainLoss)
+        XCTAssertEqual(summary.switches.count, 1)
+        XCTAssertEqual(summary.switches[0].toBlocks, [3])
+    }
+
+    func testCheckpointRoundTripsThroughSafetensors() throws {
+        let trainer = try Trainer(config: try smallRegression(epochs: 2), communicator: SingleProcessCommunicator())
+        let summary = try trainer.run()
+        let c = trainer.checkpoint(epoch: 2, globalStep: 8, history: summary.history, levelSeconds: summary.levelSeconds)
+        let file = try c.file(slots: trainer.model.slots, stateSlots: trainer.model.stateSlots)
+        let back = try TrainingCheckpoint.load(try SafeTensorsFile.parse(file.serialized()), source: "memory")
+        XCTAssertEqual(back, c)
+
+        var bytes = file.serialized()
+        bytes[bytes.count - 3] ^= 0x40  // one bit of the last tensor
+        XCTAssertThrowsError(try TrainingCheckpoint.load(try SafeTensorsFile.parse(bytes), source: "flipped")) { e in
+            XCTAssertTrue("\(e)".contains("flipped is not a usable resnet-dist checkpoint"), "\(e)")
+        }
+    }
+
+    func testResumedTrainerContinuesBitIdentically() throws {
+        let full = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator())
+        var losses: [Double] = []
+        full.stepObserver = { _, loss in losses.append(loss) }
+        let fullSummary = try full.run()
+
+        // The state after 2 of the 6 epochs, by replaying those epochs' steps, as a checkpoint.
+        let partial = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator())
+        let plan = GlobalBatchPlan(datasetSize: 256, batchSize: 64, seed: 1)
+        var step = 0
+        var history: [EpochRecord] = []
+        for epoch in 0..<2 {
+            let e = plan.epoch(epoch)
+            for s in 0..<plan.stepsPerEpoch {
+                let shard = e.shard(step: s, rank: 0, worldSize: 1)
+                _ = try partial.trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize, epoch: epoch, learningRate: 0.005)
+                step += 1
+            }
+            history.append(fullSummary.history[epoch])
+        }
+        let ckpt = partial.checkpoint(epoch: 2, globalStep: step, history: history, levelSeconds: [0])
+        let resumed = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator(), resume: ckpt)
+        var resumedLosses: [Double] = []
+        resumed.stepObserver = { _, loss in resumedLosses.append(loss) }
+        _ = try resumed.run()
+        XCTAssertEqual(resumedLosses, Array(losses.suffix(resumedLosses.count)))
+        XCTAssertEqual(resumedLosses.count, 16)
+    }
+}
