@@ -176,8 +176,9 @@ public final class ResNetModel {
                 let bn2 = BatchNorm("\(name).bn2", channels: channels, layout: layout)
                 let conv2 = Conv2d("\(name).conv2", inputChannels: channels, outputChannels: channels, kernelSize: 3,
                                    stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
-                let f: [Layer] = [bn1, ActivationLayer(spec.activation), conv1,
-                                  bn2, ActivationLayer(spec.activation), conv2]
+                // BN → σ → conv fused: one saved tensor per pair instead of two (see NormActConv).
+                let f: [Layer] = [NormActConv(norm: bn1, activation: spec.activation, conv: conv1),
+                                  NormActConv(norm: bn2, activation: spec.activation, conv: conv2)]
                 nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
                 let convFlops = conv1.forwardFlopsPerSample(height: height, width: width)
                 flops.forward += stages * 2 * convFlops

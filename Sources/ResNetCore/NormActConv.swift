@@ -1,0 +1,232 @@
+/// BatchNorm → σ → Conv2d ("same" padding, stride 1) as one layer: the residual sub-network's
+/// building block, fused so that it keeps one activation tensor instead of two and makes fewer
+/// passes over memory.
+///
+/// Forward normalises each image, applies σ and lowers it for the GEMM while the image is in
+/// cache; only the normalised input x̂ is saved (the activation is recomputed per image in
+/// backward). Backward computes the activation gradient as a convolution of dY with the flipped,
+/// transposed weights — an (in × out·k²)·(out·k² × plane) GEMM of the forward's shape — instead
+/// of Wᵀ·dY followed by a col2im scatter-add, zeroing and unpadding.
+///
+/// Parameters and state are those of the `BatchNorm` and `Conv2d` it wraps (same offsets, same
+/// names), so the model layout is unchanged.
+public final class NormActConv: Layer {
+    public let norm: BatchNorm
+    public let activation: Activation
+    public let conv: Conv2d
+
+    private var savedNormalized: Tensor?
+    private var savedInverseStd: [Float] = []
+    private var savedCount: Double = 0
+
+    public init(norm: BatchNorm, activation: Activation, conv: Conv2d) {
+        precondition(conv.stride == 1 && 2 * conv.padding == conv.kernelSize - 1
+                     && conv.inputChannels == norm.channels,
+                     "NormActConv needs a stride-1 'same' convolution over the normalised channels")
+        self.norm = norm
+        self.activation = activation
+        self.conv = conv
+    }
+
+    public func freshCopy() -> Layer {
+        NormActConv(norm: norm.freshCopy() as! BatchNorm, activation: activation, conv: conv.freshCopy() as! Conv2d)
+    }
+
+    private struct Geometry {
+        let n: Int, c: Int, out: Int, h: Int, w: Int, k: Int, p: Int
+        var plane: Int { h * w }
+        var hp: Int { h + 2 * p }
+        var wp: Int { w + 2 * p }
+        var inImage: Int { c * plane }
+        var outImage: Int { out * plane }
+        var rows: Int { c * k * k }
+    }
+
+    private func geometry(_ shape: [Int]) throws -> Geometry {
+        guard shape.count == 4, shape[1] == conv.inputChannels else {
+            throw ResNetCoreError.shapeMismatch("NormActConv(\(conv.inputChannels)→\(conv.outputChannels)) got \(shape)")
+        }
+        return Geometry(n: shape[0], c: shape[1], out: conv.outputChannels, h: shape[2], w: shape[3],
+                        k: conv.kernelSize, p: conv.padding)
+    }
+
+    /// a = σ(γ·x̂ + β) for one image (C×plane), then pad and lower it into `columns`.
+    private func activateAndLower(_ xhat: UnsafePointer<Float>, _ g: Geometry, buffers: LayerBuffers,
+                                  activated: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>,
+                                  columns: UnsafeMutablePointer<Float>) {
+        let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
+        for ch in 0..<g.c {
+            let src = xhat + ch * g.plane, dst = activated + ch * g.plane
+            let scale = gamma[ch], shift = beta[ch]
+            for i in 0..<g.plane { dst[i] = scale * src[i] + shift }
+        }
+        ActivationLayer.apply(activation, activated, g.inImage)
+        Kernels.padImage(activated, channels: g.c, height: g.h, width: g.w, padding: g.p, into: padded)
+        Kernels.im2col(padded: padded, channels: g.c, paddedHeight: g.hp, paddedWidth: g.wp, kernel: g.k,
+                       stride: 1, outHeight: g.h, outWidth: g.w, columns: columns)
+    }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        let g = try geometry(input.shape)
+        let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
+            try norm.statistics(x.baseAddress!, batch: g.n, plane: g.plane, training: training, buffers: buffers)
+        }
+        var normalized = Tensor(uninitializedShape: training ? input.shape : [g.inImage])
+        var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
+        var work = Workspace(g, columnRows: g.rows)
+        let weights = UnsafePointer(buffers.parameters + conv.weightOffset)
+        let bias = conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
+        input.data.withUnsafeBufferPointer { x in
+          normalized.data.withUnsafeMutableBufferPointer { xh in
+            output.data.withUnsafeMutableBufferPointer { y in
+              work.with { activated, padded, columns in
+                for s in 0..<g.n {
+                    let image = x.baseAddress! + s * g.inImage
+                    // Training keeps every image's x̂; inference reuses one image's worth.
+                    let xhat = xh.baseAddress! + (training ? s * g.inImage : 0)
+                    for ch in 0..<g.c {
+                        let src = image + ch * g.plane, dst = xhat + ch * g.plane
+                        let m = mean[ch], inv = inverseStd[ch]
+                        for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
+                    }
+                    activateAndLower(xhat, g, buffers: buffers, activated: activated, padded: padded, columns: columns)
+                    let out = y.baseAddress! + s * g.outImage
+                    var beta: Float = 0
+                    if let bias {
+                        for oc in 0..<g.out {
+                            let row = out + oc * g.plane, v = bias[oc]
+                            for i in 0..<g.plane { row[i] = v }
+                        }
+                        beta = 1
+                    }
+                    Kernels.sgemm(transposeA: false, transposeB: false, m: g.out, n: g.plane, k: g.rows,
+                                  alpha: 1, a: weights, b: columns, beta: beta, c: out)
+                }
+              }
+            }
+          }
+        }
+        if training {
+            savedNormalized = normalized
+            savedInverseStd = inverseStd
+            savedCount = count
+        } else {
+            savedNormalized = nil
+        }
+        return output
+    }
+
+    /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx]: the weights of the
+    /// convolution that maps dY to the activation gradient.
+    private func flippedWeights(_ w: UnsafePointer<Float>, _ g: Geometry) -> [Float] {
+        let kk = g.k * g.k
+        var flipped = [Float](repeating: 0, count: g.c * g.out * kk)
+        for co in 0..<g.out {
+            for ci in 0..<g.c {
+                for t in 0..<kk {
+                    flipped[(ci * g.out + co) * kk + (kk - 1 - t)] = w[(co * g.c + ci) * kk + t]
+                }
+            }
+        }
+        return flipped
+    }
+
+    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+        guard let normalized = savedNormalized else { throw ResNetCoreError.backwardWithoutForward("NormActConv") }
+        let g = try geometry(normalized.shape)
+        guard outputGradient.shape == [g.n, g.out, g.h, g.w] else {
+            throw ResNetCoreError.shapeMismatch("NormActConv gradient \(outputGradient.shape)")
+        }
+        let flipped = flippedWeights(buffers.parameters + conv.weightOffset, g)
+        let dWeights = buffers.gradients + conv.weightOffset
+        let dBias = conv.biasOffset.map { buffers.gradients + $0 }
+        var inputGradient = Tensor(uninitializedShape: normalized.shape)
+        var work = Workspace(g, columnRows: g.rows)
+        var gradientWork = Workspace(g, columnRows: g.out * g.k * g.k, channels: g.out)
+        // Per-channel Σdz and Σdz·x̂ for the BatchNorm backward, dz = dL/d(γx̂+β).
+        var sums = [Double](repeating: 0, count: 2 * g.c)
+        normalized.data.withUnsafeBufferPointer { xh in
+          outputGradient.data.withUnsafeBufferPointer { dy in
+            inputGradient.data.withUnsafeMutableBufferPointer { dx in
+              flipped.withUnsafeBufferPointer { flipped in
+                work.with { activated, padded, columns in
+                  gradientWork.with { _, paddedGradient, gradientColumns in
+                    for s in 0..<g.n {
+                        let xhat = xh.baseAddress! + s * g.inImage
+                        let dOut = dy.baseAddress! + s * g.outImage
+                        let dz = dx.baseAddress! + s * g.inImage
+                        activateAndLower(xhat, g, buffers: buffers, activated: activated, padded: padded,
+                                         columns: columns)
+                        // dW[out, rows] += dY[out, plane] · colsᵀ
+                        Kernels.sgemm(transposeA: false, transposeB: true, m: g.out, n: g.rows, k: g.plane,
+                                      alpha: 1, a: dOut, b: columns, beta: 1, c: dWeights)
+                        if let dBias {
+                            for oc in 0..<g.out {
+                                let row = dOut + oc * g.plane
+                                var sum: Float = 0
+                                for i in 0..<g.plane { sum += row[i] }
+                                dBias[oc] += sum
+                            }
+                        }
+                        // da = conv(dY, W') written straight into dx, then dz = da · σ'(a).
+                        Kernels.padImage(dOut, channels: g.out, height: g.h, width: g.w, padding: g.p,
+                                         into: paddedGradient)
+                        Kernels.im2col(padded: paddedGradient, channels: g.out, paddedHeight: g.hp,
+                                       paddedWidth: g.wp, kernel: g.k, stride: 1, outHeight: g.h, outWidth: g.w,
+                                       columns: gradientColumns)
+                        Kernels.sgemm(transposeA: false, transposeB: false, m: g.c, n: g.plane, k: g.out * g.k * g.k,
+                                      alpha: 1, a: flipped.baseAddress!, b: gradientColumns, beta: 0, c: dz)
+                        ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
+                        for ch in 0..<g.c {
+                            let pz = dz + ch * g.plane, px = xhat + ch * g.plane
+                            var s1: Float = 0, s2: Float = 0
+                            for i in 0..<g.plane { s1 += pz[i]; s2 += pz[i] * px[i] }
+                            sums[ch] += Double(s1)
+                            sums[g.c + ch] += Double(s2)
+                        }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        let coefficients = try norm.gradientCoefficients(&sums, inverseStd: savedInverseStd, count: savedCount,
+                                                         buffers: buffers)
+        normalized.data.withUnsafeBufferPointer { xh in
+            inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                for s in 0..<g.n {
+                    for ch in 0..<g.c {
+                        let base = s * g.inImage + ch * g.plane
+                        let px = xh.baseAddress! + base, pd = dx.baseAddress! + base
+                        let (scale, meanDz, meanDzX) = coefficients[ch]
+                        for i in 0..<g.plane { pd[i] = scale * (pd[i] - meanDz - px[i] * meanDzX) }
+                    }
+                }
+            }
+        }
+        savedNormalized = nil
+        return inputGradient
+    }
+
+    /// One image's scratch: the activation (C×H×W), its zero-bordered copy and its columns.
+    private struct Workspace {
+        var activated: [Float], padded: [Float], columns: [Float]
+
+        init(_ g: Geometry, columnRows: Int, channels: Int? = nil) {
+            let c = channels ?? g.c
+            activated = [Float](repeating: 0, count: c * g.plane)
+            padded = [Float](repeating: 0, count: c * g.hp * g.wp)   // the border stays zero
+            columns = [Float](repeating: 0, count: columnRows * g.plane)
+        }
+
+        mutating func with(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                    UnsafeMutablePointer<Float>) -> Void) {
+            activated.withUnsafeMutableBufferPointer { a in
+                padded.withUnsafeMutableBufferPointer { p in
+                    columns.withUnsafeMutableBufferPointer { c in body(a.baseAddress!, p.baseAddress!, c.baseAddress!) }
+                }
+            }
+        }
+    }
+}
