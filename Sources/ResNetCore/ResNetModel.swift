@@ -78,6 +78,7 @@ public final class ResNetModel {
     /// parameter buffer on every rank and platform. Traps on an invalid spec (see `validate()`).
     public init(spec: ModelSpec, seed: UInt64) {
         do { try spec.validate() } catch { preconditionFailure("\(error)") }
+        Allocator.retainFreedMemory()
         self.spec = spec
         self.seed = seed
         let layout = LayoutBuilder()
