@@ -68,9 +68,7 @@ public final class BatchNorm: Layer {
         var sums = [Double](repeating: 0, count: 2 * c + 1)
         for s in 0..<n {
             for ch in 0..<c {
-                let p = x + (s * c + ch) * plane
-                var s1: Float = 0, s2: Float = 0
-                for i in 0..<plane { s1 += p[i]; s2 += p[i] * p[i] }
+                let (s1, s2) = Kernels.sumAndSquares(x + (s * c + ch) * plane, plane)
                 sums[ch] += Double(s1)
                 sums[c + ch] += Double(s2)
             }
@@ -166,8 +164,7 @@ public final class BatchNorm: Layer {
                     for ch in 0..<c {
                         let base = (s * c + ch) * plane
                         let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
-                        var s1: Float = 0, s2: Float = 0
-                        for i in 0..<plane { s1 += pdy[i]; s2 += pdy[i] * pxh[i] }
+                        let (s1, s2) = Kernels.sumAndDot(pdy, pxh, plane)
                         sums[ch] += Double(s1)
                         sums[c + ch] += Double(s2)
                     }

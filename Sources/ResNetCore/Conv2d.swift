@@ -167,10 +167,7 @@ public final class Conv2d: Layer {
                             let db = buffers.gradients + biasOffset
                             for s in 0..<g.n {
                                 for oc in 0..<outputChannels {
-                                    let row = dy + s * outImage + oc * g.plane
-                                    var sum: Float = 0
-                                    for i in 0..<g.plane { sum += row[i] }
-                                    db[oc] += sum
+                                    db[oc] += Kernels.sum(dy + s * outImage + oc * g.plane, g.plane)
                                 }
                             }
                         }

@@ -28,6 +28,44 @@ public enum Kernels {
         set { openblas_set_num_threads(Int32(max(newValue, 1))) }
     }
 
+    // Reductions in eight lanes: Swift does not reassociate Float sums, so a plain `s += p[i]`
+    // loop stays scalar and serial. Lane order changes the rounding only.
+
+    @usableFromInline @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Σ p[i].
+    @inlinable @inline(__always)
+    public static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count { acc += load8(p + i); i += 8 }
+        var s = acc.sum()
+        while i < count { s += p[i]; i += 1 }
+        return s
+    }
+
+    /// (Σ p[i], Σ p[i]²).
+    @inlinable @inline(__always)
+    public static func sumAndSquares(_ p: UnsafePointer<Float>, _ count: Int) -> (Float, Float) {
+        var a1 = SIMD8<Float>(repeating: 0), a2 = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count { let v = load8(p + i); a1 += v; a2 += v * v; i += 8 }
+        var s1 = a1.sum(), s2 = a2.sum()
+        while i < count { s1 += p[i]; s2 += p[i] * p[i]; i += 1 }
+        return (s1, s2)
+    }
+
+    /// (Σ a[i], Σ a[i]·b[i]).
+    @inlinable @inline(__always)
+    public static func sumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> (Float, Float) {
+        var a1 = SIMD8<Float>(repeating: 0), a2 = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count { let v = load8(a + i); a1 += v; a2 += v * load8(b + i); i += 8 }
+        var s1 = a1.sum(), s2 = a2.sum()
+        while i < count { s1 += a[i]; s2 += a[i] * b[i]; i += 1 }
+        return (s1, s2)
+    }
+
     /// y += alpha · x over `count` elements.
     @inlinable
     public static func axpy(_ count: Int, _ alpha: Float,

@@ -162,10 +162,7 @@ public final class NormActConv: Layer {
                                       alpha: 1, a: dOut, b: columns, beta: 1, c: dWeights)
                         if let dBias {
                             for oc in 0..<g.out {
-                                let row = dOut + oc * g.plane
-                                var sum: Float = 0
-                                for i in 0..<g.plane { sum += row[i] }
-                                dBias[oc] += sum
+                                dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane)
                             }
                         }
                         // da = conv(dY, W') written straight into dx, then dz = da · σ'(a).
@@ -179,8 +176,7 @@ public final class NormActConv: Layer {
                         ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
                         for ch in 0..<g.c {
                             let pz = dz + ch * g.plane, px = xhat + ch * g.plane
-                            var s1: Float = 0, s2: Float = 0
-                            for i in 0..<g.plane { s1 += pz[i]; s2 += pz[i] * px[i] }
+                            let (s1, s2) = Kernels.sumAndDot(pz, px, g.plane)
                             sums[ch] += Double(s1)
                             sums[g.c + ch] += Double(s2)
                         }
