@@ -254,6 +254,38 @@ public final class ResNetModel {
         }
     }
 
+    /// Backward with the gradient buffer held for the whole pass, so that finished parts may be
+    /// handed to non-blocking communication soundly: `onGradientsReady` receives each finished
+    /// segment's gradients (disjoint, descending, as above) as a buffer valid until `finish`
+    /// returns; `finish` runs after backward — also when backward throws — still inside the
+    /// access (e.g. to wait for that communication). Neither closure may touch `gradients`.
+    public func backward<R>(_ outputGradient: Tensor,
+                            onGradientsReady: (UnsafeMutableBufferPointer<Float>) throws -> Void,
+                            finish: () throws -> R) throws -> R {
+        let count = gradients.count   // read before the buffers are held (exclusive access)
+        return try withBuffers { buffers in
+            let all = UnsafeMutableBufferPointer(start: buffers.gradients, count: count)
+            var failure: Error?
+            do {
+                var g = outputGradient
+                for segment in segments.reversed() {
+                    for node in segment.nodes.reversed() {
+                        switch node {
+                        case .layer(let layer): g = try layer.backward(g, buffers: buffers)
+                        case .block(let block): g = try block.backward(g, buffers: buffers)
+                        }
+                    }
+                    if !segment.parameterRange.isEmpty {
+                        try onGradientsReady(UnsafeMutableBufferPointer(rebasing: all[segment.parameterRange]))
+                    }
+                }
+            } catch { failure = error }
+            let result = try finish()
+            if let failure { throw failure }
+            return result
+        }
+    }
+
     public func zeroGradients() {
         gradients.withUnsafeMutableBufferPointer { g in
             for i in 0..<g.count { g[i] = 0 }
