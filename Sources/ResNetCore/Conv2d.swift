@@ -144,14 +144,20 @@ public final class Conv2d: Layer {
         }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
-        let chunk = chunkSize(g)
+        // Stride 1 with "same" padding: dX is a convolution of dY (see below).
+        let isSame = !isPointwise && stride == 1 && 2 * padding == kernelSize - 1
+        let chunk = isSame ? 1 : chunkSize(g)
+        let flipped = isSame && computesInputGradient
+            ? Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
+                                     inputs: inputChannels, kernel: kernelSize) : []
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
         let blockColumns = isPointwise ? 0 : rows * g.plane * chunk
         var columns = [Float](unsafeUninitializedCapacity: blockColumns) { $1 = $0.count }
-        var columnGradient = [Float](unsafeUninitializedCapacity: computesInputGradient ? blockColumns : 0) { $1 = $0.count }
+        let gradientColumns = isSame ? outputChannels * kernelSize * kernelSize * g.plane : blockColumns
+        var columnGradient = [Float](unsafeUninitializedCapacity: computesInputGradient ? gradientColumns : 0) { $1 = $0.count }
         var gathered = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : outImage * chunk) { $1 = $0.count }
         var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
-        var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
+        var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : max(inputChannels, outputChannels) * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
         let dWeights = buffers.gradients + weightOffset
         input.data.withUnsafeBufferPointer { x in
@@ -180,6 +186,30 @@ public final class Conv2d: Layer {
                                 Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
                                               k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0,
                                               c: dx.baseAddress! + s * inImage)
+                            }
+                            return
+                        }
+                        if computesInputGradient && isSame {
+                            // dX as a convolution of dY with the flipped weights: a GEMM of the
+                            // forward's shape per image, no col2im scatter-add, zeroing or unpad.
+                            flipped.withUnsafeBufferPointer { flipped in
+                                let dcolumns = dcol.baseAddress!, dpadded = dpad.baseAddress!
+                                for s in 0..<g.n {
+                                    let dOut = dy + s * outImage
+                                    lower(x + s * inImage, g, scratch: pad.baseAddress!, into: col.baseAddress!)
+                                    Kernels.sgemm(transposeA: false, transposeB: true, m: outputChannels, n: rows,
+                                                  k: g.plane, alpha: 1, a: dOut, b: col.baseAddress!, beta: 1,
+                                                  c: dWeights)
+                                    Kernels.padImage(dOut, channels: outputChannels, height: g.ho, width: g.wo,
+                                                     padding: padding, into: dpadded)
+                                    Kernels.im2col(padded: dpadded, channels: outputChannels, paddedHeight: g.hp,
+                                                   paddedWidth: g.wp, kernel: kernelSize, stride: 1,
+                                                   outHeight: g.h, outWidth: g.w, columns: dcolumns)
+                                    Kernels.sgemm(transposeA: false, transposeB: false, m: inputChannels, n: g.plane,
+                                                  k: outputChannels * kernelSize * kernelSize, alpha: 1,
+                                                  a: flipped.baseAddress!, b: dcolumns, beta: 0,
+                                                  c: dx.baseAddress! + s * inImage)
+                                }
                             }
                             return
                         }

@@ -73,6 +73,19 @@ public enum Kernels {
         for i in 0..<count { y[i] += alpha * x[i] }
     }
 
+    /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx] from W[out, in, k, k]:
+    /// the weights of the stride-1 convolution that maps dY to dX ("same" padding).
+    public static func flippedWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, kernel: Int) -> [Float] {
+        let kk = kernel * kernel
+        var flipped = [Float](repeating: 0, count: inputs * outputs * kk)
+        for co in 0..<outputs {
+            for ci in 0..<inputs {
+                for t in 0..<kk { flipped[(ci * outputs + co) * kk + (kk - 1 - t)] = w[(co * inputs + ci) * kk + t] }
+            }
+        }
+        return flipped
+    }
+
     /// Copies a C×H×W image into a zero-bordered C×(H+2p)×(W+2p) buffer (border written once
     /// by the caller, interior here), so that the lowering loops below need no bounds tests.
     @inlinable

@@ -116,28 +116,14 @@ public final class NormActConv: Layer {
         return output
     }
 
-    /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx]: the weights of the
-    /// convolution that maps dY to the activation gradient.
-    private func flippedWeights(_ w: UnsafePointer<Float>, _ g: Geometry) -> [Float] {
-        let kk = g.k * g.k
-        var flipped = [Float](repeating: 0, count: g.c * g.out * kk)
-        for co in 0..<g.out {
-            for ci in 0..<g.c {
-                for t in 0..<kk {
-                    flipped[(ci * g.out + co) * kk + (kk - 1 - t)] = w[(co * g.c + ci) * kk + t]
-                }
-            }
-        }
-        return flipped
-    }
-
     public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let normalized = savedNormalized else { throw ResNetCoreError.backwardWithoutForward("NormActConv") }
         let g = try geometry(normalized.shape)
         guard outputGradient.shape == [g.n, g.out, g.h, g.w] else {
             throw ResNetCoreError.shapeMismatch("NormActConv gradient \(outputGradient.shape)")
         }
-        let flipped = flippedWeights(buffers.parameters + conv.weightOffset, g)
+        let flipped = Kernels.flippedWeights(buffers.parameters + conv.weightOffset, outputs: g.out, inputs: g.c,
+                                             kernel: g.k)
         let dWeights = buffers.gradients + conv.weightOffset
         let dBias = conv.biasOffset.map { buffers.gradients + $0 }
         var inputGradient = Tensor(uninitializedShape: normalized.shape)
