@@ -22,6 +22,20 @@ public enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
     }
 
+    /// The same with explicit leading dimensions (operands inside larger buffers).
+    @inlinable
+    public static func sgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// OpenBLAS's thread count for the following calls (the benchmark compares 1 and all cores).
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }

@@ -50,10 +50,15 @@ public final class NormActConv: Layer {
                         k: conv.kernelSize, p: conv.padding)
     }
 
-    /// a = σ(γ·x̂ + β) for one image (C×plane), then pad and lower it into `columns`.
-    private func activateAndLower(_ xhat: UnsafePointer<Float>, _ g: Geometry, buffers: LayerBuffers,
-                                  activated: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>,
-                                  columns: UnsafeMutablePointer<Float>) {
+    /// The convolution's shapes for one image (see `SameConvolution`).
+    private func convolution(_ g: Geometry) -> SameConvolution {
+        SameConvolution(channels: g.c, outputs: g.out, height: g.h, width: g.w, kernel: g.k)
+    }
+
+    /// a = σ(γ·x̂ + β) for one image (C×plane) into `activated`, then padded and shifted into `shifted`.
+    private func activateAndShift(_ xhat: UnsafePointer<Float>, _ g: Geometry, _ conv: SameConvolution,
+                                  buffers: LayerBuffers, activated: UnsafeMutablePointer<Float>,
+                                  padded: UnsafeMutablePointer<Float>, shifted: UnsafeMutablePointer<Float>) {
         let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
         for ch in 0..<g.c {
             let src = xhat + ch * g.plane, dst = activated + ch * g.plane
@@ -62,8 +67,7 @@ public final class NormActConv: Layer {
         }
         ActivationLayer.apply(activation, activated, g.inImage)
         Kernels.padImage(activated, channels: g.c, height: g.h, width: g.w, padding: g.p, into: padded)
-        Kernels.im2col(padded: padded, channels: g.c, paddedHeight: g.hp, paddedWidth: g.wp, kernel: g.k,
-                       stride: 1, outHeight: g.h, outWidth: g.w, columns: columns)
+        conv.shift(padded, into: shifted)
     }
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
@@ -73,14 +77,16 @@ public final class NormActConv: Layer {
         }
         var normalized = Tensor(uninitializedShape: training ? input.shape : [g.inImage])
         var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
-        var work = Workspace(g, columnRows: g.rows)
-        let weights = UnsafePointer(buffers.parameters + conv.weightOffset)
-        let bias = conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
+        let sc = convolution(g)
+        var work = Workspace(sc)
+        let packed = sc.packWeights(buffers.parameters + self.conv.weightOffset)
+        let bias = self.conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
         input.data.withUnsafeBufferPointer { x in
           normalized.data.withUnsafeMutableBufferPointer { xh in
             output.data.withUnsafeMutableBufferPointer { y in
-              work.with { activated, padded, columns in
-                for s in 0..<g.n {
+              packed.withUnsafeBufferPointer { packed in
+                work.with { activated, padded, shifted, wide in
+                  for s in 0..<g.n {
                     let image = x.baseAddress! + s * g.inImage
                     // Training keeps every image's x̂; inference reuses one image's worth.
                     let xhat = xh.baseAddress! + (training ? s * g.inImage : 0)
@@ -89,18 +95,11 @@ public final class NormActConv: Layer {
                         let m = mean[ch], inv = inverseStd[ch]
                         for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
                     }
-                    activateAndLower(xhat, g, buffers: buffers, activated: activated, padded: padded, columns: columns)
-                    let out = y.baseAddress! + s * g.outImage
-                    var beta: Float = 0
-                    if let bias {
-                        for oc in 0..<g.out {
-                            let row = out + oc * g.plane, v = bias[oc]
-                            for i in 0..<g.plane { row[i] = v }
-                        }
-                        beta = 1
-                    }
-                    Kernels.sgemm(transposeA: false, transposeB: false, m: g.out, n: g.plane, k: g.rows,
-                                  alpha: 1, a: weights, b: columns, beta: beta, c: out)
+                    activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, padded: padded,
+                                     shifted: shifted)
+                    sc.forward(shifted: shifted, packedWeights: packed.baseAddress!, wide: wide)
+                    sc.narrow(wide, bias: bias, into: y.baseAddress! + s * g.outImage)
+                  }
                 }
               }
             }
@@ -122,50 +121,54 @@ public final class NormActConv: Layer {
         guard outputGradient.shape == [g.n, g.out, g.h, g.w] else {
             throw ResNetCoreError.shapeMismatch("NormActConv gradient \(outputGradient.shape)")
         }
-        let flipped = Kernels.flippedWeights(buffers.parameters + conv.weightOffset, outputs: g.out, inputs: g.c,
-                                             kernel: g.k)
-        let dWeights = buffers.gradients + conv.weightOffset
+        let sc = convolution(g)
+        // dX is the same-padded convolution of dY with the flipped, transposed weights.
+        let gc = SameConvolution(channels: g.out, outputs: g.c, height: g.h, width: g.w, kernel: g.k)
+        let flipped = gc.packWeights(Kernels.flippedWeights(buffers.parameters + conv.weightOffset, outputs: g.out,
+                                                            inputs: g.c, kernel: g.k))
+        var packedGradient = [Float](repeating: 0, count: g.k * g.out * sc.tapRows)
         let dBias = conv.biasOffset.map { buffers.gradients + $0 }
         var inputGradient = Tensor(uninitializedShape: normalized.shape)
-        var work = Workspace(g, columnRows: g.rows)
-        var gradientWork = Workspace(g, columnRows: g.out * g.k * g.k, channels: g.out)
+        var work = Workspace(sc)
+        var gradientWork = Workspace(gc)
+        // dY on the padded width, zero in the discarded columns.
+        var wideGradient = [Float](repeating: 0, count: g.out * sc.wideCount)
         // Per-channel Σdz and Σdz·x̂ for the BatchNorm backward, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * g.c)
         normalized.data.withUnsafeBufferPointer { xh in
           outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
               flipped.withUnsafeBufferPointer { flipped in
-                work.with { activated, padded, columns in
-                  gradientWork.with { _, paddedGradient, gradientColumns in
-                    for s in 0..<g.n {
-                        let xhat = xh.baseAddress! + s * g.inImage
-                        let dOut = dy.baseAddress! + s * g.outImage
-                        let dz = dx.baseAddress! + s * g.inImage
-                        activateAndLower(xhat, g, buffers: buffers, activated: activated, padded: padded,
-                                         columns: columns)
-                        // dW[out, rows] += dY[out, plane] · colsᵀ
-                        Kernels.sgemm(transposeA: false, transposeB: true, m: g.out, n: g.rows, k: g.plane,
-                                      alpha: 1, a: dOut, b: columns, beta: 1, c: dWeights)
-                        if let dBias {
-                            for oc in 0..<g.out {
-                                dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane)
+                packedGradient.withUnsafeMutableBufferPointer { dw in
+                  wideGradient.withUnsafeMutableBufferPointer { dyWide in
+                    work.with { activated, padded, shifted, _ in
+                      gradientWork.with { _, paddedGradient, shiftedGradient, wide in
+                        for s in 0..<g.n {
+                            let xhat = xh.baseAddress! + s * g.inImage
+                            let dOut = dy.baseAddress! + s * g.outImage
+                            let dz = dx.baseAddress! + s * g.inImage
+                            activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, padded: padded,
+                                             shifted: shifted)
+                            sc.widen(dOut, into: dyWide.baseAddress!)
+                            sc.weightGradient(shifted: shifted, wideGradient: dyWide.baseAddress!,
+                                              packedGradient: dw.baseAddress!)
+                            if let dBias {
+                                for oc in 0..<g.out { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
+                            }
+                            // da = conv(dY, W') straight into dx, then dz = da · σ'(a).
+                            Kernels.padImage(dOut, channels: g.out, height: g.h, width: g.w, padding: g.p,
+                                             into: paddedGradient)
+                            gc.shift(paddedGradient, into: shiftedGradient)
+                            gc.forward(shifted: shiftedGradient, packedWeights: flipped.baseAddress!, wide: wide)
+                            gc.narrow(wide, bias: nil, into: dz)
+                            ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
+                            for ch in 0..<g.c {
+                                let (s1, s2) = Kernels.sumAndDot(dz + ch * g.plane, xhat + ch * g.plane, g.plane)
+                                sums[ch] += Double(s1)
+                                sums[g.c + ch] += Double(s2)
                             }
                         }
-                        // da = conv(dY, W') written straight into dx, then dz = da · σ'(a).
-                        Kernels.padImage(dOut, channels: g.out, height: g.h, width: g.w, padding: g.p,
-                                         into: paddedGradient)
-                        Kernels.im2col(padded: paddedGradient, channels: g.out, paddedHeight: g.hp,
-                                       paddedWidth: g.wp, kernel: g.k, stride: 1, outHeight: g.h, outWidth: g.w,
-                                       columns: gradientColumns)
-                        Kernels.sgemm(transposeA: false, transposeB: false, m: g.c, n: g.plane, k: g.out * g.k * g.k,
-                                      alpha: 1, a: flipped.baseAddress!, b: gradientColumns, beta: 0, c: dz)
-                        ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
-                        for ch in 0..<g.c {
-                            let pz = dz + ch * g.plane, px = xhat + ch * g.plane
-                            let (s1, s2) = Kernels.sumAndDot(pz, px, g.plane)
-                            sums[ch] += Double(s1)
-                            sums[g.c + ch] += Double(s2)
-                        }
+                      }
                     }
                   }
                 }
@@ -173,6 +176,7 @@ public final class NormActConv: Layer {
             }
           }
         }
+        sc.unpackGradient(packedGradient, into: buffers.gradients + conv.weightOffset)
         let coefficients = try norm.gradientCoefficients(&sums, inverseStd: savedInverseStd, count: savedCount,
                                                          buffers: buffers)
         normalized.data.withUnsafeBufferPointer { xh in
@@ -191,22 +195,27 @@ public final class NormActConv: Layer {
         return inputGradient
     }
 
-    /// One image's scratch: the activation (C×H×W), its zero-bordered copy and its columns.
+    /// One image's scratch: the activation (C×H×W), its zero-bordered copy, the shifted stack
+    /// and the output on the padded width.
     private struct Workspace {
-        var activated: [Float], padded: [Float], columns: [Float]
+        var activated: [Float], padded: [Float], shifted: [Float], wide: [Float]
 
-        init(_ g: Geometry, columnRows: Int, channels: Int? = nil) {
-            let c = channels ?? g.c
-            activated = [Float](repeating: 0, count: c * g.plane)
-            padded = [Float](repeating: 0, count: c * g.hp * g.wp)   // the border stays zero
-            columns = [Float](repeating: 0, count: columnRows * g.plane)
+        init(_ sc: SameConvolution) {
+            activated = [Float](repeating: 0, count: sc.channels * sc.height * sc.width)
+            padded = [Float](repeating: 0, count: sc.channels * sc.paddedPlane)   // the border stays zero
+            shifted = [Float](repeating: 0, count: sc.shiftedCount)
+            wide = [Float](repeating: 0, count: sc.outputs * sc.wideCount)
         }
 
         mutating func with(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                    UnsafeMutablePointer<Float>) -> Void) {
+                                    UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
             activated.withUnsafeMutableBufferPointer { a in
                 padded.withUnsafeMutableBufferPointer { p in
-                    columns.withUnsafeMutableBufferPointer { c in body(a.baseAddress!, p.baseAddress!, c.baseAddress!) }
+                    shifted.withUnsafeMutableBufferPointer { t in
+                        wide.withUnsafeMutableBufferPointer { w in
+                            body(a.baseAddress!, p.baseAddress!, t.baseAddress!, w.baseAddress!)
+                        }
+                    }
                 }
             }
         }
