@@ -86,6 +86,10 @@ public final class Conv2d: Layer {
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
         let g = try geometry(input)
+        if usesShiftedLowering(g) {
+            savedInput = training ? input : nil
+            return forwardSame(input, g, buffers: buffers)
+        }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
         var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
@@ -124,6 +128,112 @@ public final class Conv2d: Layer {
         return output
     }
 
+    /// Stride 1 with "same" padding: lowered by shifted copies instead of im2col (`SameConvolution`).
+    /// On narrow planes the discarded columns (Wp − W of every Wp) cost more than im2col saves.
+    private func usesShiftedLowering(_ g: Geometry) -> Bool {
+        !isPointwise && stride == 1 && 2 * padding == kernelSize - 1 && g.w >= 12
+    }
+
+    private func sameConvolution(_ g: Geometry) -> SameConvolution {
+        SameConvolution(channels: inputChannels, outputs: outputChannels, height: g.h, width: g.w, kernel: kernelSize)
+    }
+
+    private func forwardSame(_ input: Tensor, _ g: Geometry, buffers: LayerBuffers) -> Tensor {
+        let sc = sameConvolution(g)
+        let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
+        let packed = sc.packWeights(buffers.parameters + weightOffset)
+        var padded = [Float](repeating: 0, count: inputChannels * sc.paddedPlane)
+        var shifted = [Float](repeating: 0, count: sc.shiftedCount)
+        var wide = [Float](repeating: 0, count: outputChannels * sc.wideCount)
+        let bias = biasOffset.map { UnsafePointer(buffers.parameters + $0) }
+        input.data.withUnsafeBufferPointer { x in
+          output.data.withUnsafeMutableBufferPointer { y in
+            packed.withUnsafeBufferPointer { w in
+              padded.withUnsafeMutableBufferPointer { pad in
+                shifted.withUnsafeMutableBufferPointer { t in
+                  wide.withUnsafeMutableBufferPointer { wide in
+                    for s in 0..<g.n {
+                        Kernels.padImage(x.baseAddress! + s * inImage, channels: inputChannels, height: g.h,
+                                         width: g.w, padding: padding, into: pad.baseAddress!)
+                        sc.shift(pad.baseAddress!, into: t.baseAddress!)
+                        sc.forward(shifted: t.baseAddress!, packedWeights: w.baseAddress!, wide: wide.baseAddress!)
+                        sc.narrow(wide.baseAddress!, bias: bias, into: y.baseAddress! + s * outImage)
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        return output
+    }
+
+    private func backwardSame(_ input: Tensor, _ outputGradient: Tensor, _ g: Geometry,
+                              buffers: LayerBuffers) throws -> Tensor {
+        let sc = sameConvolution(g)
+        // dX is the same-padded convolution of dY with the flipped, transposed weights.
+        let gc = SameConvolution(channels: outputChannels, outputs: inputChannels, height: g.h, width: g.w,
+                                 kernel: kernelSize)
+        let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        let flipped = computesInputGradient
+            ? gc.packWeights(Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
+                                                    inputs: inputChannels, kernel: kernelSize)) : []
+        var packedGradient = [Float](repeating: 0, count: kernelSize * outputChannels * sc.tapRows)
+        var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
+        var padded = [Float](repeating: 0, count: inputChannels * sc.paddedPlane)
+        var shifted = [Float](repeating: 0, count: sc.shiftedCount)
+        var wideGradient = [Float](repeating: 0, count: outputChannels * sc.wideCount)   // zero columns stay zero
+        var paddedGradient = [Float](repeating: 0, count: computesInputGradient ? outputChannels * gc.paddedPlane : 0)
+        var shiftedGradient = [Float](repeating: 0, count: computesInputGradient ? gc.shiftedCount : 0)
+        var wide = [Float](repeating: 0, count: computesInputGradient ? inputChannels * gc.wideCount : 0)
+        let dBias = biasOffset.map { buffers.gradients + $0 }
+        input.data.withUnsafeBufferPointer { x in
+          outputGradient.data.withUnsafeBufferPointer { dy in
+            inputGradient.data.withUnsafeMutableBufferPointer { dx in
+              flipped.withUnsafeBufferPointer { flipped in
+                packedGradient.withUnsafeMutableBufferPointer { dw in
+                  padded.withUnsafeMutableBufferPointer { pad in
+                    shifted.withUnsafeMutableBufferPointer { t in
+                      wideGradient.withUnsafeMutableBufferPointer { dyWide in
+                        paddedGradient.withUnsafeMutableBufferPointer { dpad in
+                          shiftedGradient.withUnsafeMutableBufferPointer { dt in
+                            wide.withUnsafeMutableBufferPointer { wide in
+                              for s in 0..<g.n {
+                                let dOut = dy.baseAddress! + s * outImage
+                                Kernels.padImage(x.baseAddress! + s * inImage, channels: inputChannels, height: g.h,
+                                                 width: g.w, padding: padding, into: pad.baseAddress!)
+                                sc.shift(pad.baseAddress!, into: t.baseAddress!)
+                                sc.widen(dOut, into: dyWide.baseAddress!)
+                                sc.weightGradient(shifted: t.baseAddress!, wideGradient: dyWide.baseAddress!,
+                                                  packedGradient: dw.baseAddress!)
+                                if let dBias {
+                                    for oc in 0..<outputChannels { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
+                                }
+                                guard computesInputGradient else { continue }
+                                Kernels.padImage(dOut, channels: outputChannels, height: g.h, width: g.w,
+                                                 padding: padding, into: dpad.baseAddress!)
+                                gc.shift(dpad.baseAddress!, into: dt.baseAddress!)
+                                gc.forward(shifted: dt.baseAddress!, packedWeights: flipped.baseAddress!,
+                                           wide: wide.baseAddress!)
+                                gc.narrow(wide.baseAddress!, bias: nil, into: dx.baseAddress! + s * inImage)
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        sc.unpackGradient(packedGradient, into: buffers.gradients + weightOffset)
+        savedInput = nil
+        return inputGradient
+    }
+
     /// Images whose columns share one weight-gradient GEMM: dW = dY·colsᵀ per image is a skinny
     /// 16×144×784 product that runs far below the reference; a few images side by side give it a
     /// longer inner dimension while the column block (≈ 2 MB) still stays in cache.
@@ -144,20 +254,15 @@ public final class Conv2d: Layer {
         }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
-        // Stride 1 with "same" padding: dX is a convolution of dY (see below).
-        let isSame = !isPointwise && stride == 1 && 2 * padding == kernelSize - 1
-        let chunk = isSame ? 1 : chunkSize(g)
-        let flipped = isSame && computesInputGradient
-            ? Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
-                                     inputs: inputChannels, kernel: kernelSize) : []
+        if usesShiftedLowering(g) { return try backwardSame(input, outputGradient, g, buffers: buffers) }
+        let chunk = chunkSize(g)
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
         let blockColumns = isPointwise ? 0 : rows * g.plane * chunk
         var columns = [Float](unsafeUninitializedCapacity: blockColumns) { $1 = $0.count }
-        let gradientColumns = isSame ? outputChannels * kernelSize * kernelSize * g.plane : blockColumns
-        var columnGradient = [Float](unsafeUninitializedCapacity: computesInputGradient ? gradientColumns : 0) { $1 = $0.count }
+        var columnGradient = [Float](unsafeUninitializedCapacity: computesInputGradient ? blockColumns : 0) { $1 = $0.count }
         var gathered = [Float](unsafeUninitializedCapacity: isPointwise ? 0 : outImage * chunk) { $1 = $0.count }
         var scratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
-        var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : max(inputChannels, outputChannels) * g.hp * g.wp)
+        var gradientScratch = [Float](repeating: 0, count: isPointwise ? 0 : inputChannels * g.hp * g.wp)
         let weights = buffers.parameters + weightOffset
         let dWeights = buffers.gradients + weightOffset
         input.data.withUnsafeBufferPointer { x in
@@ -186,30 +291,6 @@ public final class Conv2d: Layer {
                                 Kernels.sgemm(transposeA: true, transposeB: false, m: rows, n: g.plane,
                                               k: outputChannels, alpha: 1, a: weights, b: dOut, beta: 0,
                                               c: dx.baseAddress! + s * inImage)
-                            }
-                            return
-                        }
-                        if computesInputGradient && isSame {
-                            // dX as a convolution of dY with the flipped weights: a GEMM of the
-                            // forward's shape per image, no col2im scatter-add, zeroing or unpad.
-                            flipped.withUnsafeBufferPointer { flipped in
-                                let dcolumns = dcol.baseAddress!, dpadded = dpad.baseAddress!
-                                for s in 0..<g.n {
-                                    let dOut = dy + s * outImage
-                                    lower(x + s * inImage, g, scratch: pad.baseAddress!, into: col.baseAddress!)
-                                    Kernels.sgemm(transposeA: false, transposeB: true, m: outputChannels, n: rows,
-                                                  k: g.plane, alpha: 1, a: dOut, b: col.baseAddress!, beta: 1,
-                                                  c: dWeights)
-                                    Kernels.padImage(dOut, channels: outputChannels, height: g.ho, width: g.wo,
-                                                     padding: padding, into: dpadded)
-                                    Kernels.im2col(padded: dpadded, channels: outputChannels, paddedHeight: g.hp,
-                                                   paddedWidth: g.wp, kernel: kernelSize, stride: 1,
-                                                   outHeight: g.h, outWidth: g.w, columns: dcolumns)
-                                    Kernels.sgemm(transposeA: false, transposeB: false, m: inputChannels, n: g.plane,
-                                                  k: outputChannels * kernelSize * kernelSize, alpha: 1,
-                                                  a: flipped.baseAddress!, b: dcolumns, beta: 0,
-                                                  c: dx.baseAddress! + s * inImage)
-                                }
                             }
                             return
                         }
