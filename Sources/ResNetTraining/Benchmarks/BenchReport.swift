@@ -132,7 +132,7 @@ public struct BenchReport: Codable, Sendable {
             out.append("")
         }
         if !pytorch.isEmpty {
-            out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads)\n")
+            out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads; fastest step of each)\n")
             out.append("| threads | PyTorch \(pytorch[0].version) img/s | resnet-dist img/s | ratio |")
             out.append("|---:|---:|---:|---:|")
             for p in pytorch {
