@@ -47,53 +47,80 @@ public final class BatchNorm: Layer {
         return input.shape.dropFirst(2).reduce(1, *)
     }
 
-    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
-        let plane = try plane(of: input)
-        let n = input.batchSize, c = channels
+    /// Per-channel mean and 1/σ: batch statistics (summed across ranks through the reducer, and
+    /// folded into the running ones) when training, the running statistics otherwise. Also returns
+    /// the (global) element count per channel. Shared with the fused `NormActConv`.
+    func statistics(_ x: UnsafePointer<Float>, batch n: Int, plane: Int, training: Bool,
+                    buffers: LayerBuffers) throws -> (mean: [Float], inverseStd: [Float], count: Double) {
+        let c = channels
         var mean = [Float](repeating: 0, count: c)
         var inverseStd = [Float](repeating: 0, count: c)
-        let gamma = buffers.parameters + weightOffset, beta = buffers.parameters + biasOffset
         let runningMean = buffers.state + runningMeanOffset
         let runningVariance = buffers.state + runningVarianceOffset
-
-        if training {
-            // Per-channel Σx and Σx² (Double), plus the element count, in one reducible buffer.
-            var sums = [Double](repeating: 0, count: 2 * c + 1)
-            input.data.withUnsafeBufferPointer { x in
-                for s in 0..<n {
-                    for ch in 0..<c {
-                        let p = x.baseAddress! + (s * c + ch) * plane
-                        var s1: Float = 0, s2: Float = 0
-                        for i in 0..<plane { s1 += p[i]; s2 += p[i] * p[i] }
-                        sums[ch] += Double(s1)
-                        sums[c + ch] += Double(s2)
-                    }
-                }
-            }
-            sums[2 * c] = Double(n * plane)
-            if let reducer = buffers.reducer {
-                try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
-            }
-            let count = sums[2 * c]
-            for ch in 0..<c {
-                let m = sums[ch] / count
-                let variance = max(sums[c + ch] / count - m * m, 0)
-                mean[ch] = Float(m)
-                inverseStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                let unbiased = count > 1 ? variance * count / (count - 1) : variance
-                runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * Float(m)
-                runningVariance[ch] = (1 - momentum) * runningVariance[ch] + momentum * Float(unbiased)
-            }
-            savedCount = count
-        } else {
+        guard training else {
             for ch in 0..<c {
                 mean[ch] = runningMean[ch]
                 inverseStd[ch] = 1 / (runningVariance[ch] + epsilon).squareRoot()
             }
+            return (mean, inverseStd, 0)
         }
+        // Per-channel Σx and Σx² (Double), plus the element count, in one reducible buffer.
+        var sums = [Double](repeating: 0, count: 2 * c + 1)
+        for s in 0..<n {
+            for ch in 0..<c {
+                let (s1, s2) = Kernels.sumAndSquares(x + (s * c + ch) * plane, plane)
+                sums[ch] += Double(s1)
+                sums[c + ch] += Double(s2)
+            }
+        }
+        sums[2 * c] = Double(n * plane)
+        if let reducer = buffers.reducer {
+            try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
+        }
+        let count = sums[2 * c]
+        for ch in 0..<c {
+            let m = sums[ch] / count
+            let variance = max(sums[c + ch] / count - m * m, 0)
+            mean[ch] = Float(m)
+            inverseStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
+            let unbiased = count > 1 ? variance * count / (count - 1) : variance
+            runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * Float(m)
+            runningVariance[ch] = (1 - momentum) * runningVariance[ch] + momentum * Float(unbiased)
+        }
+        return (mean, inverseStd, count)
+    }
 
-        var normalized = Tensor(shape: input.shape)
-        var output = Tensor(shape: input.shape)
+    /// Given per-channel local sums Σdy and Σdy·x̂ (2c values): adds them to dβ and dγ, sums
+    /// them across ranks, and returns per channel (γ/σ, mean dy, mean dy·x̂) for
+    /// dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)).
+    func gradientCoefficients(_ sums: inout [Double], inverseStd: [Float], count: Double,
+                              buffers: LayerBuffers) throws -> [(scale: Float, meanDy: Float, meanDyX: Float)] {
+        let c = channels
+        let dGamma = buffers.gradients + weightOffset, dBeta = buffers.gradients + biasOffset
+        for ch in 0..<c {
+            dBeta[ch] += Float(sums[ch])
+            dGamma[ch] += Float(sums[c + ch])
+        }
+        if let reducer = buffers.reducer {
+            try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
+        }
+        let gamma = buffers.parameters + weightOffset
+        return (0..<c).map { ch in
+            (gamma[ch] * inverseStd[ch], Float(sums[ch] / count), Float(sums[c + ch] / count))
+        }
+    }
+
+    public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        let plane = try plane(of: input)
+        let n = input.batchSize, c = channels
+        let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
+            try statistics(x.baseAddress!, batch: n, plane: plane, training: training, buffers: buffers)
+        }
+        if training { savedCount = count }
+        let gamma = buffers.parameters + weightOffset, beta = buffers.parameters + biasOffset
+
+        var normalized = Tensor(uninitializedShape: input.shape)
+        var output = Tensor(uninitializedShape: input.shape)
         input.data.withUnsafeBufferPointer { x in
             normalized.data.withUnsafeMutableBufferPointer { xh in
                 output.data.withUnsafeMutableBufferPointer { y in
@@ -137,8 +164,7 @@ public final class BatchNorm: Layer {
                     for ch in 0..<c {
                         let base = (s * c + ch) * plane
                         let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
-                        var s1: Float = 0, s2: Float = 0
-                        for i in 0..<plane { s1 += pdy[i]; s2 += pdy[i] * pxh[i] }
+                        let (s1, s2) = Kernels.sumAndDot(pdy, pxh, plane)
                         sums[ch] += Double(s1)
                         sums[c + ch] += Double(s2)
                     }
@@ -154,7 +180,7 @@ public final class BatchNorm: Layer {
             try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
         }
         let gamma = buffers.parameters + weightOffset
-        var inputGradient = Tensor(shape: normalized.shape)
+        var inputGradient = Tensor(uninitializedShape: normalized.shape)
         let count = savedCount
         normalized.data.withUnsafeBufferPointer { xh in
             outputGradient.data.withUnsafeBufferPointer { dy in

@@ -86,6 +86,10 @@ public final class Conv2d: Layer {
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
         let g = try geometry(input)
+        if usesShiftedLowering(g) {
+            savedInput = training ? input : nil
+            return forwardSame(input, g, buffers: buffers)
+        }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
         var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
@@ -124,6 +128,112 @@ public final class Conv2d: Layer {
         return output
     }
 
+    /// Stride 1 with "same" padding: lowered by shifted copies instead of im2col (`SameConvolution`).
+    /// On narrow planes the discarded columns (Wp − W of every Wp) cost more than im2col saves.
+    private func usesShiftedLowering(_ g: Geometry) -> Bool {
+        !isPointwise && stride == 1 && 2 * padding == kernelSize - 1 && g.w >= 12
+    }
+
+    private func sameConvolution(_ g: Geometry) -> SameConvolution {
+        SameConvolution(channels: inputChannels, outputs: outputChannels, height: g.h, width: g.w, kernel: kernelSize)
+    }
+
+    private func forwardSame(_ input: Tensor, _ g: Geometry, buffers: LayerBuffers) -> Tensor {
+        let sc = sameConvolution(g)
+        let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
+        let packed = sc.packWeights(buffers.parameters + weightOffset)
+        var padded = [Float](repeating: 0, count: inputChannels * sc.paddedPlane)
+        var shifted = [Float](repeating: 0, count: sc.shiftedCount)
+        var wide = [Float](repeating: 0, count: outputChannels * sc.wideCount)
+        let bias = biasOffset.map { UnsafePointer(buffers.parameters + $0) }
+        input.data.withUnsafeBufferPointer { x in
+          output.data.withUnsafeMutableBufferPointer { y in
+            packed.withUnsafeBufferPointer { w in
+              padded.withUnsafeMutableBufferPointer { pad in
+                shifted.withUnsafeMutableBufferPointer { t in
+                  wide.withUnsafeMutableBufferPointer { wide in
+                    for s in 0..<g.n {
+                        Kernels.padImage(x.baseAddress! + s * inImage, channels: inputChannels, height: g.h,
+                                         width: g.w, padding: padding, into: pad.baseAddress!)
+                        sc.shift(pad.baseAddress!, into: t.baseAddress!)
+                        sc.forward(shifted: t.baseAddress!, packedWeights: w.baseAddress!, wide: wide.baseAddress!)
+                        sc.narrow(wide.baseAddress!, bias: bias, into: y.baseAddress! + s * outImage)
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        return output
+    }
+
+    private func backwardSame(_ input: Tensor, _ outputGradient: Tensor, _ g: Geometry,
+                              buffers: LayerBuffers) throws -> Tensor {
+        let sc = sameConvolution(g)
+        // dX is the same-padded convolution of dY with the flipped, transposed weights.
+        let gc = SameConvolution(channels: outputChannels, outputs: inputChannels, height: g.h, width: g.w,
+                                 kernel: kernelSize)
+        let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        let flipped = computesInputGradient
+            ? gc.packWeights(Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
+                                                    inputs: inputChannels, kernel: kernelSize)) : []
+        var packedGradient = [Float](repeating: 0, count: kernelSize * outputChannels * sc.tapRows)
+        var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
+        var padded = [Float](repeating: 0, count: inputChannels * sc.paddedPlane)
+        var shifted = [Float](repeating: 0, count: sc.shiftedCount)
+        var wideGradient = [Float](repeating: 0, count: outputChannels * sc.wideCount)   // zero columns stay zero
+        var paddedGradient = [Float](repeating: 0, count: computesInputGradient ? outputChannels * gc.paddedPlane : 0)
+        var shiftedGradient = [Float](repeating: 0, count: computesInputGradient ? gc.shiftedCount : 0)
+        var wide = [Float](repeating: 0, count: computesInputGradient ? inputChannels * gc.wideCount : 0)
+        let dBias = biasOffset.map { buffers.gradients + $0 }
+        input.data.withUnsafeBufferPointer { x in
+          outputGradient.data.withUnsafeBufferPointer { dy in
+            inputGradient.data.withUnsafeMutableBufferPointer { dx in
+              flipped.withUnsafeBufferPointer { flipped in
+                packedGradient.withUnsafeMutableBufferPointer { dw in
+                  padded.withUnsafeMutableBufferPointer { pad in
+                    shifted.withUnsafeMutableBufferPointer { t in
+                      wideGradient.withUnsafeMutableBufferPointer { dyWide in
+                        paddedGradient.withUnsafeMutableBufferPointer { dpad in
+                          shiftedGradient.withUnsafeMutableBufferPointer { dt in
+                            wide.withUnsafeMutableBufferPointer { wide in
+                              for s in 0..<g.n {
+                                let dOut = dy.baseAddress! + s * outImage
+                                Kernels.padImage(x.baseAddress! + s * inImage, channels: inputChannels, height: g.h,
+                                                 width: g.w, padding: padding, into: pad.baseAddress!)
+                                sc.shift(pad.baseAddress!, into: t.baseAddress!)
+                                sc.widen(dOut, into: dyWide.baseAddress!)
+                                sc.weightGradient(shifted: t.baseAddress!, wideGradient: dyWide.baseAddress!,
+                                                  packedGradient: dw.baseAddress!)
+                                if let dBias {
+                                    for oc in 0..<outputChannels { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
+                                }
+                                guard computesInputGradient else { continue }
+                                Kernels.padImage(dOut, channels: outputChannels, height: g.h, width: g.w,
+                                                 padding: padding, into: dpad.baseAddress!)
+                                gc.shift(dpad.baseAddress!, into: dt.baseAddress!)
+                                gc.forward(shifted: dt.baseAddress!, packedWeights: flipped.baseAddress!,
+                                           wide: wide.baseAddress!)
+                                gc.narrow(wide.baseAddress!, bias: nil, into: dx.baseAddress! + s * inImage)
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        sc.unpackGradient(packedGradient, into: buffers.gradients + weightOffset)
+        savedInput = nil
+        return inputGradient
+    }
+
     /// Images whose columns share one weight-gradient GEMM: dW = dY·colsᵀ per image is a skinny
     /// 16×144×784 product that runs far below the reference; a few images side by side give it a
     /// longer inner dimension while the column block (≈ 2 MB) still stays in cache.
@@ -144,6 +254,7 @@ public final class Conv2d: Layer {
         }
         let rows = inputChannels * kernelSize * kernelSize
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
+        if usesShiftedLowering(g) { return try backwardSame(input, outputGradient, g, buffers: buffers) }
         let chunk = chunkSize(g)
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
         let blockColumns = isPointwise ? 0 : rows * g.plane * chunk
@@ -167,10 +278,7 @@ public final class Conv2d: Layer {
                             let db = buffers.gradients + biasOffset
                             for s in 0..<g.n {
                                 for oc in 0..<outputChannels {
-                                    let row = dy + s * outImage + oc * g.plane
-                                    var sum: Float = 0
-                                    for i in 0..<g.plane { sum += row[i] }
-                                    db[oc] += sum
+                                    db[oc] += Kernels.sum(dy + s * outImage + oc * g.plane, g.plane)
                                 }
                             }
                         }

@@ -31,7 +31,9 @@ public enum KernelBenchmark {
         return best
     }
 
-    public static func run(batch: Int = 256, gemmSize: Int = 1024, repetitions: Int = 3) throws -> [BenchmarkRow] {
+    public static func run(batch: Int = 256, gemmSize: Int = 1024, repetitions: Int = 5) throws -> [BenchmarkRow] {
+        // The allocator as training runs it (freed tensors stay mapped; see `Allocator`).
+        Allocator.retainFreedMemory()
         var rows: [BenchmarkRow] = []
         // Reference: square sgemm.
         let n = gemmSize

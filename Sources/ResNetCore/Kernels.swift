@@ -22,10 +22,62 @@ public enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
     }
 
+    /// The same with explicit leading dimensions (operands inside larger buffers).
+    @inlinable
+    public static func sgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// OpenBLAS's thread count for the following calls (the benchmark compares 1 and all cores).
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(newValue, 1))) }
+    }
+
+    // Reductions in eight lanes: Swift does not reassociate Float sums, so a plain `s += p[i]`
+    // loop stays scalar and serial. Lane order changes the rounding only.
+
+    @usableFromInline @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Σ p[i].
+    @inlinable @inline(__always)
+    public static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count { acc += load8(p + i); i += 8 }
+        var s = acc.sum()
+        while i < count { s += p[i]; i += 1 }
+        return s
+    }
+
+    /// (Σ p[i], Σ p[i]²).
+    @inlinable @inline(__always)
+    public static func sumAndSquares(_ p: UnsafePointer<Float>, _ count: Int) -> (Float, Float) {
+        var a1 = SIMD8<Float>(repeating: 0), a2 = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count { let v = load8(p + i); a1 += v; a2 += v * v; i += 8 }
+        var s1 = a1.sum(), s2 = a2.sum()
+        while i < count { s1 += p[i]; s2 += p[i] * p[i]; i += 1 }
+        return (s1, s2)
+    }
+
+    /// (Σ a[i], Σ a[i]·b[i]).
+    @inlinable @inline(__always)
+    public static func sumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> (Float, Float) {
+        var a1 = SIMD8<Float>(repeating: 0), a2 = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count { let v = load8(a + i); a1 += v; a2 += v * load8(b + i); i += 8 }
+        var s1 = a1.sum(), s2 = a2.sum()
+        while i < count { s1 += a[i]; s2 += a[i] * b[i]; i += 1 }
+        return (s1, s2)
     }
 
     /// y += alpha · x over `count` elements.
@@ -33,6 +85,19 @@ public enum Kernels {
     public static func axpy(_ count: Int, _ alpha: Float,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         for i in 0..<count { y[i] += alpha * x[i] }
+    }
+
+    /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx] from W[out, in, k, k]:
+    /// the weights of the stride-1 convolution that maps dY to dX ("same" padding).
+    public static func flippedWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, kernel: Int) -> [Float] {
+        let kk = kernel * kernel
+        var flipped = [Float](repeating: 0, count: inputs * outputs * kk)
+        for co in 0..<outputs {
+            for ci in 0..<inputs {
+                for t in 0..<kk { flipped[(ci * outputs + co) * kk + (kk - 1 - t)] = w[(co * inputs + ci) * kk + t] }
+            }
+        }
+        return flipped
     }
 
     /// Copies a C×H×W image into a zero-bordered C×(H+2p)×(W+2p) buffer (border written once

@@ -78,6 +78,7 @@ public final class ResNetModel {
     /// parameter buffer on every rank and platform. Traps on an invalid spec (see `validate()`).
     public init(spec: ModelSpec, seed: UInt64) {
         do { try spec.validate() } catch { preconditionFailure("\(error)") }
+        Allocator.retainFreedMemory()
         self.spec = spec
         self.seed = seed
         let layout = LayoutBuilder()
@@ -176,8 +177,9 @@ public final class ResNetModel {
                 let bn2 = BatchNorm("\(name).bn2", channels: channels, layout: layout)
                 let conv2 = Conv2d("\(name).conv2", inputChannels: channels, outputChannels: channels, kernelSize: 3,
                                    stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
-                let f: [Layer] = [bn1, ActivationLayer(spec.activation), conv1,
-                                  bn2, ActivationLayer(spec.activation), conv2]
+                // BN → σ → conv fused: one saved tensor per pair instead of two (see NormActConv).
+                let f: [Layer] = [NormActConv(norm: bn1, activation: spec.activation, conv: conv1),
+                                  NormActConv(norm: bn2, activation: spec.activation, conv: conv2)]
                 nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
                 let convFlops = conv1.forwardFlopsPerSample(height: height, width: width)
                 flops.forward += stages * 2 * convFlops
@@ -249,6 +251,38 @@ public final class ResNetModel {
                 return g
             }
             if !segment.parameterRange.isEmpty { onGradientsReady?(segment.parameterRange) }
+        }
+    }
+
+    /// Backward with the gradient buffer held for the whole pass, so that finished parts may be
+    /// handed to non-blocking communication soundly: `onGradientsReady` receives each finished
+    /// segment's gradients (disjoint, descending, as above) as a buffer valid until `finish`
+    /// returns; `finish` runs after backward — also when backward throws — still inside the
+    /// access (e.g. to wait for that communication). Neither closure may touch `gradients`.
+    public func backward<R>(_ outputGradient: Tensor,
+                            onGradientsReady: (UnsafeMutableBufferPointer<Float>) throws -> Void,
+                            finish: () throws -> R) throws -> R {
+        let count = gradients.count   // read before the buffers are held (exclusive access)
+        return try withBuffers { buffers in
+            let all = UnsafeMutableBufferPointer(start: buffers.gradients, count: count)
+            var failure: Error?
+            do {
+                var g = outputGradient
+                for segment in segments.reversed() {
+                    for node in segment.nodes.reversed() {
+                        switch node {
+                        case .layer(let layer): g = try layer.backward(g, buffers: buffers)
+                        case .block(let block): g = try block.backward(g, buffers: buffers)
+                        }
+                    }
+                    if !segment.parameterRange.isEmpty {
+                        try onGradientsReady(UnsafeMutableBufferPointer(rebasing: all[segment.parameterRange]))
+                    }
+                }
+            } catch { failure = error }
+            let result = try finish()
+            if let failure { throw failure }
+            return result
         }
     }
 

@@ -234,38 +234,42 @@ public final class Trainer {
     /// Backward with the allreduce of each finished bucket started at once; waits for all of
     /// them before returning. Returns the global loss and the seconds spent waiting (the part
     /// of communication that backward did not hide).
+    ///
+    /// The model holds its gradient buffer for the whole backward and the waits (see
+    /// `ResNetModel.backward(_:onGradientsReady:finish:)`), so no pointer outlives its access.
     private func backwardOverlappingAllreduce(_ gradient: Tensor, localLoss: Float) throws -> (Double, Double) {
         // The loss travels in its own one-float buffer, started first.
         let lossBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
         defer { lossBuffer.deallocate() }
         lossBuffer[0] = localLoss
         var pending: [PendingReduction] = [try comm.startAllreduceSum(lossBuffer)]
-        // The gradient storage stays in place during backward (no append, no copy), and the
-        // ranges handed out are final, so MPI may own them while backward writes lower ones.
-        let base = model.gradients.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        var bucket: Range<Int>?
+        var bucket: UnsafeMutableBufferPointer<Float>?
         var failure: Error?
         func flush() {
-            guard let range = bucket, failure == nil else { return }
+            guard let b = bucket, failure == nil else { return }
             bucket = nil
-            do {
-                pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: base + range.lowerBound,
-                                                                                         count: range.count)))
-            } catch { failure = error }
+            do { pending.append(try comm.startAllreduceSum(b)) } catch { failure = error }
         }
-        try model.backward(gradient) { range in
-            // Ranges arrive disjoint and descending: extend the bucket downwards.
-            bucket = bucket.map { range.lowerBound..<$0.upperBound } ?? range
+        let waitSeconds = try model.backward(gradient, onGradientsReady: { ready in
+            // Ranges arrive disjoint, adjacent and descending: extend the bucket downwards.
+            if let b = bucket {
+                bucket = UnsafeMutableBufferPointer(start: ready.baseAddress, count: ready.count + b.count)
+            } else {
+                bucket = ready
+            }
             if bucket!.count >= self.allreduceBucketElements { flush() }
-        }
-        let waitStart = ProcessStats.now()
-        flush()
-        var firstError = failure
-        for p in pending {
-            do { try p.wait() } catch { if firstError == nil { firstError = error } }
-        }
-        if let firstError { throw firstError }
-        return (Double(lossBuffer[0]), ProcessStats.now() - waitStart)
+        }, finish: {
+            let waitStart = ProcessStats.now()
+            flush()
+            var firstError = failure
+            for p in pending {
+                do { try p.wait() } catch { if firstError == nil { firstError = error } }
+            }
+            pending.removeAll()
+            if let firstError { throw firstError }
+            return ProcessStats.now() - waitStart
+        })
+        return (Double(lossBuffer[0]), waitSeconds)
     }
 
     /// One step: forward and backward on this rank's shard, one allreduce of the gradients,

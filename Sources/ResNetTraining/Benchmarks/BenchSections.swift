@@ -23,7 +23,7 @@ public struct BenchSections {
         let saved = Kernels.threadCount
         defer { Kernels.threadCount = saved }
         Kernels.threadCount = 1
-        var rows = try KernelBenchmark.run(batch: batch, gemmSize: 1024, repetitions: 3).map(BenchReport.KernelRow.init)
+        var rows = try KernelBenchmark.run(batch: batch, gemmSize: 1024, repetitions: 5).map(BenchReport.KernelRow.init)
         let reference = rows[0].gflops
         // The CIFAR-10 shapes and the stride-2 projections, beside issue 3's Fashion-MNIST rows.
         for (cin, cout, size, stride) in [(16, 16, 32, 1), (32, 32, 16, 1), (64, 64, 8, 1), (16, 32, 28, 2), (32, 64, 16, 2)] {
@@ -94,10 +94,15 @@ public struct BenchSections {
     /// and the single allreduce when there is more than one rank.
     public mutating func scaling(report: inout BenchReport) throws {
         let c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
-        report.scaling.append(try measure(c, level: 0, overlap: true, window: max(window, 4)))
-        if comm.size > 1 {
+        guard comm.size > 1 else {
             report.scaling.append(try measure(c, level: 0, overlap: false, window: max(window, 4)))
+            return
         }
+        // Overlapped and single allreduce interleaved step by step in one trainer, after a
+        // warm-up step of each, at least three steps each: neither mode is always measured first.
+        let pair = try TrainingBenchmark.measureAlternating(config: c, communicator: comm, overlapModes: [true, false],
+                                                            warmup: 1, minSteps: 3, window: max(window, 6))
+        report.scaling.append(contentsOf: pair)
     }
 
     // MARK: Multi-level

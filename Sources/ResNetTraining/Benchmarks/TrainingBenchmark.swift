@@ -73,52 +73,69 @@ public enum TrainingBenchmark {
     public static func measure(config: ExperimentConfig, communicator comm: Communicator, level: Int = 0,
                                overlapAllreduce: Bool = true, warmup: Int = 1, minSteps: Int = 2,
                                window: Double = 2, data preloaded: (TrainingData, Int)? = nil) throws -> Measurement {
+        try measureAlternating(config: config, communicator: comm, level: level, overlapModes: [overlapAllreduce],
+                               warmup: warmup, minSteps: minSteps, window: window, data: preloaded)[0]
+    }
+
+    /// Measures several allreduce modes in one trainer, interleaved step by step (A, B, A, B, …)
+    /// after `warmup` steps of each, so that the modes see the same warm caches and allocator
+    /// and the same background load; one measurement per mode, in the order given.
+    public static func measureAlternating(config: ExperimentConfig, communicator comm: Communicator, level: Int = 0,
+                                          overlapModes: [Bool], warmup: Int = 1, minSteps: Int = 2,
+                                          window: Double = 2,
+                                          data preloaded: (TrainingData, Int)? = nil) throws -> [Measurement] {
         let c = levelConfig(config, level: level)
         let (data, fullCount) = try preloaded ?? Self.data(for: config)
         let trainer = try Trainer(config: c, communicator: comm, data: data)
-        trainer.overlapAllreduce = overlapAllreduce
         let plan = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: c.batchSize, seed: UInt64(c.seed))
         let epochPlan = plan.epoch(0)
         var step = 0
-        func run() throws -> Double {
+        func run(_ overlap: Bool) throws -> Double {
+            trainer.overlapAllreduce = overlap
             let shard = epochPlan.shard(step: step % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
             step += 1
             let (_, reduce) = try trainer.trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
                                                     epoch: 0, learningRate: c.lr)
             return reduce
         }
-        for _ in 0..<warmup { _ = try run() }
+        for mode in overlapModes { for _ in 0..<warmup { _ = try run(mode) } }
         try comm.barrier()
         let start = ProcessStats.now()
-        var steps = 0
         // The cores are shared with other jobs: the fastest step (every rank waits for the
         // slowest inside the allreduce, so rank 0's step time is the job's) is the figure least
         // disturbed by them; the mean is kept beside it.
-        var best = (step: Double.infinity, reduce: 0.0)
+        var best = [(step: Double, reduce: Double)](repeating: (.infinity, 0), count: overlapModes.count)
+        var total = [Double](repeating: 0, count: overlapModes.count)
+        var steps = 0
         while true {
-            let t0 = ProcessStats.now()
-            let reduce = try run()
-            let t = ProcessStats.now() - t0
-            if t < best.step { best = (t, reduce) }
+            for (i, mode) in overlapModes.enumerated() {
+                let t0 = ProcessStats.now()
+                let reduce = try run(mode)
+                let t = ProcessStats.now() - t0
+                total[i] += t
+                if t < best[i].step { best[i] = (t, reduce) }
+            }
             steps += 1
             var done = [steps >= minSteps && ProcessStats.now() - start >= window ? 1.0 : 0.0]
             try comm.broadcast(&done, root: 0)
             if done[0] != 0 { break }
         }
-        let meanStep = (ProcessStats.now() - start) / Double(steps)
-        var bestStep = [best.step]
-        try comm.broadcast(&bestStep, root: 0)
-        let share = try maxOverRanks(best.reduce / bestStep[0], comm)
         let rss = Int(try maxOverRanks(Double(ProcessStats.peakResidentBytes()), comm))
         let flops = trainer.model.flopsPerSample()
-        let seconds = bestStep[0] * Double(steps)
-        let rate = Double(c.batchSize) / bestStep[0]
-        return Measurement(
-            experiment: config.experiment, level: level, blocks: c.blocks, h: c.h, integrator: c.integrators[0],
-            batch: c.batchSize, ranks: comm.size, threads: Kernels.threadCount, overlapAllreduce: overlapAllreduce,
-            steps: steps, stepSeconds: seconds / Double(steps), meanStepSeconds: meanStep, samplesPerSecond: rate,
-            allreduceShare: share, flopsPerSample: flops, gflops: flops * rate / 1e9,
-            peakRSSBytes: rss, trainCount: fullCount)
+        var out: [Measurement] = []
+        for (i, mode) in overlapModes.enumerated() {
+            var timing = [best[i].step, total[i] / Double(steps)]
+            try comm.broadcast(&timing, root: 0)
+            let share = try maxOverRanks(best[i].reduce / timing[0], comm)
+            let rate = Double(c.batchSize) / timing[0]
+            out.append(Measurement(
+                experiment: config.experiment, level: level, blocks: c.blocks, h: c.h, integrator: c.integrators[0],
+                batch: c.batchSize, ranks: comm.size, threads: Kernels.threadCount, overlapAllreduce: mode,
+                steps: steps, stepSeconds: timing[0], meanStepSeconds: timing[1], samplesPerSecond: rate,
+                allreduceShare: share, flopsPerSample: flops, gflops: flops * rate / 1e9,
+                peakRSSBytes: rss, trainCount: fullCount))
+        }
+        return out
     }
 
     static func maxOverRanks(_ value: Double, _ comm: Communicator) throws -> Double {

@@ -1,0 +1,85 @@
+import XCTest
+@testable import ResNetCore
+
+/// The fused BatchNorm → σ → Conv2d layer against the three unfused layers, and by finite differences.
+final class NormActConvTests: XCTestCase {
+    struct Case { var batch, channels, out, size, kernel: Int; var bias: Bool; var activation: Activation }
+    let cases = [
+        Case(batch: 3, channels: 2, out: 3, size: 5, kernel: 3, bias: true, activation: .sigmoid),
+        Case(batch: 2, channels: 3, out: 2, size: 4, kernel: 3, bias: false, activation: .tanh),
+        Case(batch: 2, channels: 2, out: 2, size: 3, kernel: 1, bias: true, activation: .relu),
+    ]
+
+    func make(_ c: Case, _ h: Harness) -> (fused: NormActConv, unfused: [Layer]) {
+        let bn = BatchNorm("bn", channels: c.channels, layout: h.layout)
+        let conv = Conv2d("conv", inputChannels: c.channels, outputChannels: c.out, kernelSize: c.kernel,
+                          stride: 1, padding: c.kernel / 2, bias: c.bias, xavier: true, layout: h.layout)
+        return (NormActConv(norm: bn, activation: c.activation, conv: conv),
+                [bn.freshCopy(), ActivationLayer(c.activation), conv.freshCopy()])
+    }
+
+    func testForwardAndBackwardMatchUnfusedLayers() throws {
+        for c in cases {
+            let h = Harness()
+            let (fused, unfused) = make(c, h)
+            h.allocate()
+            let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 21, bound: 2)
+            let stateBefore = h.state
+            let yFused = try h.with { try fused.forward(x, training: true, buffers: $0) }
+            let stateFused = h.state
+            h.state = stateBefore
+            let yRef = try h.with { try runLayers(unfused, x, $0) }
+            XCTAssertLessThan(maxAbsDifference(yFused.data, yRef.data), 1e-5, "forward \(c)")
+            XCTAssertLessThan(maxAbsDifference(stateFused, h.state), 1e-6, "running statistics \(c)")
+
+            let dy = randomTensor(yRef.shape, seed: 22)
+            for i in h.gradients.indices { h.gradients[i] = 0 }
+            let dxFused = try h.with { try fused.backward(dy, buffers: $0) }
+            let gFused = h.gradients
+            for i in h.gradients.indices { h.gradients[i] = 0 }
+            let dxRef = try h.with { try runLayersBackward(unfused, dy, $0) }
+            XCTAssertLessThan(maxAbsDifference(dxFused.data, dxRef.data), 1e-5, "input gradient \(c)")
+            XCTAssertLessThan(maxAbsDifference(gFused, h.gradients), 1e-4, "parameter gradients \(c)")
+
+            // Inference: running statistics, nothing saved, same as the unfused layers.
+            let yInfer = try h.with { try fused.forward(x, training: false, buffers: $0) }
+            var t = x
+            for l in unfused { t = try h.with { try l.forward(t, training: false, buffers: $0) } }
+            XCTAssertLessThan(maxAbsDifference(yInfer.data, t.data), 1e-5, "inference \(c)")
+        }
+    }
+
+    func testBackwardFiniteDifferences() throws {
+        for c in cases where c.activation != .relu {   // ReLU's kink makes central differences unreliable
+            let h = Harness()
+            let (fused, _) = make(c, h)
+            h.allocate()
+            let r = try gradientCheck(h, input: randomTensor([c.batch, c.channels, c.size, c.size], seed: 23),
+                                      forward: { try fused.forward($0, training: true, buffers: $1) },
+                                      backward: { try fused.backward($0, buffers: $1) })
+            print("NormActConv \(c) FD: max err input \(r.maxInputError), params \(r.maxParameterError)")
+            XCTAssertEqual(r.failures, [])
+        }
+    }
+
+    func testSynchronisedStatisticsMatchUnfused() throws {
+        let c = cases[0]
+        let h = Harness()
+        let (fused, unfused) = make(c, h)
+        h.allocate()
+        h.reducer = LayerTests.DoublingReducer()
+        let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 24)
+        let dy = randomTensor([c.batch, c.out, c.size, c.size], seed: 25)
+        let state = h.state
+        let y1 = try h.with { try fused.forward(x, training: true, buffers: $0) }
+        let dx1 = try h.with { try fused.backward(dy, buffers: $0) }
+        let g1 = h.gradients
+        h.state = state
+        for i in h.gradients.indices { h.gradients[i] = 0 }
+        let y2 = try h.with { try runLayers(unfused, x, $0) }
+        let dx2 = try h.with { try runLayersBackward(unfused, dy, $0) }
+        XCTAssertLessThan(maxAbsDifference(y1.data, y2.data), 1e-5)
+        XCTAssertLessThan(maxAbsDifference(dx1.data, dx2.data), 1e-5)
+        XCTAssertLessThan(maxAbsDifference(g1, h.gradients), 1e-4)
+    }
+}
