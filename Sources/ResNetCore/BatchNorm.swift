@@ -35,6 +35,15 @@ public final class BatchNorm: Layer {
         self.init(channels: channels, weightOffset: w, biasOffset: b, runningMeanOffset: m, runningVarianceOffset: v)
     }
 
+    /// The same γ and β with running statistics of its own, registered as `name.running_mean`
+    /// and `name.running_var` (a Runge–Kutta stage's copy of F).
+    func stageCopy(name: String, layout: LayoutBuilder) -> BatchNorm {
+        let m = layout.addState("\(name).running_mean", shape: [channels], initializer: .constant(0))
+        let v = layout.addState("\(name).running_var", shape: [channels], initializer: .constant(1))
+        return BatchNorm(channels: channels, weightOffset: weightOffset, biasOffset: biasOffset,
+                         runningMeanOffset: m, runningVarianceOffset: v)
+    }
+
     public func freshCopy() -> Layer {
         BatchNorm(channels: channels, weightOffset: weightOffset, biasOffset: biasOffset,
                   runningMeanOffset: runningMeanOffset, runningVarianceOffset: runningVarianceOffset)

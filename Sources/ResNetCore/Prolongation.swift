@@ -1,3 +1,5 @@
+import Foundation
+
 /// Multi-level prolongation (thesis ch. 4): from a shallow network to a deeper one whose
 /// residual groups are the same ODEs discretised with more, smaller steps.
 ///
@@ -98,7 +100,11 @@ public func prolong(_ model: ResNetModel, toBlocks newBlocks: [Int], rule: Prolo
         let oldByName = Dictionary(uniqueKeysWithValues: oldSlots.map { ($0.name, $0) })
         var result = [Int](repeating: 0, count: count)
         for slot in newSlots {
-            guard let source = oldByName[sourceName(slot.name)], source.shape == slot.shape else {
+            // A stage's running statistics come from the same stage of the source block, or from
+            // its first stage when the coarse level had fewer stages (Euler → midpoint).
+            let name = sourceName(slot.name)
+            let firstStage = name.replacingOccurrences(of: #"\.stage[0-9]+\."#, with: ".", options: .regularExpression)
+            guard let source = oldByName[name] ?? oldByName[firstStage], source.shape == slot.shape else {
                 throw ResNetCoreError.invalidSpec("no source for \(slot.name)")
             }
             for k in 0..<slot.count { result[slot.offset + k] = source.offset + k }

@@ -11,6 +11,15 @@ final class ResidualBlock {
         self.stageLayers = (0..<tableau.stages).map { i in i == 0 ? subNetwork : subNetwork.map { $0.freshCopy() } }
     }
 
+    /// Stage-specific instances of F (same parameters; e.g. each stage with its own BatchNorm
+    /// running statistics).
+    init(stageLayers: [[Layer]], tableau: ButcherTableau, h: Float) {
+        precondition(stageLayers.count == tableau.stages, "one layer list per stage")
+        self.tableau = tableau
+        self.h = h
+        self.stageLayers = stageLayers
+    }
+
     func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
         let shape = input.shape
         let out = try tableau.step(input.data, h: h) { i, z in
@@ -178,9 +187,18 @@ public final class ResNetModel {
                 let conv2 = Conv2d("\(name).conv2", inputChannels: channels, outputChannels: channels, kernelSize: 3,
                                    stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
                 // BN → σ → conv fused: one saved tensor per pair instead of two (see NormActConv).
-                let f: [Layer] = [NormActConv(norm: bn1, activation: spec.activation, conv: conv1),
-                                  NormActConv(norm: bn2, activation: spec.activation, conv: conv2)]
-                nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
+                // Every RK stage normalises its own input with batch statistics in training, so
+                // each stage keeps its own running statistics (`….bn1.stage1.running_mean`) for
+                // inference; the parameters (γ, β, convolutions) are shared — the same F.
+                let stageLayers: [[Layer]] = (0..<tableau.stages).map { i in
+                    let norms = i == 0 ? [bn1, bn2] : [bn1, bn2].enumerated().map { k, bn in
+                        bn.stageCopy(name: "\(name).bn\(k + 1).stage\(i)", layout: layout)
+                    }
+                    let convs = i == 0 ? [conv1, conv2] : [conv1.freshCopy() as! Conv2d, conv2.freshCopy() as! Conv2d]
+                    return [NormActConv(norm: norms[0], activation: spec.activation, conv: convs[0]),
+                            NormActConv(norm: norms[1], activation: spec.activation, conv: convs[1])]
+                }
+                nodes.append(.block(ResidualBlock(stageLayers: stageLayers, tableau: tableau, h: Float(spec.h))))
                 let convFlops = conv1.forwardFlopsPerSample(height: height, width: width)
                 flops.forward += stages * 2 * convFlops
                 flops.backward += stages * 4 * convFlops

@@ -38,14 +38,16 @@ public enum ThesisComparison {
             guard let deep = run("deep"), let ml = run("multilevel") else { return ("", "incomplete") }
             let claim = "multi-level reaches the deep network's test metric in less time than training the deep network"
             let metricOK = better(ml, deep) || comparable(ml, deep)
-            let timeOK = ml.trainSeconds < deep.trainSeconds
+            // A saving within timing noise does not count: at least 5 % of the deep run's time.
+            let timeOK = ml.trainSeconds < 0.95 * deep.trainSeconds
             let detail = "metric \(metricOK ? "comparable or better" : "worse"), time \(String(format: "%+.1f%%", 100 * (ml.trainSeconds - deep.trainSeconds) / deep.trainSeconds))"
             return (claim, "\(say(metricOK && timeOK)) (\(detail))")
         case "rk2-regression", "rk2-fashion":
             guard let euler = run("deep"), let rk2 = run("rk2") else { return ("", "incomplete") }
             if experiment == "rk2-regression" {
+                // The thesis's gap is 22×; count it reproduced at half the error or better.
                 return ("midpoint RK2 blocks fit far better than Euler blocks (error norm 0.439 vs 9.792)",
-                        "\(say(better(rk2, euler))) (RK2 \(String(format: "%.3f", rk2.testMetric)) vs Euler \(String(format: "%.3f", euler.testMetric)))")
+                        "\(say(rk2.testMetric <= 0.5 * euler.testMetric)) (RK2 \(String(format: "%.3f", rk2.testMetric)) vs Euler \(String(format: "%.3f", euler.testMetric)))")
             }
             return ("RK2 blocks match Euler blocks' accuracy (91.50 % vs 91.47 %)",
                     "\(say(comparable(rk2, euler) || better(rk2, euler))) (RK2 \(String(format: "%.2f%%", 100 * rk2.testMetric)) vs Euler \(String(format: "%.2f%%", 100 * euler.testMetric)))")
