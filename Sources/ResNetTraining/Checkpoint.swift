@@ -28,6 +28,8 @@ public struct TrainingCheckpoint: Equatable {
     public var optimizerStep: Int
     public var history: [EpochRecord]
     public var levelSeconds: [Double]
+    /// The level switches so far, with their jumps.
+    public var switches: [SwitchRecord] = []
 
     /// File name of the checkpoint after `epoch` epochs.
     public static func fileName(epoch: Int) -> String { String(format: "checkpoint-epoch-%04d.safetensors", epoch) }
@@ -84,6 +86,7 @@ public struct TrainingCheckpoint: Equatable {
             "switch_epochs": try text(switchEpochs),
             "level_seconds": try text(levelSeconds),
             "history": try text(history),
+            "switches": try text(switches),
         ])
         file.storeChecksum()
         return file
@@ -138,6 +141,7 @@ public struct TrainingCheckpoint: Equatable {
             state: try gather(layout.stateSlots, prefix: "", count: layout.state.count),
             moments: try names.map { try gather(layout.slots, prefix: "optimizer.\($0).", count: layout.parameterCount) },
             optimizerStep: try int("optimizer_step"), history: try decode([EpochRecord].self, "history"),
-            levelSeconds: try decode([Double].self, "level_seconds"))
+            levelSeconds: try decode([Double].self, "level_seconds"),
+            switches: meta["switches"] == nil ? [] : try decode([SwitchRecord].self, "switches"))
     }
 }

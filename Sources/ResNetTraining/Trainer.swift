@@ -80,6 +80,7 @@ public final class Trainer {
         startStep = c.globalStep
         resumedHistory = c.history
         resumedLevelSeconds = c.levelSeconds
+        switchRecords = c.switches
     }
 
     private func broadcastOptimizer() throws {
@@ -94,7 +95,7 @@ public final class Trainer {
             config: config, spec: model.spec, epoch: epoch, globalStep: globalStep, level: level,
             levelStartEpoch: levelStartEpoch, switchEpochs: switchEpochs, parameters: model.parameters,
             state: model.state, moments: optimizer.moments, optimizerStep: optimizer.stepCount,
-            history: history, levelSeconds: levelSeconds)
+            history: history, levelSeconds: levelSeconds, switches: switchRecords)
     }
 
     /// Rank 0 writes the checkpoint atomically; a failure is reported on every rank.
