@@ -58,7 +58,7 @@ victim=$(pgrep -f "^$BIN train .*$K/killed" | sed -n 3p)
 killed_at=$(date +%s.%N)
 [ -n "$victim" ] && kill -9 "$victim"
 wait $job; rc=$?
-secs=$(echo "$(date +%s.%N) - $killed_at" | bc)
+secs=$(awk -v a="$killed_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 kdir=$(run_dir "$K/killed")
 # (Well inside the 120 s mpirun timeout, so the exit is the job's own reaction to the kill.)
 if [ -n "$victim" ] && [ $rc -ne 0 ] && awk -v s="$secs" 'BEGIN { exit !(s < 15) }'; then
