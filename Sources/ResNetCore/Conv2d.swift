@@ -138,29 +138,39 @@ public final class Conv2d: Layer {
         SameConvolution(channels: inputChannels, outputs: outputChannels, height: g.h, width: g.w, kernel: kernelSize)
     }
 
+    /// Images per shifted-copy GEMM block (`SameConvolution.stacked`); the batch is cut into full
+    /// blocks and one smaller block for the remainder.
+    public static var imagesPerShiftedBlock: Int = 4
+
+    /// (first image, number of blocks, images per block) groups covering the batch.
+    static func shiftedBlocks(batch n: Int, blockSize: Int) -> [(first: Int, blocks: Int, count: Int)] {
+        let b = max(1, min(n, blockSize))
+        var groups: [(first: Int, blocks: Int, count: Int)] = []
+        if n / b > 0 { groups.append((0, n / b, b)) }
+        if n % b > 0 { groups.append((n - n % b, 1, n % b)) }
+        return groups
+    }
+
     private func forwardSame(_ input: Tensor, _ g: Geometry, buffers: LayerBuffers) -> Tensor {
-        let sc = sameConvolution(g)
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
         var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
-        let packed = sc.packWeights(buffers.parameters + weightOffset)
-        var padded = [Float](repeating: 0, count: inputChannels * sc.paddedPlane)
-        var shifted = [Float](repeating: 0, count: sc.shiftedCount)
-        var wide = [Float](repeating: 0, count: outputChannels * sc.wideCount)
+        let packed = sameConvolution(g).packWeights(buffers.parameters + weightOffset)
         let bias = biasOffset.map { UnsafePointer(buffers.parameters + $0) }
         input.data.withUnsafeBufferPointer { x in
           output.data.withUnsafeMutableBufferPointer { y in
             packed.withUnsafeBufferPointer { w in
-              padded.withUnsafeMutableBufferPointer { pad in
-                shifted.withUnsafeMutableBufferPointer { t in
-                  wide.withUnsafeMutableBufferPointer { wide in
-                    for s in 0..<g.n {
-                        Kernels.padImage(x.baseAddress! + s * inImage, channels: inputChannels, height: g.h,
-                                         width: g.w, padding: padding, into: pad.baseAddress!)
-                        sc.shift(pad.baseAddress!, into: t.baseAddress!)
-                        sc.forward(shifted: t.baseAddress!, packedWeights: w.baseAddress!, wide: wide.baseAddress!)
-                        sc.narrow(wide.baseAddress!, bias: bias, into: y.baseAddress! + s * outImage)
-                    }
-                  }
+              for (first, blocks, count) in Conv2d.shiftedBlocks(batch: g.n, blockSize: Conv2d.imagesPerShiftedBlock) {
+                let sc = SameConvolution.stacked(channels: inputChannels, outputs: outputChannels, imageHeight: g.h,
+                                                 width: g.w, kernel: kernelSize, images: count)
+                let pad = ScratchBuffer(inputChannels * sc.paddedPlane), t = ScratchBuffer(sc.shiftedCount)
+                let z = ScratchBuffer(sc.tapOutputCount)
+                for block in 0..<blocks {
+                    let s = first + block * count
+                    sc.padStacked(x.baseAddress! + s * inImage, images: count, imageHeight: g.h, into: pad.pointer)
+                    sc.shift(pad.pointer, into: t.pointer)
+                    sc.forwardAllTaps(shifted: t.pointer, packedWeights: w.baseAddress!, tapOutputs: z.pointer)
+                    sc.narrowAllTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: bias,
+                                            into: y.baseAddress! + s * outImage)
                 }
               }
             }
@@ -171,57 +181,54 @@ public final class Conv2d: Layer {
 
     private func backwardSame(_ input: Tensor, _ outputGradient: Tensor, _ g: Geometry,
                               buffers: LayerBuffers) throws -> Tensor {
-        let sc = sameConvolution(g)
         // dX is the same-padded convolution of dY with the flipped, transposed weights.
-        let gc = SameConvolution(channels: outputChannels, outputs: inputChannels, height: g.h, width: g.w,
-                                 kernel: kernelSize)
         let inImage = inputChannels * g.h * g.w, outImage = outputChannels * g.plane
         let flipped = computesInputGradient
-            ? gc.packWeights(Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
+            ? SameConvolution(channels: outputChannels, outputs: inputChannels, height: g.h, width: g.w,
+                              kernel: kernelSize)
+                .packWeights(Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
                                                     inputs: inputChannels, kernel: kernelSize)) : []
-        var packedGradient = [Float](repeating: 0, count: kernelSize * outputChannels * sc.tapRows)
+        let tapRows = kernelSize * inputChannels
+        var packedGradient = [Float](repeating: 0, count: kernelSize * outputChannels * tapRows)
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
-        var padded = [Float](repeating: 0, count: inputChannels * sc.paddedPlane)
-        var shifted = [Float](repeating: 0, count: sc.shiftedCount)
-        var wideGradient = [Float](repeating: 0, count: outputChannels * sc.wideCount)   // zero columns stay zero
-        var paddedGradient = [Float](repeating: 0, count: computesInputGradient ? outputChannels * gc.paddedPlane : 0)
-        var shiftedGradient = [Float](repeating: 0, count: computesInputGradient ? gc.shiftedCount : 0)
-        var wide = [Float](repeating: 0, count: computesInputGradient ? inputChannels * gc.wideCount : 0)
         let dBias = biasOffset.map { buffers.gradients + $0 }
         input.data.withUnsafeBufferPointer { x in
           outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
               flipped.withUnsafeBufferPointer { flipped in
                 packedGradient.withUnsafeMutableBufferPointer { dw in
-                  padded.withUnsafeMutableBufferPointer { pad in
-                    shifted.withUnsafeMutableBufferPointer { t in
-                      wideGradient.withUnsafeMutableBufferPointer { dyWide in
-                        paddedGradient.withUnsafeMutableBufferPointer { dpad in
-                          shiftedGradient.withUnsafeMutableBufferPointer { dt in
-                            wide.withUnsafeMutableBufferPointer { wide in
-                              for s in 0..<g.n {
-                                let dOut = dy.baseAddress! + s * outImage
-                                Kernels.padImage(x.baseAddress! + s * inImage, channels: inputChannels, height: g.h,
-                                                 width: g.w, padding: padding, into: pad.baseAddress!)
-                                sc.shift(pad.baseAddress!, into: t.baseAddress!)
-                                sc.widen(dOut, into: dyWide.baseAddress!)
-                                sc.weightGradient(shifted: t.baseAddress!, wideGradient: dyWide.baseAddress!,
-                                                  packedGradient: dw.baseAddress!)
-                                if let dBias {
-                                    for oc in 0..<outputChannels { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
+                  for (first, blocks, count) in Conv2d.shiftedBlocks(batch: g.n,
+                                                                     blockSize: Conv2d.imagesPerShiftedBlock) {
+                    let sc = SameConvolution.stacked(channels: inputChannels, outputs: outputChannels,
+                                                     imageHeight: g.h, width: g.w, kernel: kernelSize, images: count)
+                    let gc = SameConvolution.stacked(channels: outputChannels, outputs: inputChannels,
+                                                     imageHeight: g.h, width: g.w, kernel: kernelSize, images: count)
+                    let pad = ScratchBuffer(inputChannels * sc.paddedPlane), t = ScratchBuffer(sc.shiftedCount)
+                    let dyShifted = ScratchBuffer(sc.shiftedGradientCount)   // unwritten positions stay zero
+                    let dpad = ScratchBuffer(computesInputGradient ? outputChannels * gc.paddedPlane : 0)
+                    let dt = ScratchBuffer(computesInputGradient ? gc.shiftedCount : 0)
+                    let z = ScratchBuffer(computesInputGradient ? gc.tapOutputCount : 0)
+                    for block in 0..<blocks {
+                        let s = first + block * count
+                        let dOut = dy.baseAddress! + s * outImage
+                        sc.padStacked(x.baseAddress! + s * inImage, images: count, imageHeight: g.h, into: pad.pointer)
+                        sc.shift(pad.pointer, into: t.pointer)
+                        sc.widenShiftedStacked(dOut, images: count, imageHeight: g.h, into: dyShifted.pointer)
+                        sc.weightGradient(shifted: t.pointer, shiftedGradient: dyShifted.pointer,
+                                          packedGradient: dw.baseAddress!)
+                        if let dBias {
+                            for j in 0..<count {
+                                for oc in 0..<outputChannels {
+                                    dBias[oc] += Kernels.sum(dOut + j * outImage + oc * g.plane, g.plane)
                                 }
-                                guard computesInputGradient else { continue }
-                                Kernels.padImage(dOut, channels: outputChannels, height: g.h, width: g.w,
-                                                 padding: padding, into: dpad.baseAddress!)
-                                gc.shift(dpad.baseAddress!, into: dt.baseAddress!)
-                                gc.forward(shifted: dt.baseAddress!, packedWeights: flipped.baseAddress!,
-                                           wide: wide.baseAddress!)
-                                gc.narrow(wide.baseAddress!, bias: nil, into: dx.baseAddress! + s * inImage)
-                              }
                             }
-                          }
                         }
-                      }
+                        guard computesInputGradient else { continue }
+                        gc.padStacked(dOut, images: count, imageHeight: g.h, into: dpad.pointer)
+                        gc.shift(dpad.pointer, into: dt.pointer)
+                        gc.forwardAllTaps(shifted: dt.pointer, packedWeights: flipped.baseAddress!, tapOutputs: z.pointer)
+                        gc.narrowAllTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: nil,
+                                                into: dx.baseAddress! + s * inImage)
                     }
                   }
                 }
@@ -229,7 +236,7 @@ public final class Conv2d: Layer {
             }
           }
         }
-        sc.unpackGradient(packedGradient, into: buffers.gradients + weightOffset)
+        sameConvolution(g).unpackGradient(packedGradient, into: buffers.gradients + weightOffset)
         savedInput = nil
         return inputGradient
     }
