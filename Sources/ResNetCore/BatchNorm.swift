@@ -180,17 +180,8 @@ public final class BatchNorm: Layer {
                 }
             }
         }
-        let dGamma = buffers.gradients + weightOffset, dBeta = buffers.gradients + biasOffset
-        for ch in 0..<c {
-            dBeta[ch] += Float(sums[ch])
-            dGamma[ch] += Float(sums[c + ch])
-        }
-        if let reducer = buffers.reducer {
-            try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
-        }
-        let gamma = buffers.parameters + weightOffset
+        let coefficients = try gradientCoefficients(&sums, inverseStd: savedInverseStd, count: savedCount, buffers: buffers)
         var inputGradient = Tensor(uninitializedShape: normalized.shape)
-        let count = savedCount
         normalized.data.withUnsafeBufferPointer { xh in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
@@ -200,8 +191,7 @@ public final class BatchNorm: Layer {
                             let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
                             let pdx = dx.baseAddress! + base
                             // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), means over the global batch.
-                            let scale = gamma[ch] * savedInverseStd[ch]
-                            let meanDy = Float(sums[ch] / count), meanDyX = Float(sums[c + ch] / count)
+                            let (scale, meanDy, meanDyX) = coefficients[ch]
                             for i in 0..<plane { pdx[i] = scale * (pdy[i] - meanDy - pxh[i] * meanDyX) }
                         }
                     }
