@@ -18,6 +18,8 @@ public struct BenchReport: Codable, Sendable {
     public var pytorch: [PyTorchRow] = []
     /// sgemm reference GFLOP/s at one thread (for the training ratios).
     public var referenceGflops: Double?
+    /// The OpenBLAS core (kernel family) the kernel rows ran on, e.g. "SkylakeX" (see `BLASCore`).
+    public var blasCore: String?
 
     public init() {}
 
@@ -26,6 +28,7 @@ public struct BenchReport: Codable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kernels = try c.decodeIfPresent([KernelRow].self, forKey: .kernels) ?? []
         kernelsAllCores = try c.decodeIfPresent([KernelRow].self, forKey: .kernelsAllCores) ?? []
+        blasCore = try c.decodeIfPresent(String.self, forKey: .blasCore)
         training = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .training) ?? []
         scaling = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .scaling) ?? []
         multilevel = try c.decodeIfPresent([MultiLevelRow].self, forKey: .multilevel) ?? []
@@ -101,6 +104,7 @@ public struct BenchReport: Codable, Sendable {
         extrapolation += other.extrapolation
         pytorch += other.pytorch
         referenceGflops = referenceGflops ?? other.referenceGflops
+        blasCore = blasCore ?? other.blasCore
     }
 
     public func json() throws -> Data {
@@ -114,7 +118,7 @@ public struct BenchReport: Codable, Sendable {
     public var markdown: String {
         var out: [String] = []
         if !kernels.isEmpty || !kernelsAllCores.isEmpty {
-            out.append("### Kernels (OpenBLAS 1 thread; ratio to the 1-thread sgemm reference)\n")
+            out.append("### Kernels (OpenBLAS 1 thread\(blasCore.map { ", core \($0)" } ?? ""); ratio to the 1-thread sgemm reference)\n")
             out.append("| kernel | GFLOP/s | ratio | ms |")
             out.append("|---|---:|---:|---:|")
             for r in kernels + kernelsAllCores {

@@ -35,6 +35,7 @@ public struct BenchSections {
         }
         report.kernels = rows
         report.referenceGflops = reference
+        report.blasCore = BLASCore.described
         Kernels.threadCount = allCores
         let all = try KernelBenchmark.run(batch: 2, gemmSize: 1024, repetitions: 3)[0]
         report.kernelsAllCores = [BenchReport.KernelRow(name: "sgemm 1024x1024x1024 (\(allCores) threads)", flops: all.flops,
