@@ -3,8 +3,8 @@
 /// passes over memory.
 ///
 /// Forward normalises each image, applies σ and lowers it for the GEMM while the image is in
-/// cache; only the normalised input x̂ is saved (the activation is recomputed per image in
-/// backward). Backward computes the activation gradient as a convolution of dY with the flipped,
+/// cache; only the normalised input x̂ is saved — in half precision by default, see
+/// `savedStorage` — and the activation is recomputed per image in backward. Backward computes the activation gradient as a convolution of dY with the flipped,
 /// transposed weights — an (in × out·k²)·(out·k² × plane) GEMM of the forward's shape — instead
 /// of Wᵀ·dY followed by a col2im scatter-add, zeroing and unpadding.
 ///
@@ -15,9 +15,12 @@ public final class NormActConv: Layer {
     public let activation: Activation
     public let conv: Conv2d
 
-    private var savedNormalized: Tensor?
-    private var savedInverseStd: [Float] = []
-    private var savedCount: Double = 0
+    /// Precision of the saved x̂ of every NormActConv and NormAct (see `HalfPrecision`): half
+    /// by default, which halves the activation memory the residual blocks hold between forward
+    /// and backward; `.single` keeps Float (the trainer's `--saved-activations single`).
+    public static var savedStorage: HalfPrecision.Storage = .half
+
+    private var saved: SavedNormalized?
 
     public init(norm: BatchNorm, activation: Activation, conv: Conv2d) {
         precondition(conv.stride == 1 && 2 * conv.padding == conv.kernelSize - 1
@@ -75,26 +78,28 @@ public final class NormActConv: Layer {
         let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
             try norm.statistics(x.baseAddress!, batch: g.n, plane: g.plane, training: training, buffers: buffers)
         }
-        var normalized = Tensor(uninitializedShape: training ? input.shape : [g.inImage])
+        let store = training ? SavedNormalized(shape: input.shape, image: g.inImage, storage: NormActConv.savedStorage,
+                                               inverseStd: inverseStd, count: count) : nil
+        var normalized = [Float](repeating: 0, count: g.inImage)   // x̂ of the current image
         var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
         let sc = convolution(g)
         var work = Workspace(sc)
         let packed = sc.packWeights(buffers.parameters + self.conv.weightOffset)
         let bias = self.conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
         input.data.withUnsafeBufferPointer { x in
-          normalized.data.withUnsafeMutableBufferPointer { xh in
+          normalized.withUnsafeMutableBufferPointer { xh in
             output.data.withUnsafeMutableBufferPointer { y in
               packed.withUnsafeBufferPointer { packed in
                 work.with { activated, padded, shifted, wide in
                   for s in 0..<g.n {
                     let image = x.baseAddress! + s * g.inImage
-                    // Training keeps every image's x̂; inference reuses one image's worth.
-                    let xhat = xh.baseAddress! + (training ? s * g.inImage : 0)
+                    let xhat = xh.baseAddress!
                     for ch in 0..<g.c {
                         let src = image + ch * g.plane, dst = xhat + ch * g.plane
                         let m = mean[ch], inv = inverseStd[ch]
                         for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
                     }
+                    store?.set(s, from: xhat)
                     activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, padded: padded,
                                      shifted: shifted)
                     sc.forward(shifted: shifted, packedWeights: packed.baseAddress!, wide: wide)
@@ -105,19 +110,13 @@ public final class NormActConv: Layer {
             }
           }
         }
-        if training {
-            savedNormalized = normalized
-            savedInverseStd = inverseStd
-            savedCount = count
-        } else {
-            savedNormalized = nil
-        }
+        saved = store
         return output
     }
 
     public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
-        guard let normalized = savedNormalized else { throw ResNetCoreError.backwardWithoutForward("NormActConv") }
-        let g = try geometry(normalized.shape)
+        guard let saved else { throw ResNetCoreError.backwardWithoutForward("NormActConv") }
+        let g = try geometry(saved.shape)
         guard outputGradient.shape == [g.n, g.out, g.h, g.w] else {
             throw ResNetCoreError.shapeMismatch("NormActConv gradient \(outputGradient.shape)")
         }
@@ -128,14 +127,15 @@ public final class NormActConv: Layer {
                                                             inputs: g.c, kernel: g.k))
         var packedGradient = [Float](repeating: 0, count: g.k * g.out * sc.tapRows)
         let dBias = conv.biasOffset.map { buffers.gradients + $0 }
-        var inputGradient = Tensor(uninitializedShape: normalized.shape)
+        var inputGradient = Tensor(uninitializedShape: saved.shape)
+        var decoded = [Float](repeating: 0, count: g.inImage)   // x̂ of the current image
         var work = Workspace(sc)
         var gradientWork = Workspace(gc)
         // dY on the padded width, zero in the discarded columns.
         var wideGradient = [Float](repeating: 0, count: g.out * sc.wideCount)
         // Per-channel Σdz and Σdz·x̂ for the BatchNorm backward, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * g.c)
-        normalized.data.withUnsafeBufferPointer { xh in
+        decoded.withUnsafeMutableBufferPointer { xh in
           outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
               flipped.withUnsafeBufferPointer { flipped in
@@ -144,7 +144,7 @@ public final class NormActConv: Layer {
                     work.with { activated, padded, shifted, _ in
                       gradientWork.with { _, paddedGradient, shiftedGradient, wide in
                         for s in 0..<g.n {
-                            let xhat = xh.baseAddress! + s * g.inImage
+                            let xhat = saved.image(s, scratch: xh.baseAddress!)
                             let dOut = dy.baseAddress! + s * g.outImage
                             let dz = dx.baseAddress! + s * g.inImage
                             activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, padded: padded,
@@ -177,21 +177,21 @@ public final class NormActConv: Layer {
           }
         }
         sc.unpackGradient(packedGradient, into: buffers.gradients + conv.weightOffset)
-        let coefficients = try norm.gradientCoefficients(&sums, inverseStd: savedInverseStd, count: savedCount,
+        let coefficients = try norm.gradientCoefficients(&sums, inverseStd: saved.inverseStd, count: saved.count,
                                                          buffers: buffers)
-        normalized.data.withUnsafeBufferPointer { xh in
+        decoded.withUnsafeMutableBufferPointer { xh in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
                 for s in 0..<g.n {
+                    let xhat = saved.image(s, scratch: xh.baseAddress!)
                     for ch in 0..<g.c {
-                        let base = s * g.inImage + ch * g.plane
-                        let px = xh.baseAddress! + base, pd = dx.baseAddress! + base
+                        let px = xhat + ch * g.plane, pd = dx.baseAddress! + s * g.inImage + ch * g.plane
                         let (scale, meanDz, meanDzX) = coefficients[ch]
                         for i in 0..<g.plane { pd[i] = scale * (pd[i] - meanDz - px[i] * meanDzX) }
                     }
                 }
             }
         }
-        savedNormalized = nil
+        self.saved = nil
         return inputGradient
     }
 

@@ -175,8 +175,9 @@ public final class ResNetModel {
             channels = groupChannels
             var nodes: [Node] = [
                 .layer(projection),
-                .layer(BatchNorm("\(prefix).projection.bn", channels: channels, layout: layout)),
-                .layer(ActivationLayer(spec.activation)),
+                // BN → σ fused: keeps x̂ only (see NormAct).
+                .layer(NormAct(norm: BatchNorm("\(prefix).projection.bn", channels: channels, layout: layout),
+                               activation: spec.activation)),
             ]
             for b in 0..<spec.blocks[g] {
                 let name = "\(prefix).blocks.\(b)"

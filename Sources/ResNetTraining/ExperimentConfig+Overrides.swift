@@ -52,6 +52,7 @@ extension ExperimentConfig {
         "local-bn": { c, v, src in c.localBN = try v.asBool("local-bn", src) },
         "precise-bn": { c, v, src in c.preciseBN = try v.asInt("precise-bn", src) },
         "checkpoint-every": { c, v, src in c.checkpointEvery = try v.asInt("checkpoint-every", src) },
+        "saved-activations": { c, v, src in c.savedActivations = try v.asString("saved-activations", src) },
         "train-points": { c, v, src in c.trainPoints = try v.asInt("train-points", src) },
         "test-points": { c, v, src in c.testPoints = try v.asInt("test-points", src) },
         "noise": { c, v, src in c.noise = try v.asDouble("noise", src) },

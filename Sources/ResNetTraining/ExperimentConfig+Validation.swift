@@ -1,3 +1,5 @@
+import ResNetCore
+
 extension ExperimentConfig {
     static let integratorNames = ["euler", "midpoint", "rk2", "heun", "rk4"]
 
@@ -44,6 +46,9 @@ extension ExperimentConfig {
         guard (0..<1).contains(momentum) else { throw bad("momentum", "must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 else { throw bad("weight-decay", "must be ≥ 0, got \(weightDecay)") }
         guard ["constant", "cosine"].contains(schedule) else { throw bad("schedule", "'\(schedule)' is not constant or cosine") }
+        if let savedActivations, HalfPrecision.Storage(rawValue: savedActivations) == nil {
+            throw bad("saved-activations", "'\(savedActivations)' is not half or single")
+        }
         guard ["prolong", "reset"].contains(optimizerStateOnSwitch) else {
             throw bad("optimizer-state-on-switch", "'\(optimizerStateOnSwitch)' is not prolong or reset")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ResNetCore
 
 /// Everything that determines a training run, resolved from an experiment's defaults, a variant,
 /// an optional YAML file and command-line flags (in that order). Every rank resolves the same
@@ -65,6 +66,10 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var preciseBN: Int
     /// Write a checkpoint every N epochs (0 = only at level switches and at the end).
     public var checkpointEvery: Int
+    /// Precision of the normalised activations the residual blocks keep for backward: `half`
+    /// (the default when absent; half the memory, backward sees x̂ rounded to 11 bits) or
+    /// `single` (Float). Optional so that configs written before it existed still read.
+    public var savedActivations: String? = nil
 
     /// Regression data: training and test points, and the noise standard deviation.
     public var trainPoints: Int
@@ -81,6 +86,11 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
             throw ConfigError.unknownVariant(v, experiment: experiment, known: exp.variants.map(\.name))
         }
         return made
+    }
+
+    /// `savedActivations` as the storage the layers use (half when absent).
+    public var savedActivationStorage: HalfPrecision.Storage {
+        savedActivations.flatMap(HalfPrecision.Storage.init(rawValue:)) ?? .half
     }
 
     /// The number of levels the run may reach.

@@ -47,6 +47,7 @@ public final class Trainer {
         try config.validate()
         self.config = config
         self.comm = communicator
+        NormActConv.savedStorage = config.savedActivationStorage
         self.logger = logger
         if config.batchSize < communicator.size {
             throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: communicator.size)

@@ -76,6 +76,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (0 = off; useful for short runs, where the running averages lag the weights).")
     var preciseBn: Int?
 
+    @Option(help: "Precision of the normalised activations kept for backward: half (default; halves their memory, gradients within ≈ 5e-4 relative) or single.")
+    var savedActivations: String?
+
     @Option(help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
     var checkpointEvery: Int?
 
@@ -123,6 +126,7 @@ struct TrainingOptions: ParsableArguments {
         if localBn { o.append(("local-bn", .bool(true))) }
         add("checkpoint-every", checkpointEvery.map(ConfigValue.int))
         add("precise-bn", preciseBn.map(ConfigValue.int))
+        add("saved-activations", savedActivations.map(ConfigValue.string))
         return o
     }
 

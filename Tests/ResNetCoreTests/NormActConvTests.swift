@@ -18,8 +18,19 @@ final class NormActConvTests: XCTestCase {
                 [bn.freshCopy(), ActivationLayer(c.activation), conv.freshCopy()])
     }
 
+    override func tearDown() { NormActConv.savedStorage = .half }
+
+    /// Gradient tolerance: the Float path is the unfused computation reordered (1e-5 / 1e-4);
+    /// with x̂ saved in half, backward sees x̂ with a relative error ≤ 2⁻¹¹ ≈ 4.9e-4, which
+    /// every gradient inherits summed over the batch: allowed 4e-3 of the largest gradient (8×).
+    func tolerance(_ storage: HalfPrecision.Storage, _ fixed: Float, _ reference: [Float]) -> Float {
+        storage == .single ? fixed : 4e-3 * max(1, reference.map(abs).max() ?? 0)
+    }
+
     func testForwardAndBackwardMatchUnfusedLayers() throws {
-        for c in cases {
+        for storage in HalfPrecision.Storage.allCases {
+          NormActConv.savedStorage = storage
+          for c in cases {
             let h = Harness()
             let (fused, unfused) = make(c, h)
             h.allocate()
@@ -38,14 +49,18 @@ final class NormActConvTests: XCTestCase {
             let gFused = h.gradients
             for i in h.gradients.indices { h.gradients[i] = 0 }
             let dxRef = try h.with { try runLayersBackward(unfused, dy, $0) }
-            XCTAssertLessThan(maxAbsDifference(dxFused.data, dxRef.data), 1e-5, "input gradient \(c)")
-            XCTAssertLessThan(maxAbsDifference(gFused, h.gradients), 1e-4, "parameter gradients \(c)")
+            XCTAssertLessThan(maxAbsDifference(dxFused.data, dxRef.data), tolerance(storage, 1e-5, dxRef.data),
+                              "input gradient \(c) \(storage)")
+            XCTAssertLessThan(maxAbsDifference(gFused, h.gradients), tolerance(storage, 1e-4, h.gradients),
+                              "parameter gradients \(c) \(storage)")
+            print("NormActConv \(c) x̂ in \(storage): input gradient off by \(maxAbsDifference(dxFused.data, dxRef.data)), parameters by \(maxAbsDifference(gFused, h.gradients))")
 
             // Inference: running statistics, nothing saved, same as the unfused layers.
             let yInfer = try h.with { try fused.forward(x, training: false, buffers: $0) }
             var t = x
             for l in unfused { t = try h.with { try l.forward(t, training: false, buffers: $0) } }
             XCTAssertLessThan(maxAbsDifference(yInfer.data, t.data), 1e-5, "inference \(c)")
+          }
         }
     }
 
@@ -63,6 +78,8 @@ final class NormActConvTests: XCTestCase {
     }
 
     func testSynchronisedStatisticsMatchUnfused() throws {
+      for storage in HalfPrecision.Storage.allCases {
+        NormActConv.savedStorage = storage
         let c = cases[0]
         let h = Harness()
         let (fused, unfused) = make(c, h)
@@ -79,7 +96,8 @@ final class NormActConvTests: XCTestCase {
         let y2 = try h.with { try runLayers(unfused, x, $0) }
         let dx2 = try h.with { try runLayersBackward(unfused, dy, $0) }
         XCTAssertLessThan(maxAbsDifference(y1.data, y2.data), 1e-5)
-        XCTAssertLessThan(maxAbsDifference(dx1.data, dx2.data), 1e-5)
-        XCTAssertLessThan(maxAbsDifference(g1, h.gradients), 1e-4)
+        XCTAssertLessThan(maxAbsDifference(dx1.data, dx2.data), tolerance(storage, 1e-5, dx2.data), "\(storage)")
+        XCTAssertLessThan(maxAbsDifference(g1, h.gradients), tolerance(storage, 1e-4, h.gradients), "\(storage)")
+      }
     }
 }
