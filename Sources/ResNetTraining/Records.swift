@@ -65,7 +65,8 @@ public enum TrainingError: CollectiveError, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .nonFiniteLoss(epoch, step, level, loss):
-            return "the training loss became \(loss) at epoch \(epoch + 1), step \(step + 1), level \(level + 1); "
+            // NaN's sign bit depends on the instructions that made it: say "nan" either way.
+            return "the training loss became \(loss.isNaN ? "nan" : "\(loss)") at epoch \(epoch + 1), step \(step + 1), level \(level + 1); "
                 + "training stopped (try a smaller --lr); the last checkpoint written is kept"
         case let .idleRanks(batchSize, ranks):
             return "--batch-size \(batchSize) is smaller than the number of ranks (\(ranks)): ranks "
