@@ -1,6 +1,6 @@
 /// A stride-1 "same" k×k convolution of one image by k GEMMs over shifted copies, without im2col.
 ///
-/// In the zero-bordered image (C×Hp×Wp) every tap (c, ky, kx) reads a contiguous run of Ho·Wp
+/// In the zero-bordered image (C×Hp×Wp, row pitch Wp = W + p) every tap (c, ky, kx) reads a contiguous run of Ho·Wp
 /// floats starting at c·Hp·Wp + ky·Wp + kx, if the output is computed on the padded width (its
 /// last Wp − Wo columns per row are discarded). Stacking k copies shifted by kx = 0…k−1 makes the
 /// rows (kx, c) equally spaced (Hp·Wp apart), so for each ky the taps form one GEMM operand with
@@ -11,7 +11,11 @@ struct SameConvolution {
 
     var padding: Int { (kernel - 1) / 2 }
     var paddedHeight: Int { height + 2 * padding }
-    var paddedWidth: Int { width + 2 * padding }
+    /// Row pitch of the zero-bordered planes: W + p, not W + 2p. The p zeros that start each row
+    /// are both its left border and the previous row's right border (a tap past the right edge
+    /// reads the next row's leading zeros; past the last row, the bottom border), so the GEMMs
+    /// compute p discarded columns per row instead of 2p.
+    var paddedWidth: Int { width + padding }
     var paddedPlane: Int { paddedHeight * paddedWidth }
     /// Output columns per channel on the padded width.
     var wideCount: Int { height * paddedWidth }
@@ -219,6 +223,126 @@ extension SameConvolution {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The stacked operands written straight from the unpadded batch, one read of each input row.
+///
+/// T[kx] is the zero-bordered stack moved kx floats to the left, so image j's row y of channel c
+/// lands in T[kx][c] at (p + j·(h + p) + y)·Wp + p − kx, and the k copies of one row are
+/// C·Hp·Wp − 1 floats apart. Every other position of T (borders, gap rows, the wrapped tail) is
+/// the same for every block and never written: the buffer must start zeroed. This replaces
+/// `padStacked` followed by `shift` (a padded copy, then k copies of all of it, zeros included).
+extension SameConvolution {
+    func shiftStacked(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
+                      into t: UnsafeMutablePointer<Float>) {
+        let p = padding, wp = paddedWidth, w = width, stride = channels * paddedPlane - 1
+        for c in 0..<channels {
+            for j in 0..<images {
+                let image = batch + (j * channels + c) * h * w
+                let top = t + c * paddedPlane + (p + j * (h + p)) * wp + p
+                for y in 0..<h {
+                    ShiftedCopies.fanOut(image + y * w, w, into: top + y * wp, copies: kernel, stride: stride)
+                }
+            }
+        }
+    }
+
+    /// The backward's two copies of dY in one pass (plus the bias gradient): D[ky] for the weight
+    /// gradient (see `widenShiftedStacked`) and dT, the shifted stack of dY for the input gradient
+    /// (`shiftStacked` of the transposed convolution, whose channels are this one's outputs).
+    /// Both buffers must start zeroed; `biasGradient[out] += Σ dY[out]` when given.
+    func widenAndShiftGradient(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
+                               shiftedGradient d: UnsafeMutablePointer<Float>,
+                               gradientStack dt: UnsafeMutablePointer<Float>?,
+                               biasGradient: UnsafeMutablePointer<Float>?) {
+        let p = padding, wp = paddedWidth, w = width
+        let dStride = outputs * paddedPlane + wp, tStride = outputs * paddedPlane - 1
+        for co in 0..<outputs {
+            var total: Float = 0
+            for j in 0..<images {
+                let image = batch + (j * outputs + co) * h * w
+                let dTop = d + co * paddedPlane + j * (h + p) * wp
+                let tTop = dt.map { $0 + co * paddedPlane + (p + j * (h + p)) * wp + p }
+                for y in 0..<h {
+                    let row = image + y * w
+                    ShiftedCopies.fanOut(row, w, into: dTop + y * wp, copies: kernel, stride: dStride)
+                    if let tTop { ShiftedCopies.fanOut(row, w, into: tTop + y * wp, copies: kernel, stride: tStride) }
+                }
+                if biasGradient != nil { total += Kernels.sum(image, h * w) }
+            }
+            biasGradient?[co] += total
+        }
+    }
+
+    /// images[j][out, h, W] = Σ_ky Z[ky][out] at image j's rows moved ky·Wp (+ bias), in one
+    /// pass per output row (`narrowAllTapsStacked` made k passes).
+    func sumTapsStacked(_ z: UnsafePointer<Float>, images: Int, imageHeight h: Int,
+                        bias: UnsafePointer<Float>?, into batch: UnsafeMutablePointer<Float>) {
+        let p = padding, wp = paddedWidth, w = width, tapStride = outputs * paddedPlane + wp
+        for j in 0..<images {
+            for co in 0..<outputs {
+                let b = bias?[co] ?? 0
+                let srcTop = z + co * paddedPlane + j * (h + p) * wp
+                let dstTop = batch + (j * outputs + co) * h * w
+                for y in 0..<h {
+                    ShiftedCopies.sumTaps(srcTop + y * wp, taps: kernel, stride: tapStride, count: w, plus: b,
+                                          into: dstTop + y * w)
+                }
+            }
+        }
+    }
+}
+
+/// Row kernels of the shifted-copy convolution (rows are short: 28 floats at 28×28).
+enum ShiftedCopies {
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always)
+    static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+    }
+    @inline(__always)
+    static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// dst[i·stride + x] = src[x] for i < copies, x < n. (Row copies through memcpy, which uses
+    /// the widest vectors the CPU has: faster here than this module's 4-lane baseline vectors.)
+    @inline(__always)
+    static func fanOut(_ src: UnsafePointer<Float>, _ n: Int, into dst: UnsafeMutablePointer<Float>,
+                       copies: Int, stride: Int) {
+        for i in 0..<copies { (dst + i * stride).update(from: src, count: n) }
+    }
+
+    /// dst[x] = b + Σ_{i < taps} src[i·stride + x] for x < n.
+    @inline(__always)
+    static func sumTaps(_ src: UnsafePointer<Float>, taps: Int, stride: Int, count n: Int, plus b: Float,
+                        into dst: UnsafeMutablePointer<Float>) {
+        var x = 0
+        while x + 8 <= n {
+            var v = SIMD8<Float>(repeating: b) + load8(src + x)
+            var s = src + x
+            for _ in 1..<taps { s += stride; v += load8(s) }
+            store(v, dst + x)
+            x += 8
+        }
+        if x + 4 <= n {
+            var v = SIMD4<Float>(repeating: b) + load4(src + x)
+            var s = src + x
+            for _ in 1..<taps { s += stride; v += load4(s) }
+            store(v, dst + x)
+            x += 4
+        }
+        while x < n {
+            var v = b + src[x]
+            var s = src + x
+            for _ in 1..<taps { s += stride; v += s.pointee }
+            dst[x] = v
+            x += 1
         }
     }
 }
