@@ -187,15 +187,14 @@ public final class Conv2d: Layer {
                               kernel: kernelSize)
                 .packWeights(Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
                                                     inputs: inputChannels, kernel: kernelSize)) : []
-        let tapRows = kernelSize * inputChannels
-        var packedGradient = [Float](repeating: 0, count: kernelSize * outputChannels * tapRows)
+        var transposedGradient = [Float](repeating: 0, count: sameConvolution(g).transposedGradientCount)
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
         let dBias = biasOffset.map { buffers.gradients + $0 }
         input.data.withUnsafeBufferPointer { x in
           outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
               flipped.withUnsafeBufferPointer { flipped in
-                packedGradient.withUnsafeMutableBufferPointer { dw in
+                transposedGradient.withUnsafeMutableBufferPointer { dw in
                   for (first, blocks, count) in Conv2d.shiftedBlocks(batch: g.n,
                                                                      blockSize: Conv2d.imagesPerShiftedBlock) {
                     let sc = SameConvolution.stacked(channels: inputChannels, outputs: outputChannels,
@@ -203,18 +202,17 @@ public final class Conv2d: Layer {
                     let gc = SameConvolution.stacked(channels: outputChannels, outputs: inputChannels,
                                                      imageHeight: g.h, width: g.w, kernel: kernelSize, images: count)
                     // Positions the copies never write (borders, gaps, discarded columns) stay zero.
-                    let t = ScratchBuffer(sc.shiftedCount), dyShifted = ScratchBuffer(sc.shiftedGradientCount)
-                    let dt = ScratchBuffer(computesInputGradient ? gc.shiftedCount : 0)
+                    let xs = ScratchBuffer(sc.widenedInputCount), dt = ScratchBuffer(gc.shiftedCount)
                     let z = ScratchBuffer(computesInputGradient ? gc.tapOutputCount : 0)
                     for block in 0..<blocks {
                         let s = first + block * count
                         let dOut = dy.baseAddress! + s * outImage
-                        sc.shiftStacked(x.baseAddress! + s * inImage, images: count, imageHeight: g.h, into: t.pointer)
-                        sc.widenAndShiftGradient(dOut, images: count, imageHeight: g.h, shiftedGradient: dyShifted.pointer,
-                                                 gradientStack: computesInputGradient ? dt.pointer : nil,
-                                                 biasGradient: dBias)
-                        sc.weightGradient(shifted: t.pointer, shiftedGradient: dyShifted.pointer,
-                                          packedGradient: dw.baseAddress!)
+                        sc.widenShiftedInput(x.baseAddress! + s * inImage, images: count, imageHeight: g.h,
+                                             into: xs.pointer)
+                        sc.shiftStackedGradient(dOut, images: count, imageHeight: g.h, into: dt.pointer,
+                                                biasGradient: dBias)
+                        sc.weightGradient(widenedInput: xs.pointer, gradientStack: dt.pointer,
+                                          transposedGradient: dw.baseAddress!)
                         guard computesInputGradient else { continue }
                         gc.forwardAllTaps(shifted: dt.pointer, packedWeights: flipped.baseAddress!, tapOutputs: z.pointer)
                         gc.sumTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: nil,
@@ -226,7 +224,7 @@ public final class Conv2d: Layer {
             }
           }
         }
-        sameConvolution(g).unpackGradient(packedGradient, into: buffers.gradients + weightOffset)
+        sameConvolution(g).unpackTransposedGradient(transposedGradient, into: buffers.gradients + weightOffset)
         savedInput = nil
         return inputGradient
     }

@@ -23,16 +23,6 @@ struct SameConvolution {
     /// Floats of the shifted stack T.
     var shiftedCount: Int { kernel * channels * paddedPlane }
 
-    /// T[kx][c][i] = padded[c][i + kx] (zero past the end).
-    func shift(_ padded: UnsafePointer<Float>, into t: UnsafeMutablePointer<Float>) {
-        let total = channels * paddedPlane
-        for kx in 0..<kernel {
-            let dst = t + kx * total, src = padded + kx, n = total - kx
-            for i in 0..<n { dst[i] = src[i] }
-            for i in n..<total { dst[i] = 0 }
-        }
-    }
-
     /// W[out, C, k, k] → packed[ky][out][kx·C + c].
     func packWeights(_ w: UnsafePointer<Float>) -> [Float] {
         let k = kernel
@@ -122,23 +112,6 @@ extension SameConvolution {
         return SameConvolution(channels: channels, outputs: outputs, height: images * (h + p) - p, width: width,
                                kernel: kernel)
     }
-
-    /// Copies `images` consecutive C×h×W images into the stacked, zero-bordered planes (whose
-    /// border and gap rows must be zero and are left untouched).
-    func padStacked(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
-                    into padded: UnsafeMutablePointer<Float>) {
-        let p = padding, wp = paddedWidth, w = width
-        for c in 0..<channels {
-            for j in 0..<images {
-                let image = batch + (j * channels + c) * h * w
-                let top = padded + c * paddedPlane + (p + j * (h + p)) * wp + p
-                for y in 0..<h {
-                    let src = image + y * w, dst = top + y * wp
-                    for x in 0..<w { dst[x] = src[x] }
-                }
-            }
-        }
-    }
 }
 
 /// A zero-initialised scratch buffer of floats that frees itself.
@@ -153,77 +126,20 @@ final class ScratchBuffer {
     deinit { pointer.deallocate() }
 }
 
-/// The weight gradient as one GEMM. packed[ky] = dY_wide · T_kyᵀ reads T from offset ky·Wp;
-/// moving that offset onto dY instead — D[ky][out][i] = dY_wide[out][i − ky·Wp], zero outside —
-/// makes the k products one (k·out × Hp·Wp)·(Hp·Wp × k·C) GEMM whose result rows (ky, out) are
-/// the packed layout. T and dY are then packed by OpenBLAS once instead of k times, and the
-/// product is k times taller.
-extension SameConvolution {
-    /// Floats of D.
-    var shiftedGradientCount: Int { kernel * outputs * paddedPlane }
-
-    /// D[ky] = `images` stacked dY images on the padded width, moved ky·Wp to the right (the
-    /// discarded columns, gap rows and the leading/trailing rows are never written: zero).
-    func widenShiftedStacked(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
-                             into d: UnsafeMutablePointer<Float>) {
-        let p = padding, wp = paddedWidth, w = width
-        for ky in 0..<kernel {
-            let base = d + ky * outputs * paddedPlane + ky * wp
-            for j in 0..<images {
-                for co in 0..<outputs {
-                    let dstTop = base + co * paddedPlane + j * (h + p) * wp
-                    let srcTop = batch + (j * outputs + co) * h * w
-                    for y in 0..<h {
-                        let src = srcTop + y * w, dst = dstTop + y * wp
-                        for x in 0..<w { dst[x] = src[x] }
-                    }
-                }
-            }
-        }
-    }
-
-    /// packedGradient += D · Tᵀ (all ky at once).
-    func weightGradient(shifted t: UnsafePointer<Float>, shiftedGradient d: UnsafePointer<Float>,
-                        packedGradient dw: UnsafeMutablePointer<Float>) {
-        Kernels.sgemm(transposeA: false, transposeB: true, m: kernel * outputs, n: tapRows, k: paddedPlane,
-                      alpha: 1, a: d, lda: paddedPlane, b: t, ldb: paddedPlane,
-                      beta: 1, c: dw, ldc: tapRows)
-    }
-}
-
 /// The forward as one GEMM: Z[ky][out][i] = (W_ky · T)[out][i] for all ky at once (a
 /// (k·out × k·C)·(k·C × Hp·Wp) product, T packed once), then wide[out][j] = Σ_ky Z[ky][out][j + ky·Wp]
 /// summed while narrowing.
 extension SameConvolution {
     /// Floats of Z.
     var tapOutputCount: Int { kernel * outputs * paddedPlane }
+    /// Floats of Xs (`widenShiftedInput`).
+    var widenedInputCount: Int { kernel * channels * paddedPlane }
 
     func forwardAllTaps(shifted t: UnsafePointer<Float>, packedWeights w: UnsafePointer<Float>,
                         tapOutputs z: UnsafeMutablePointer<Float>) {
         Kernels.sgemm(transposeA: false, transposeB: false, m: kernel * outputs, n: paddedPlane, k: tapRows,
                       alpha: 1, a: w, lda: tapRows, b: t, ldb: paddedPlane,
                       beta: 0, c: z, ldc: paddedPlane)
-    }
-
-    /// images[j][out, h, W] = Σ_ky Z[ky][out] at image j's rows moved ky·Wp (+ bias).
-    func narrowAllTapsStacked(_ z: UnsafePointer<Float>, images: Int, imageHeight h: Int,
-                              bias: UnsafePointer<Float>?, into batch: UnsafeMutablePointer<Float>) {
-        let p = padding, wp = paddedWidth, w = width, tapStride = outputs * paddedPlane + wp
-        for j in 0..<images {
-            for co in 0..<outputs {
-                let b = bias?[co] ?? 0
-                let srcTop = z + co * paddedPlane + j * (h + p) * wp
-                let dstTop = batch + (j * outputs + co) * h * w
-                for y in 0..<h {
-                    let src = srcTop + y * wp, dst = dstTop + y * w
-                    for x in 0..<w { dst[x] = b + src[x] }
-                    for ky in 1..<kernel {
-                        let s = src + ky * tapStride
-                        for x in 0..<w { dst[x] += s[x] }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -249,30 +165,40 @@ extension SameConvolution {
         }
     }
 
-    /// The backward's two copies of dY in one pass (plus the bias gradient): D[ky] for the weight
-    /// gradient (see `widenShiftedStacked`) and dT, the shifted stack of dY for the input gradient
-    /// (`shiftStacked` of the transposed convolution, whose channels are this one's outputs).
-    /// Both buffers must start zeroed; `biasGradient[out] += Σ dY[out]` when given.
-    func widenAndShiftGradient(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
-                               shiftedGradient d: UnsafeMutablePointer<Float>,
-                               gradientStack dt: UnsafeMutablePointer<Float>?,
-                               biasGradient: UnsafeMutablePointer<Float>?) {
-        let p = padding, wp = paddedWidth, w = width
-        let dStride = outputs * paddedPlane + wp, tStride = outputs * paddedPlane - 1
+    /// dY's shifted stack dT for the transposed convolution (channels: this one's outputs; see
+    /// `shiftStacked`), in one pass over dY that also adds Σ dY[out] to `biasGradient[out]`.
+    /// The buffer must start zeroed.
+    func shiftStackedGradient(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
+                              into dt: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+        let p = padding, wp = paddedWidth, w = width, stride = outputs * paddedPlane - 1
         for co in 0..<outputs {
             var total: Float = 0
             for j in 0..<images {
                 let image = batch + (j * outputs + co) * h * w
-                let dTop = d + co * paddedPlane + j * (h + p) * wp
-                let tTop = dt.map { $0 + co * paddedPlane + (p + j * (h + p)) * wp + p }
+                let top = dt + co * paddedPlane + (p + j * (h + p)) * wp + p
                 for y in 0..<h {
-                    let row = image + y * w
-                    ShiftedCopies.fanOut(row, w, into: dTop + y * wp, copies: kernel, stride: dStride)
-                    if let tTop { ShiftedCopies.fanOut(row, w, into: tTop + y * wp, copies: kernel, stride: tStride) }
+                    ShiftedCopies.fanOut(image + y * w, w, into: top + y * wp, copies: kernel, stride: stride)
                 }
                 if biasGradient != nil { total += Kernels.sum(image, h * w) }
             }
             biasGradient?[co] += total
+        }
+    }
+
+    /// Xs[ky'] = `images` stacked input images on the padded width (zero in the discarded columns
+    /// and gap rows), moved ky'·Wp to the right: image j's row y of channel c at
+    /// Xs + (ky'·C + c)·Hp·Wp + (j·(h + p) + y + ky')·Wp. Unwritten positions must be zero.
+    func widenShiftedInput(_ batch: UnsafePointer<Float>, images: Int, imageHeight h: Int,
+                           into xs: UnsafeMutablePointer<Float>) {
+        let p = padding, wp = paddedWidth, w = width, stride = channels * paddedPlane + wp
+        for c in 0..<channels {
+            for j in 0..<images {
+                let image = batch + (j * channels + c) * h * w
+                let top = xs + c * paddedPlane + j * (h + p) * wp
+                for y in 0..<h {
+                    ShiftedCopies.fanOut(image + y * w, w, into: top + y * wp, copies: kernel, stride: stride)
+                }
+            }
         }
     }
 
@@ -343,6 +269,44 @@ enum ShiftedCopies {
             for _ in 1..<taps { s += stride; v += s.pointee }
             dst[x] = v
             x += 1
+        }
+    }
+}
+
+/// The weight gradient as one GEMM of the operands the backward already has: dY's shifted stack
+/// dT (needed for the input gradient) and k row-shifted copies Xs of the input on the padded width.
+///
+/// With x at wide index i (row pitch Wp), the tap (ky, kx) pairs x[c](i) with dY[out] at padded
+/// index i + (2p − ky)·Wp + (2p − kx), which is dT[2p − kx][out](i + (2p − ky)·Wp). Moving the row
+/// offset onto x — Xs[ky'][c](m) = x_wide[c](m − ky'·Wp) — gives
+///   G[(ky', c)][(kx', out)] = Σ_m Xs[ky'][c](m) · dT[kx'][out](m),  ky' = 2p − ky, kx' = 2p − kx,
+/// a (k·C × Hp·Wp)·(Hp·Wp × k·out) product. Xs is zero wherever x has no pixel, so the padding,
+/// gap and discarded positions add nothing. This replaces a row-shifted copy of dY (a third
+/// k-fold copy per block) by one of x, which the shifted stack T of the forward no longer needs.
+extension SameConvolution {
+    /// Floats of G.
+    var transposedGradientCount: Int { tapRows * kernel * outputs }
+
+    /// G += Xs · dTᵀ (see above).
+    func weightGradient(widenedInput xs: UnsafePointer<Float>, gradientStack dt: UnsafePointer<Float>,
+                        transposedGradient g: UnsafeMutablePointer<Float>) {
+        Kernels.sgemm(transposeA: false, transposeB: true, m: tapRows, n: kernel * outputs, k: paddedPlane,
+                      alpha: 1, a: xs, lda: paddedPlane, b: dt, ldb: paddedPlane,
+                      beta: 1, c: g, ldc: kernel * outputs)
+    }
+
+    /// dW[out, C, k, k] += G[(k − 1 − ky)·C + c][(k − 1 − kx)·out + o].
+    func unpackTransposedGradient(_ g: [Float], into dw: UnsafeMutablePointer<Float>) {
+        let k = kernel, cols = k * outputs
+        for co in 0..<outputs {
+            for c in 0..<channels {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        dw[((co * channels + c) * k + ky) * k + kx] += g[((k - 1 - ky) * channels + c) * cols
+                                                                         + (k - 1 - kx) * outputs + co]
+                    }
+                }
+            }
         }
     }
 }
