@@ -162,15 +162,14 @@ public final class Conv2d: Layer {
               for (first, blocks, count) in Conv2d.shiftedBlocks(batch: g.n, blockSize: Conv2d.imagesPerShiftedBlock) {
                 let sc = SameConvolution.stacked(channels: inputChannels, outputs: outputChannels, imageHeight: g.h,
                                                  width: g.w, kernel: kernelSize, images: count)
-                let pad = ScratchBuffer(inputChannels * sc.paddedPlane), t = ScratchBuffer(sc.shiftedCount)
+                let t = ScratchBuffer(sc.shiftedCount)   // positions shiftStacked never writes stay zero
                 let z = ScratchBuffer(sc.tapOutputCount)
                 for block in 0..<blocks {
                     let s = first + block * count
-                    sc.padStacked(x.baseAddress! + s * inImage, images: count, imageHeight: g.h, into: pad.pointer)
-                    sc.shift(pad.pointer, into: t.pointer)
+                    sc.shiftStacked(x.baseAddress! + s * inImage, images: count, imageHeight: g.h, into: t.pointer)
                     sc.forwardAllTaps(shifted: t.pointer, packedWeights: w.baseAddress!, tapOutputs: z.pointer)
-                    sc.narrowAllTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: bias,
-                                            into: y.baseAddress! + s * outImage)
+                    sc.sumTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: bias,
+                                      into: y.baseAddress! + s * outImage)
                 }
               }
             }
@@ -188,47 +187,36 @@ public final class Conv2d: Layer {
                               kernel: kernelSize)
                 .packWeights(Kernels.flippedWeights(buffers.parameters + weightOffset, outputs: outputChannels,
                                                     inputs: inputChannels, kernel: kernelSize)) : []
-        let tapRows = kernelSize * inputChannels
-        var packedGradient = [Float](repeating: 0, count: kernelSize * outputChannels * tapRows)
+        var transposedGradient = [Float](repeating: 0, count: sameConvolution(g).transposedGradientCount)
         var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
         let dBias = biasOffset.map { buffers.gradients + $0 }
         input.data.withUnsafeBufferPointer { x in
           outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
               flipped.withUnsafeBufferPointer { flipped in
-                packedGradient.withUnsafeMutableBufferPointer { dw in
+                transposedGradient.withUnsafeMutableBufferPointer { dw in
                   for (first, blocks, count) in Conv2d.shiftedBlocks(batch: g.n,
                                                                      blockSize: Conv2d.imagesPerShiftedBlock) {
                     let sc = SameConvolution.stacked(channels: inputChannels, outputs: outputChannels,
                                                      imageHeight: g.h, width: g.w, kernel: kernelSize, images: count)
                     let gc = SameConvolution.stacked(channels: outputChannels, outputs: inputChannels,
                                                      imageHeight: g.h, width: g.w, kernel: kernelSize, images: count)
-                    let pad = ScratchBuffer(inputChannels * sc.paddedPlane), t = ScratchBuffer(sc.shiftedCount)
-                    let dyShifted = ScratchBuffer(sc.shiftedGradientCount)   // unwritten positions stay zero
-                    let dpad = ScratchBuffer(computesInputGradient ? outputChannels * gc.paddedPlane : 0)
-                    let dt = ScratchBuffer(computesInputGradient ? gc.shiftedCount : 0)
+                    // Positions the copies never write (borders, gaps, discarded columns) stay zero.
+                    let xs = ScratchBuffer(sc.widenedInputCount), dt = ScratchBuffer(gc.shiftedCount)
                     let z = ScratchBuffer(computesInputGradient ? gc.tapOutputCount : 0)
                     for block in 0..<blocks {
                         let s = first + block * count
                         let dOut = dy.baseAddress! + s * outImage
-                        sc.padStacked(x.baseAddress! + s * inImage, images: count, imageHeight: g.h, into: pad.pointer)
-                        sc.shift(pad.pointer, into: t.pointer)
-                        sc.widenShiftedStacked(dOut, images: count, imageHeight: g.h, into: dyShifted.pointer)
-                        sc.weightGradient(shifted: t.pointer, shiftedGradient: dyShifted.pointer,
-                                          packedGradient: dw.baseAddress!)
-                        if let dBias {
-                            for j in 0..<count {
-                                for oc in 0..<outputChannels {
-                                    dBias[oc] += Kernels.sum(dOut + j * outImage + oc * g.plane, g.plane)
-                                }
-                            }
-                        }
+                        sc.widenShiftedInput(x.baseAddress! + s * inImage, images: count, imageHeight: g.h,
+                                             into: xs.pointer)
+                        sc.shiftStackedGradient(dOut, images: count, imageHeight: g.h, into: dt.pointer,
+                                                biasGradient: dBias)
+                        sc.weightGradient(widenedInput: xs.pointer, gradientStack: dt.pointer,
+                                          transposedGradient: dw.baseAddress!)
                         guard computesInputGradient else { continue }
-                        gc.padStacked(dOut, images: count, imageHeight: g.h, into: dpad.pointer)
-                        gc.shift(dpad.pointer, into: dt.pointer)
                         gc.forwardAllTaps(shifted: dt.pointer, packedWeights: flipped.baseAddress!, tapOutputs: z.pointer)
-                        gc.narrowAllTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: nil,
-                                                into: dx.baseAddress! + s * inImage)
+                        gc.sumTapsStacked(z.pointer, images: count, imageHeight: g.h, bias: nil,
+                                          into: dx.baseAddress! + s * inImage)
                     }
                   }
                 }
@@ -236,7 +224,7 @@ public final class Conv2d: Layer {
             }
           }
         }
-        sameConvolution(g).unpackGradient(packedGradient, into: buffers.gradients + weightOffset)
+        sameConvolution(g).unpackTransposedGradient(transposedGradient, into: buffers.gradients + weightOffset)
         savedInput = nil
         return inputGradient
     }

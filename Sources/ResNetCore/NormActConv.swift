@@ -58,10 +58,10 @@ public final class NormActConv: Layer {
         SameConvolution(channels: g.c, outputs: g.out, height: g.h, width: g.w, kernel: g.k)
     }
 
-    /// a = σ(γ·x̂ + β) for one image (C×plane) into `activated`, then padded and shifted into `shifted`.
+    /// a = σ(γ·x̂ + β) for one image (C×plane) into `activated`, then shifted into `shifted`.
     private func activateAndShift(_ xhat: UnsafePointer<Float>, _ g: Geometry, _ conv: SameConvolution,
                                   buffers: LayerBuffers, activated: UnsafeMutablePointer<Float>,
-                                  padded: UnsafeMutablePointer<Float>, shifted: UnsafeMutablePointer<Float>) {
+                                  shifted: UnsafeMutablePointer<Float>) {
         let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
         for ch in 0..<g.c {
             let src = xhat + ch * g.plane, dst = activated + ch * g.plane
@@ -69,8 +69,7 @@ public final class NormActConv: Layer {
             for i in 0..<g.plane { dst[i] = scale * src[i] + shift }
         }
         ActivationLayer.apply(activation, activated, g.inImage)
-        Kernels.padImage(activated, channels: g.c, height: g.h, width: g.w, padding: g.p, into: padded)
-        conv.shift(padded, into: shifted)
+        conv.shiftStacked(activated, images: 1, imageHeight: g.h, into: shifted)
     }
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
@@ -90,7 +89,7 @@ public final class NormActConv: Layer {
           normalized.withUnsafeMutableBufferPointer { xh in
             output.data.withUnsafeMutableBufferPointer { y in
               packed.withUnsafeBufferPointer { packed in
-                work.with { activated, padded, shifted, wide in
+                work.with { activated, shifted, wide in
                   for s in 0..<g.n {
                     let image = x.baseAddress! + s * g.inImage
                     let xhat = xh.baseAddress!
@@ -100,8 +99,7 @@ public final class NormActConv: Layer {
                         for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
                     }
                     store?.set(s, from: xhat)
-                    activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, padded: padded,
-                                     shifted: shifted)
+                    activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, shifted: shifted)
                     sc.forward(shifted: shifted, packedWeights: packed.baseAddress!, wide: wide)
                     sc.narrow(wide, bias: bias, into: y.baseAddress! + s * g.outImage)
                   }
@@ -141,14 +139,13 @@ public final class NormActConv: Layer {
               flipped.withUnsafeBufferPointer { flipped in
                 packedGradient.withUnsafeMutableBufferPointer { dw in
                   wideGradient.withUnsafeMutableBufferPointer { dyWide in
-                    work.with { activated, padded, shifted, _ in
-                      gradientWork.with { _, paddedGradient, shiftedGradient, wide in
+                    work.with { activated, shifted, _ in
+                      gradientWork.with { _, shiftedGradient, wide in
                         for s in 0..<g.n {
                             let xhat = saved.image(s, scratch: xh.baseAddress!)
                             let dOut = dy.baseAddress! + s * g.outImage
                             let dz = dx.baseAddress! + s * g.inImage
-                            activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, padded: padded,
-                                             shifted: shifted)
+                            activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, shifted: shifted)
                             sc.widen(dOut, into: dyWide.baseAddress!)
                             sc.weightGradient(shifted: shifted, wideGradient: dyWide.baseAddress!,
                                               packedGradient: dw.baseAddress!)
@@ -156,9 +153,7 @@ public final class NormActConv: Layer {
                                 for oc in 0..<g.out { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
                             }
                             // da = conv(dY, W') straight into dx, then dz = da · σ'(a).
-                            Kernels.padImage(dOut, channels: g.out, height: g.h, width: g.w, padding: g.p,
-                                             into: paddedGradient)
-                            gc.shift(paddedGradient, into: shiftedGradient)
+                            gc.shiftStacked(dOut, images: 1, imageHeight: g.h, into: shiftedGradient)
                             gc.forward(shifted: shiftedGradient, packedWeights: flipped.baseAddress!, wide: wide)
                             gc.narrow(wide, bias: nil, into: dz)
                             ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
@@ -195,26 +190,23 @@ public final class NormActConv: Layer {
         return inputGradient
     }
 
-    /// One image's scratch: the activation (C×H×W), its zero-bordered copy, the shifted stack
-    /// and the output on the padded width.
+    /// One image's scratch: the activation (C×H×W), the shifted stack (whose positions
+    /// `shiftStacked` never writes stay zero) and the output on the padded width.
     private struct Workspace {
-        var activated: [Float], padded: [Float], shifted: [Float], wide: [Float]
+        var activated: [Float], shifted: [Float], wide: [Float]
 
         init(_ sc: SameConvolution) {
             activated = [Float](repeating: 0, count: sc.channels * sc.height * sc.width)
-            padded = [Float](repeating: 0, count: sc.channels * sc.paddedPlane)   // the border stays zero
             shifted = [Float](repeating: 0, count: sc.shiftedCount)
             wide = [Float](repeating: 0, count: sc.outputs * sc.wideCount)
         }
 
         mutating func with(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                    UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+                                    UnsafeMutablePointer<Float>) -> Void) {
             activated.withUnsafeMutableBufferPointer { a in
-                padded.withUnsafeMutableBufferPointer { p in
-                    shifted.withUnsafeMutableBufferPointer { t in
-                        wide.withUnsafeMutableBufferPointer { w in
-                            body(a.baseAddress!, p.baseAddress!, t.baseAddress!, w.baseAddress!)
-                        }
+                shifted.withUnsafeMutableBufferPointer { t in
+                    wide.withUnsafeMutableBufferPointer { w in
+                        body(a.baseAddress!, t.baseAddress!, w.baseAddress!)
                     }
                 }
             }

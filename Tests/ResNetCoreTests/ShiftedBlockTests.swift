@@ -62,6 +62,21 @@ final class ShiftedBlockTests: XCTestCase {
                 XCTAssertLessThan(diffs.1, 1e-4)
                 XCTAssertLessThan(diffs.2, 1e-4)
                 XCTAssertLessThan(diffs.3, 1e-4)
+                // Without the input gradient (the network's first layer) the weight gradient still
+                // comes from dY's shifted stack, which the backward then builds for it alone.
+                let firstLayer = Conv2d(inputChannels: cin, outputChannels: cout, kernelSize: k, stride: 1,
+                                        padding: padding, weightOffset: conv.weightOffset, biasOffset: conv.biasOffset,
+                                        computesInputGradient: false)
+                for i in h.gradients.indices { h.gradients[i] = 0 }
+                let noDX = try h.with { b -> Tensor in
+                    _ = try firstLayer.forward(x, training: true, buffers: b)
+                    return try firstLayer.backward(dy, buffers: b)
+                }
+                XCTAssertEqual(noDX.count, 0)
+                XCTAssertLessThan(maxAbsDifference(Array(h.gradients[conv.weightOffset..<(conv.weightOffset + refW.count)]),
+                                                   refW), 1e-4)
+                XCTAssertLessThan(maxAbsDifference(Array(h.gradients[conv.biasOffset!..<(conv.biasOffset! + cout)]),
+                                                   refB), 1e-4)
             }
         }
     }
