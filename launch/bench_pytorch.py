@@ -4,7 +4,10 @@
 inputs, the same architecture resnet-dist builds. Optional: launch/bench calls it only when
 torch is importable. Prints one JSON object per thread count on stdout.
 
-Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS]
+Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL]
+
+--isa only labels the rows: the instruction set is limited from outside, before torch loads
+(launch/bench sets ONEDNN_MAX_CPU_ISA and ATEN_CPU_CAPABILITY to match resnet-dist's OpenBLAS core).
 """
 import json
 import sys
@@ -39,7 +42,7 @@ def model(widths=(16, 32), blocks=3, h=1.0):
     return nn.Sequential(*layers)
 
 
-def measure(threads, batch=1024, window=4.0):
+def measure(threads, batch=1024, window=4.0, isa=None):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     net = model()
@@ -54,7 +57,10 @@ def measure(threads, batch=1024, window=4.0):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
+    # Warm-up: the first steps allocate and pick kernels (one was not enough: the rate of a
+    # 1-thread run measured first came out ≈ 25 % low).
+    for _ in range(3):
+        step()
     # As resnet-dist's benchmark: the fastest step (least disturbed by other jobs on shared
     # cores) gives the rate; the mean is kept beside it.
     times, start = [], time.perf_counter()
@@ -65,7 +71,7 @@ def measure(threads, batch=1024, window=4.0):
     seconds = min(times)
     return {"version": torch.__version__.split("+")[0], "threads": threads, "batch": batch,
             "samplesPerSecond": batch / seconds, "stepSeconds": seconds,
-            "meanStepSeconds": sum(times) / len(times), "steps": len(times)}
+            "meanStepSeconds": sum(times) / len(times), "steps": len(times), "instructionSet": isa}
 
 
 if __name__ == "__main__":
@@ -75,4 +81,9 @@ if __name__ == "__main__":
         i = args.index("--window")
         window = float(args[i + 1])
         del args[i:i + 2]
-    print(json.dumps({"pytorch": [measure(int(t), window=window) for t in (args or ["1"])]}))
+    isa = None
+    if "--isa" in args:
+        i = args.index("--isa")
+        isa = args[i + 1]
+        del args[i:i + 2]
+    print(json.dumps({"pytorch": [measure(int(t), window=window, isa=isa) for t in (args or ["1"])]}))

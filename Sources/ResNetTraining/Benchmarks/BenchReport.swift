@@ -92,6 +92,12 @@ public struct BenchReport: Codable, Sendable {
         public var batch: Int
         public var samplesPerSecond: Double
         public var stepSeconds: Double
+        /// The instruction set PyTorch was limited to ("AVX2", "AVX-512"), matching the OpenBLAS
+        /// core resnet-dist ran on (`blasCore`), and resnet-dist's fastest rate at the same
+        /// thread count on that core (np × 1 thread or 1 × np threads), as launch/bench pairs them.
+        public var instructionSet: String? = nil
+        public var blasCore: String? = nil
+        public var resnetDistSamplesPerSecond: Double? = nil
     }
 
     /// Sections of `other` are appended to this report's.
@@ -136,13 +142,14 @@ public struct BenchReport: Codable, Sendable {
             out.append("")
         }
         if !pytorch.isEmpty {
-            out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads; fastest step of each)\n")
-            out.append("| threads | PyTorch \(pytorch[0].version) img/s | resnet-dist img/s | ratio |")
-            out.append("|---:|---:|---:|---:|")
+            out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads and instruction set; fastest step of each)\n")
+            out.append("| threads | instruction set (OpenBLAS core) | PyTorch \(pytorch[0].version) img/s | resnet-dist img/s | ratio |")
+            out.append("|---:|---|---:|---:|---:|")
             for p in pytorch {
-                let ours = scaling.filter { $0.ranks * $0.threads == p.threads }
+                let ours = p.resnetDistSamplesPerSecond ?? scaling.filter { $0.ranks * $0.threads == p.threads }
                     .map(\.samplesPerSecond).max()
-                out.append("| \(p.threads) | \(f(p.samplesPerSecond, 0)) | \(ours.map { f($0, 0) } ?? "–") | \(ours.map { f($0 / p.samplesPerSecond, 2) + "×" } ?? "–") |")
+                let isa = p.instructionSet.map { "\($0) (\(p.blasCore ?? "?"))" } ?? "–"
+                out.append("| \(p.threads) | \(isa) | \(f(p.samplesPerSecond, 0)) | \(ours.map { f($0, 0) } ?? "–") | \(ours.map { f($0 / p.samplesPerSecond, 2) + "×" } ?? "–") |")
             }
             out.append("")
         }
