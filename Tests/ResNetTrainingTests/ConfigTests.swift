@@ -1,5 +1,7 @@
 import XCTest
 @testable import ResNetTraining
+import ResNetCore
+import ResNetDistributed
 
 final class ConfigTests: XCTestCase {
     func testEveryBuiltInExperimentAndVariantValidates() throws {
@@ -56,6 +58,7 @@ final class ConfigTests: XCTestCase {
             ("--levels", { $0.levels = [2, 2] }),
             ("--integrator", { $0.integrators = ["rk9"] }),
             ("--blocks", { $0.blocks = [2, 2] }),
+            ("--saved-activations", { $0.savedActivations = "double" }),
         ]
         for (flag, change) in cases {
             var c = base
@@ -64,6 +67,27 @@ final class ConfigTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains("invalid \(flag)"), "expected \(flag) in: \(e)")
             }
         }
+    }
+
+    /// Saved activations default to half (also for configs written before the key existed) and
+    /// the key reaches the layers through the trainer.
+    func testSavedActivationsDefaultAndReachTheLayers() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
+        XCTAssertNil(c.savedActivations)
+        XCTAssertEqual(c.savedActivationStorage, .half)
+        let old = try JSONDecoder().decode(ExperimentConfig.self, from: try JSONEncoder().encode(c))
+        XCTAssertEqual(old.savedActivationStorage, .half)
+        for (k, v) in try ExperimentConfig.parseOverrides(yaml: "saved-activations: single\n", source: "t.yaml") {
+            try c.set(k, v, source: "t.yaml")
+        }
+        XCTAssertEqual(c.savedActivationStorage, .single)
+        var r = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
+        r.savedActivations = "single"
+        _ = try Trainer(config: r, communicator: SingleProcessCommunicator())
+        XCTAssertEqual(NormActConv.savedStorage, .single)
+        r.savedActivations = nil
+        _ = try Trainer(config: r, communicator: SingleProcessCommunicator())
+        XCTAssertEqual(NormActConv.savedStorage, .half)
     }
 
     func testYAMLOverridesApplyAndRejectUnknownKeysAndWrongTypes() throws {
