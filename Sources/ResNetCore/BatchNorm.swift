@@ -99,6 +99,17 @@ public final class BatchNorm: Layer {
         return (mean, inverseStd, count)
     }
 
+    /// Adds one image's per-channel Σdz and Σdz·x̂ (C×plane each) to `sums` (2·C), the sums
+    /// `gradientCoefficients` turns into dγ, dβ and the input-gradient coefficients.
+    func accumulateGradientSums(_ sums: inout [Double], gradient dz: UnsafePointer<Float>,
+                                normalized xhat: UnsafePointer<Float>, plane: Int) {
+        for ch in 0..<channels {
+            let (s1, s2) = Kernels.sumAndDot(dz + ch * plane, xhat + ch * plane, plane)
+            sums[ch] += Double(s1)
+            sums[channels + ch] += Double(s2)
+        }
+    }
+
     /// Given per-channel local sums Σdy and Σdy·x̂ (2c values): adds them to dβ and dγ, sums
     /// them across ranks, and returns per channel (γ/σ, mean dy, mean dy·x̂) for
     /// dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)).
@@ -170,13 +181,8 @@ public final class BatchNorm: Layer {
         normalized.data.withUnsafeBufferPointer { xh in
             outputGradient.data.withUnsafeBufferPointer { dy in
                 for s in 0..<n {
-                    for ch in 0..<c {
-                        let base = (s * c + ch) * plane
-                        let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
-                        let (s1, s2) = Kernels.sumAndDot(pdy, pxh, plane)
-                        sums[ch] += Double(s1)
-                        sums[c + ch] += Double(s2)
-                    }
+                    accumulateGradientSums(&sums, gradient: dy.baseAddress! + s * c * plane,
+                                           normalized: xh.baseAddress! + s * c * plane, plane: plane)
                 }
             }
         }

@@ -60,6 +60,18 @@ public final class NormAct: Layer {
         return output
     }
 
+    /// a = σ(γ·x̂ + β) for one image (C×plane), as backward recomputes it (also NormActConv's).
+    static func activate(_ xhat: UnsafePointer<Float>, norm: BatchNorm, activation: Activation, plane: Int,
+                         buffers: LayerBuffers, into activated: UnsafeMutablePointer<Float>) {
+        let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
+        for ch in 0..<norm.channels {
+            let src = xhat + ch * plane, dst = activated + ch * plane
+            let scale = gamma[ch], shift = beta[ch]
+            for i in 0..<plane { dst[i] = scale * src[i] + shift }
+        }
+        ActivationLayer.apply(activation, activated, norm.channels * plane)
+    }
+
     public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let saved else { throw ResNetCoreError.backwardWithoutForward("NormAct") }
         guard outputGradient.shape == saved.shape else {
@@ -67,7 +79,6 @@ public final class NormAct: Layer {
         }
         let plane = try plane(of: saved.shape)
         let n = saved.shape[0], c = norm.channels, image = c * plane
-        let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
         var inputGradient = Tensor(uninitializedShape: saved.shape)
         var xhat = [Float](repeating: 0, count: image), activated = [Float](repeating: 0, count: image)
         // Per-channel Σdz and Σdz·x̂, dz = dL/d(γx̂+β).
@@ -78,20 +89,12 @@ public final class NormAct: Layer {
                     activated.withUnsafeMutableBufferPointer { a in
                         for s in 0..<n {
                             let xs = saved.image(s, scratch: xh.baseAddress!)
-                            for ch in 0..<c {
-                                let src = xs + ch * plane, dst = a.baseAddress! + ch * plane
-                                let g = gamma[ch], b = beta[ch]
-                                for i in 0..<plane { dst[i] = g * src[i] + b }
-                            }
-                            ActivationLayer.apply(activation, a.baseAddress!, image)
+                            NormAct.activate(xs, norm: norm, activation: activation, plane: plane, buffers: buffers,
+                                             into: a.baseAddress!)
                             let dz = dx.baseAddress! + s * image
                             dz.update(from: dy.baseAddress! + s * image, count: image)
                             ActivationLayer.applyDerivative(activation, output: a.baseAddress!, gradient: dz, image)
-                            for ch in 0..<c {
-                                let (s1, s2) = Kernels.sumAndDot(dz + ch * plane, xs + ch * plane, plane)
-                                sums[ch] += Double(s1)
-                                sums[c + ch] += Double(s2)
-                            }
+                            norm.accumulateGradientSums(&sums, gradient: dz, normalized: xs, plane: plane)
                         }
                     }
                 }
@@ -99,18 +102,7 @@ public final class NormAct: Layer {
         }
         let coefficients = try norm.gradientCoefficients(&sums, inverseStd: saved.inverseStd, count: saved.count,
                                                          buffers: buffers)
-        inputGradient.data.withUnsafeMutableBufferPointer { dx in
-            xhat.withUnsafeMutableBufferPointer { xh in
-                for s in 0..<n {
-                    let xs = saved.image(s, scratch: xh.baseAddress!)
-                    for ch in 0..<c {
-                        let px = xs + ch * plane, pd = dx.baseAddress! + s * image + ch * plane
-                        let (scale, meanDz, meanDzX) = coefficients[ch]
-                        for i in 0..<plane { pd[i] = scale * (pd[i] - meanDz - px[i] * meanDzX) }
-                    }
-                }
-            }
-        }
+        inputGradient.data.withUnsafeMutableBufferPointer { saved.finishInputGradient($0.baseAddress!, coefficients) }
         self.saved = nil
         return inputGradient
     }
@@ -147,6 +139,24 @@ final class SavedNormalized {
             HalfPrecision.pack(xhat, into: bytes.assumingMemoryBound(to: UInt16.self) + s * image, count: image)
         case .single:
             (bytes.assumingMemoryBound(to: Float.self) + s * image).update(from: xhat, count: image)
+        }
+    }
+
+    /// The BatchNorm input gradient over the whole batch, in place: dz (dL/d(γx̂+β), N×C×plane)
+    /// becomes dx = γ/σ · (dz − mean(dz) − x̂·mean(dz·x̂)) per channel, from `gradientCoefficients`.
+    func finishInputGradient(_ dz: UnsafeMutablePointer<Float>,
+                             _ coefficients: [(scale: Float, meanDy: Float, meanDyX: Float)]) {
+        let channels = shape[1], plane = image / channels
+        var scratch = [Float](repeating: 0, count: image)   // x̂ of one image when stored in half
+        scratch.withUnsafeMutableBufferPointer { scratch in
+            for s in 0..<shape[0] {
+                let xhat = self.image(s, scratch: scratch.baseAddress!)
+                for ch in 0..<channels {
+                    let px = xhat + ch * plane, pd = dz + s * image + ch * plane
+                    let (scale, meanDz, meanDzX) = coefficients[ch]
+                    for i in 0..<plane { pd[i] = scale * (pd[i] - meanDz - px[i] * meanDzX) }
+                }
+            }
         }
     }
 

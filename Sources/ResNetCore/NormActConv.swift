@@ -62,13 +62,7 @@ public final class NormActConv: Layer {
     private func activateAndShift(_ xhat: UnsafePointer<Float>, _ g: Geometry, _ conv: SameConvolution,
                                   buffers: LayerBuffers, activated: UnsafeMutablePointer<Float>,
                                   shifted: UnsafeMutablePointer<Float>) {
-        let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
-        for ch in 0..<g.c {
-            let src = xhat + ch * g.plane, dst = activated + ch * g.plane
-            let scale = gamma[ch], shift = beta[ch]
-            for i in 0..<g.plane { dst[i] = scale * src[i] + shift }
-        }
-        ActivationLayer.apply(activation, activated, g.inImage)
+        NormAct.activate(xhat, norm: norm, activation: activation, plane: g.plane, buffers: buffers, into: activated)
         conv.shiftStacked(activated, images: 1, imageHeight: g.h, into: shifted)
     }
 
@@ -157,11 +151,7 @@ public final class NormActConv: Layer {
                             gc.forward(shifted: shiftedGradient, packedWeights: flipped.baseAddress!, wide: wide)
                             gc.narrow(wide, bias: nil, into: dz)
                             ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
-                            for ch in 0..<g.c {
-                                let (s1, s2) = Kernels.sumAndDot(dz + ch * g.plane, xhat + ch * g.plane, g.plane)
-                                sums[ch] += Double(s1)
-                                sums[g.c + ch] += Double(s2)
-                            }
+                            norm.accumulateGradientSums(&sums, gradient: dz, normalized: xhat, plane: g.plane)
                         }
                       }
                     }
@@ -174,18 +164,7 @@ public final class NormActConv: Layer {
         sc.unpackGradient(packedGradient, into: buffers.gradients + conv.weightOffset)
         let coefficients = try norm.gradientCoefficients(&sums, inverseStd: saved.inverseStd, count: saved.count,
                                                          buffers: buffers)
-        decoded.withUnsafeMutableBufferPointer { xh in
-            inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                for s in 0..<g.n {
-                    let xhat = saved.image(s, scratch: xh.baseAddress!)
-                    for ch in 0..<g.c {
-                        let px = xhat + ch * g.plane, pd = dx.baseAddress! + s * g.inImage + ch * g.plane
-                        let (scale, meanDz, meanDzX) = coefficients[ch]
-                        for i in 0..<g.plane { pd[i] = scale * (pd[i] - meanDz - px[i] * meanDzX) }
-                    }
-                }
-            }
-        }
+        inputGradient.data.withUnsafeMutableBufferPointer { saved.finishInputGradient($0.baseAddress!, coefficients) }
         self.saved = nil
         return inputGradient
     }
