@@ -6,7 +6,8 @@ public final class RunOutput {
     public let directory: String
     private var metrics: FileHandle?
 
-    /// Creates `directory` (and parents) and checks it can be written.
+    /// Uses `directory` (creating it and its parents when missing) and checks it can be written.
+    /// New runs should come from `createUnique`, which never hands out an existing directory.
     public init(directory: String) throws {
         self.directory = directory
         let fm = FileManager.default
@@ -22,21 +23,46 @@ public final class RunOutput {
         try? fm.removeItem(atPath: probe)
     }
 
-    /// `runs/<experiment>-<variant>-<timestamp>` under `base`; `-2`, `-3`, … are appended when a
-    /// run of the same second already has that name.
-    public static func defaultDirectory(base: String, config: ExperimentConfig, date: Date = Date()) -> String {
+    /// Creates a new run directory `<experiment>-<variant>-<time>-<job>` under `base` and returns
+    /// its path. `<job>` is Slurm's job id (`j1234`, with the array task when there is one) or else
+    /// this process's id (`p5678`), so simultaneous jobs get different names; the directory itself
+    /// is made with one `mkdir` that fails when the name exists, and `-2`, `-3`, … are tried then,
+    /// so two runs can never share a directory, whatever the timing.
+    public static func createUnique(base: String, config: ExperimentConfig, date: Date = Date(),
+                                    environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let name = "\(config.experiment)-\(config.variant)-\(timestamp(date))-\(jobTag(environment))"
+        do {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.output("cannot create the run directory \(base): \(reason(error)); choose another with --out")
+        }
+        let path = (base as NSString).appendingPathComponent(name)
+        for n in 1...10_000 {
+            let candidate = n == 1 ? path : "\(path)-\(n)"
+            if mkdir(candidate, 0o755) == 0 { return candidate }
+            let code = errno
+            if code == EEXIST { continue }
+            throw TrainingError.output("cannot create the run directory \(candidate): \(String(cString: strerror(code))); choose another with --out")
+        }
+        throw TrainingError.output("cannot create the run directory \(path): 10000 runs of that name exist; choose another --out")
+    }
+
+    /// What makes the names of simultaneous jobs differ: Slurm's job (and array task) id, else the pid.
+    static func jobTag(_ environment: [String: String]) -> String {
+        if let array = environment["SLURM_ARRAY_JOB_ID"], let task = environment["SLURM_ARRAY_TASK_ID"],
+           !array.isEmpty, !task.isEmpty {
+            return "j\(array)_\(task)"
+        }
+        if let job = environment["SLURM_JOB_ID"], !job.isEmpty { return "j\(job)" }
+        return "p\(getpid())"
+    }
+
+    static func timestamp(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd-HHmmss"
-        let path = (base as NSString).appendingPathComponent("\(config.experiment)-\(config.variant)-\(f.string(from: date))")
-        var candidate = path
-        var n = 2
-        while FileManager.default.fileExists(atPath: candidate) {
-            candidate = "\(path)-\(n)"
-            n += 1
-        }
-        return candidate
+        return f.string(from: date)
     }
 
     public func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

@@ -22,6 +22,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: options.quiet)
+            try stopCleanlyOnSignals()
             let name = try options.resolve(variant: nil).experiment
             guard let experiment = Experiment.named(name) else { throw ConfigError.unknownExperiment(name, known: []) }
             let names = variants?.split(separator: ",").map(String.init) ?? experiment.variants.map(\.name)
@@ -30,7 +31,9 @@ struct CompareCommand: ParsableCommand {
             // One directory for the comparison, holding each variant's run directory.
             var first = configs[0]
             first.variant = "compare"
-            let directory = RunOutput.defaultDirectory(base: options.out, config: first)
+            let directory = try collectively(comm, "create the comparison directory") {
+                comm.isRoot ? try RunOutput.createUnique(base: options.out, config: first) : ""
+            }
             var trained: [TrainedVariant] = []
             for config in configs {
                 trained.append(try trainVariant(config, options: options, comm: comm, base: directory))
