@@ -30,11 +30,32 @@ public struct TrainingCheckpoint: Equatable {
     public var levelSeconds: [Double]
     /// The level switches so far, with their jumps.
     public var switches: [SwitchRecord] = []
+    /// Steps already taken of epoch `epoch + 1` (non-zero only for a checkpoint written when a
+    /// stop signal arrived mid-epoch) and the sum of their losses × batch sizes, so that a resumed
+    /// run continues that epoch exactly.
+    public var stepInEpoch = 0
+    public var epochLossSum = 0.0
 
-    /// File name of the checkpoint after `epoch` epochs.
-    public static func fileName(epoch: Int) -> String { String(format: "checkpoint-epoch-%04d.safetensors", epoch) }
+    /// File name of the checkpoint after `epoch` epochs (and `step` steps of the next one, for a
+    /// checkpoint written when training was stopped mid-epoch).
+    public static func fileName(epoch: Int, step: Int = 0) -> String {
+        step == 0 ? String(format: "checkpoint-epoch-%04d.safetensors", epoch)
+            : String(format: "checkpoint-epoch-%04d-step-%06d.safetensors", epoch, step)
+    }
 
-    /// The newest checkpoint in a run directory, or `path` itself when it is a file.
+    /// The (epoch, step) a checkpoint file name stands for, or nil for other names.
+    public static func position(fileName name: String) -> (epoch: Int, step: Int)? {
+        guard name.hasPrefix("checkpoint-epoch-"), name.hasSuffix(".safetensors") else { return nil }
+        let core = name.dropFirst("checkpoint-epoch-".count).dropLast(".safetensors".count)
+        let parts = core.components(separatedBy: "-step-")
+        guard parts.count <= 2, let epoch = Int(parts[0]), epoch >= 0 else { return nil }
+        guard parts.count == 2 else { return (epoch, 0) }
+        guard let step = Int(parts[1]), step >= 0 else { return nil }
+        return (epoch, step)
+    }
+
+    /// The newest checkpoint in a run directory — the highest epoch (then step) as a number, not
+    /// the last name in string order — or `path` itself when it is a file.
     public static func locate(_ path: String) throws -> String {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -42,10 +63,11 @@ public struct TrainingCheckpoint: Equatable {
         }
         guard isDir.boolValue else { return path }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        guard let newest = names.filter({ $0.hasPrefix("checkpoint-epoch-") && $0.hasSuffix(".safetensors") }).sorted().last else {
+        let positioned = names.compactMap { name in position(fileName: name).map { (name, $0) } }
+        guard let newest = positioned.max(by: { ($0.1.epoch, $0.1.step) < ($1.1.epoch, $1.1.step) }) else {
             throw TrainingError.output("the directory \(path) holds no checkpoint-epoch-*.safetensors; give a checkpoint file instead")
         }
-        return (path as NSString).appendingPathComponent(newest)
+        return (path as NSString).appendingPathComponent(newest.0)
     }
 
     // MARK: - To and from safetensors
@@ -87,6 +109,8 @@ public struct TrainingCheckpoint: Equatable {
             "level_seconds": try text(levelSeconds),
             "history": try text(history),
             "switches": try text(switches),
+            "step_in_epoch": String(stepInEpoch),
+            "epoch_loss_sum": "\(epochLossSum)",
         ])
         file.storeChecksum()
         return file
@@ -142,6 +166,11 @@ public struct TrainingCheckpoint: Equatable {
             moments: try names.map { try gather(layout.slots, prefix: "optimizer.\($0).", count: layout.parameterCount) },
             optimizerStep: try int("optimizer_step"), history: try decode([EpochRecord].self, "history"),
             levelSeconds: try decode([Double].self, "level_seconds"),
-            switches: meta["switches"] == nil ? [] : try decode([SwitchRecord].self, "switches"))
+            switches: meta["switches"] == nil ? [] : try decode([SwitchRecord].self, "switches"),
+            stepInEpoch: meta["step_in_epoch"] == nil ? 0 : try int("step_in_epoch"),
+            epochLossSum: try meta["epoch_loss_sum"].map { v in
+                guard let x = Double(v), x.isFinite else { throw fail("metadata 'epoch_loss_sum' is not a finite number") }
+                return x
+            } ?? 0)
     }
 }

@@ -61,6 +61,9 @@ public enum TrainingError: CollectiveError, CustomStringConvertible {
     case nonFiniteLoss(epoch: Int, step: Int, level: Int, loss: Double)
     case idleRanks(batchSize: Int, ranks: Int)
     case output(String)
+    /// A stop signal (0: one that reached another rank) ended training after `step` (0-based) of
+    /// `epoch` (0-based); rank 0 wrote `checkpoint` in `runDirectory`.
+    case stopped(signal: Int32, epoch: Int, step: Int, stepsPerEpoch: Int, checkpoint: String?, runDirectory: String?)
 
     public var description: String {
         switch self {
@@ -73,6 +76,11 @@ public enum TrainingError: CollectiveError, CustomStringConvertible {
                 + "\(batchSize)...\(ranks - 1) would never get a sample; use --batch-size ≥ \(ranks) or fewer ranks"
         case let .output(text):
             return text
+        case let .stopped(signal, epoch, step, stepsPerEpoch, checkpoint, directory):
+            let by = signal == 0 ? "a stop signal sent to another rank" : StopSignals.name(signal)
+            let place = "stopped by \(by) after step \(step + 1) of \(stepsPerEpoch) in epoch \(epoch + 1)"
+            guard let checkpoint, let directory else { return place + " (no run directory, so no checkpoint)" }
+            return place + "; checkpoint \(checkpoint); continue with: resnet-dist train --resume \(directory)"
         }
     }
 }

@@ -26,6 +26,10 @@ public final class Trainer {
     public var injectNaNAtEpoch: Int?
     /// Called on rank 0 after each epoch.
     public var epochObserver: ((EpochRecord) -> Void)?
+    /// Read on every rank after each step: the signal number of a stop request, or nil. When any
+    /// rank has one, all of them stop after that step and rank 0 writes a checkpoint
+    /// (`TrainingError.stopped`).
+    public var stopRequest: (() -> Int32?)?
 
     private(set) public var model: ResNetModel
     private var optimizer: Optimizer
@@ -39,6 +43,10 @@ public final class Trainer {
     private var startStep = 0
     private var resumedHistory: [EpochRecord] = []
     private var resumedLevelSeconds: [Double] = [0]
+    private var resumedStepInEpoch = 0
+    private var resumedLossSum = 0.0
+    /// Set by `trainStep` when some rank asked to stop (agreed through that step's allreduce).
+    private var stopSignal: Int32?
 
     /// Builds the first-level model, or the checkpoint's model and state when `resume` is given
     /// (then `config` must be the checkpoint's).
@@ -82,6 +90,11 @@ public final class Trainer {
         resumedHistory = c.history
         resumedLevelSeconds = c.levelSeconds
         switchRecords = c.switches
+        resumedStepInEpoch = c.stepInEpoch
+        resumedLossSum = c.epochLossSum
+        guard c.stepInEpoch <= stepsPerEpoch else {
+            throw TrainingError.output("the checkpoint was written after step \(c.stepInEpoch) of an epoch, but this run has \(stepsPerEpoch) steps per epoch; resume it with its own data")
+        }
     }
 
     private func broadcastOptimizer() throws {
@@ -91,25 +104,31 @@ public final class Trainer {
     }
 
     /// The checkpoint of the current state after `epoch` epochs and `globalStep` steps.
-    func checkpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double]) -> TrainingCheckpoint {
+    func checkpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double],
+                    stepInEpoch: Int = 0, epochLossSum: Double = 0) -> TrainingCheckpoint {
         TrainingCheckpoint(
             config: config, spec: model.spec, epoch: epoch, globalStep: globalStep, level: level,
             levelStartEpoch: levelStartEpoch, switchEpochs: switchEpochs, parameters: model.parameters,
             state: model.state, moments: optimizer.moments, optimizerStep: optimizer.stepCount,
-            history: history, levelSeconds: levelSeconds, switches: switchRecords)
+            history: history, levelSeconds: levelSeconds, switches: switchRecords,
+            stepInEpoch: stepInEpoch, epochLossSum: epochLossSum)
     }
 
     /// Rank 0 writes the checkpoint atomically; a failure is reported on every rank.
-    private func writeCheckpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double]) throws {
-        try collectively(comm, "write the checkpoint") {
-            guard comm.isRoot, let output else { return }
-            let c = checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds)
-            let path = output.path(TrainingCheckpoint.fileName(epoch: epoch))
+    @discardableResult
+    private func writeCheckpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double],
+                                 stepInEpoch: Int = 0, epochLossSum: Double = 0) throws -> String? {
+        try collectively(comm, "write the checkpoint") { () -> String? in
+            guard comm.isRoot, let output else { return nil }
+            let c = checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
+                               stepInEpoch: stepInEpoch, epochLossSum: epochLossSum)
+            let path = output.path(TrainingCheckpoint.fileName(epoch: epoch, step: stepInEpoch))
             do {
                 try c.file(slots: model.slots, stateSlots: model.stateSlots).write(atomicallyTo: path)
             } catch {
                 throw TrainingError.output("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact")
             }
+            return path
         }
     }
 
@@ -164,11 +183,12 @@ public final class Trainer {
 
         for epoch in startEpoch..<config.epochs {
             let epochStart = ProcessStats.now()
-            var lossSum = 0.0
+            let resumingMidEpoch = epoch == startEpoch && resumedStepInEpoch > 0
+            var lossSum = resumingMidEpoch ? resumedLossSum : 0.0
             var allreduceSeconds = 0.0
             var lr = config.lr
             let plan = sharder.epoch(epoch)
-            for step in 0..<sharder.stepsPerEpoch {
+            for step in (resumingMidEpoch ? resumedStepInEpoch : 0)..<sharder.stepsPerEpoch {
                 lr = learningRate(epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch)
                 let shard = plan.shard(step: step, rank: comm.rank, worldSize: comm.size)
                 var (loss, reduceTime) = try trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
@@ -181,6 +201,13 @@ public final class Trainer {
                 allreduceSeconds += reduceTime
                 stepObserver?(globalStep, loss)
                 globalStep += 1
+                if let signal = stopSignal {
+                    levelSeconds[level] += ProcessStats.now() - epochStart
+                    let path = try writeCheckpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
+                                                   stepInEpoch: step + 1, epochLossSum: lossSum)
+                    throw TrainingError.stopped(signal: signal, epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch,
+                                                checkpoint: path, runDirectory: output?.directory)
+                }
             }
             let seconds = ProcessStats.now() - epochStart
             try recalibrateBatchNorm(plan: plan)
@@ -239,11 +266,12 @@ public final class Trainer {
     ///
     /// The model holds its gradient buffer for the whole backward and the waits (see
     /// `ResNetModel.backward(_:onGradientsReady:finish:)`), so no pointer outlives its access.
-    private func backwardOverlappingAllreduce(_ gradient: Tensor, localLoss: Float) throws -> (Double, Double) {
-        // The loss travels in its own one-float buffer, started first.
-        let lossBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
+    private func backwardOverlappingAllreduce(_ gradient: Tensor, localLoss: Float, localStop: Int32?) throws -> (Double, Float, Double) {
+        // The loss and the stop flag travel in their own two-float buffer, started first.
+        let lossBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2)
         defer { lossBuffer.deallocate() }
         lossBuffer[0] = localLoss
+        lossBuffer[1] = localStop == nil ? 0 : 1
         var pending: [PendingReduction] = [try comm.startAllreduceSum(lossBuffer)]
         var bucket: UnsafeMutableBufferPointer<Float>?
         var failure: Error?
@@ -271,7 +299,12 @@ public final class Trainer {
             if let firstError { throw firstError }
             return ProcessStats.now() - waitStart
         })
-        return (Double(lossBuffer[0]), waitSeconds)
+        return (Double(lossBuffer[0]), lossBuffer[1], waitSeconds)
+    }
+
+    /// `ranksAsking` is the allreduced sum of the stop flags: any rank asking stops them all.
+    private func agreeOnStop(_ ranksAsking: Float, local: Int32?) {
+        if ranksAsking > 0 { stopSignal = local ?? 0 }  // 0: another rank's signal
     }
 
     /// One step: forward and backward on this rank's shard, one allreduce of the gradients,
@@ -290,20 +323,27 @@ public final class Trainer {
             (localLoss, gradient) = (r.loss, r.gradient)
         }
         if indices.isEmpty { localLoss = 0 }
+        let localStop = stopRequest?() ?? nil
         var loss = Double(localLoss)
         var reduceTime = 0.0
         if comm.size > 1 && overlapAllreduce {
-            (loss, reduceTime) = try backwardOverlappingAllreduce(gradient, localLoss: localLoss)
+            var stop: Float
+            (loss, stop, reduceTime) = try backwardOverlappingAllreduce(gradient, localLoss: localLoss, localStop: localStop)
+            agreeOnStop(stop, local: localStop)
         } else {
             try model.backward(gradient)
             let reduceStart = ProcessStats.now()
             if comm.size > 1 {
-                // The loss rides along with the gradients: one collective per step.
+                // The loss and the stop flag ride along with the gradients: one collective per step.
                 model.gradients.append(localLoss)
+                model.gradients.append(localStop == nil ? 0 : 1)
                 try model.gradients.withUnsafeMutableBufferPointer {
                     try comm.startAllreduceSum($0).wait()
                 }
+                agreeOnStop(model.gradients.removeLast(), local: localStop)
                 loss = Double(model.gradients.removeLast())
+            } else {
+                stopSignal = localStop
             }
             reduceTime = ProcessStats.now() - reduceStart
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResNetDistributed
+import ResNetTraining
 
 extension ValidationError: CollectiveError {}
 
@@ -16,6 +17,13 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         try body(comm)
     } catch {
         let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
+        if case TrainingError.stopped = error {
+            // Every rank stopped at the same step; rank 0 says where the checkpoint is.
+            if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(error)\n".utf8)) }
+            try? comm.barrier()
+            (comm as? MPICommunicator)?.finalize()
+            Foundation.exit(StopSignals.exitCode)
+        }
         FileHandle.standardError.write(Data("resnet-dist: \(prefix)error: \(error)\n".utf8))
         if error is CollectiveError || comm.size == 1 {
             // Every rank is here; let each write its message before any exits, since mpirun
@@ -27,6 +35,12 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         comm.abort(code: 1)
     }
     (comm as? MPICommunicator)?.finalize()
+}
+
+/// Makes SIGTERM, SIGINT and SIGUSR1 requests to stop after the current step (see `StopSignals`);
+/// training commands call it once MPI is up.
+func stopCleanlyOnSignals() throws {
+    try StopSignals.install()
 }
 
 /// The MPI communicator under mpirun/srun, a single-process one otherwise.

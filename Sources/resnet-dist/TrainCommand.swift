@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: options.quiet)
+            try stopCleanlyOnSignals()
             var config = try options.resolve(variant: variant)
             let resume = try options.resume.map { try loadCheckpoint($0, comm: comm) }
             if let resume { config = resume.config }
@@ -55,11 +56,12 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
-        return try RunOutput(directory: RunOutput.defaultDirectory(base: base ?? options.out, config: config))
+        return try RunOutput(directory: RunOutput.createUnique(base: base ?? options.out, config: config))
     }
     let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
     trainer.output = output
     trainer.injectNaNAtEpoch = options.injectNanAtEpoch
+    trainer.stopRequest = { StopSignals.received }
     if comm.isRoot {
         if let resume {
             logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stop_signals.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

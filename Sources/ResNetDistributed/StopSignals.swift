@@ -1,0 +1,40 @@
+import CMPIShim
+import Foundation
+
+/// SIGTERM, SIGINT and SIGUSR1 as requests to stop cleanly.
+///
+/// After `install()`, the first of these signals only sets a flag; the trainer reads it after
+/// every step, the ranks agree on it within that step's allreduce, and rank 0 writes a checkpoint
+/// before the job exits with `StopSignals.exitCode`. A second signal ends the process at once
+/// (exit 128 + the signal number).
+public enum StopSignals {
+    /// The exit status of a run stopped by a signal after writing its checkpoint (EX_TEMPFAIL:
+    /// try again — resume from the checkpoint).
+    public static let exitCode: Int32 = 75
+
+    public static func install() throws {
+        guard rd_stop_install() == 0 else {
+            throw CommunicatorError.invalidArgument("cannot install the stop-signal handlers: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The signal number of the first stop request, or nil.
+    public static var received: Int32? {
+        let s = rd_stop_signal()
+        return s == 0 ? nil : s
+    }
+
+    public static var isRequested: Bool { rd_stop_signal() != 0 }
+
+    /// Sets the flag as if `signal` had arrived (tests).
+    public static func simulate(_ signal: Int32 = SIGTERM) { rd_stop_request(signal) }
+
+    public static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGUSR1: return "SIGUSR1"
+        default: return "signal \(signal)"
+        }
+    }
+}

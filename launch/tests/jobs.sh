@@ -1,0 +1,86 @@
+# Sourced by launch/test: batch-job safety — simultaneous starts, stop signals, choosing the newest
+# checkpoint. Uses mpi_args, $BIN, $LOG_DIR and the counters of launch/test.
+
+pass() { passed=$((passed + 1)); echo "MPI test passed: $1"; }
+fail() { failed=$((failed + 1)); echo "MPI test FAILED: $1"; }
+run_job() {
+  local np=$1 outfile=$2; shift 2
+  mapfile -t margs < <(mpi_args "$np")
+  timeout -s KILL 150 mpirun --timeout 120 "${margs[@]}" "$BIN" "$@" > "$outfile" 2>&1
+}
+run_dir() { ls -d "$1"/*/ 2>/dev/null | head -1; }
+
+# --- Jobs started at the same moment: one consistent run directory each -----------------------
+J="$LOG_DIR/jobs-race"; rm -rf "$J"; gate="$LOG_DIR/jobs-gate"; rm -f "$gate"; mkfifo "$gate"
+for seed in 1 2 3 4 5 6 7 8; do
+  (read -r _ < "$gate"; exec "$BIN" train --experiment regression --variant deep --epochs 4 --checkpoint-every 2 \
+     --seed "$seed" --quiet --out "$J" > "$J-$seed.txt" 2>&1) &
+done
+sleep 0.3; echo go > "$gate"; wait
+consistent=0
+for d in "$J"/*/; do
+  seed=$(sed -n 's/^seed: //p' "$d/config.yaml")
+  # The checkpoints' metadata records the seed of the run that wrote them.
+  if [ -f "$d/summary.json" ] && [ "$(ls "$d" | grep -c checkpoint-epoch)" -eq 2 ] \
+     && grep -aq "\"data_order_seed\":\"$seed\"" "$d/checkpoint-epoch-0002.safetensors" \
+     && grep -aq "\"data_order_seed\":\"$seed\"" "$d/checkpoint-epoch-0004.safetensors"; then
+    consistent=$((consistent + 1))
+  fi
+done
+if [ "$(ls -d "$J"/*/ | wc -l)" -eq 8 ] && [ $consistent -eq 8 ]; then
+  pass "8 jobs started at once with seeds 1–8: 8 run directories, each with its own seed's config and checkpoints"
+else fail "8 simultaneous jobs: $(ls -d "$J"/*/ 2>/dev/null | wc -l) directories, $consistent consistent"; fi
+rm -f "$gate"
+SLURM_JOB_ID=4242 "$BIN" train --experiment regression --variant deep --epochs 1 --quiet --out "$J-slurm" > /dev/null 2>&1
+SLURM_JOB_ID=4242 "$BIN" train --experiment regression --variant deep --epochs 1 --quiet --out "$J-slurm" > /dev/null 2>&1
+names=$(ls "$J-slurm" 2>/dev/null | tr '\n' ' ')
+if [ "$(ls "$J-slurm" | grep -c -- '-j4242$')" -eq 1 ] && [ "$(ls "$J-slurm" | grep -c -- '-j4242-2$')" -eq 1 ]; then
+  pass "run directories carry Slurm's job id, and a second run of the same name gets -2: $names"
+else fail "run directory names under SLURM_JOB_ID=4242: $names"; fi
+
+# --- Stop signals under mpirun: checkpoint, message, non-zero exit, exact resume ----------------
+S="$LOG_DIR/stop"; rm -rf "$S"
+stopjob=(--experiment regression --variant deep --epochs 300 --batch-size 64 --checkpoint-every 50 --quiet)
+run_job 2 "$S-ref.txt" train "${stopjob[@]}" --out "$S/ref"
+# stop_case SIGNAL NAME: starts the job, sends SIGNAL to mpirun once checkpoint 50 exists.
+stop_case() {
+  local sig=$1 name=$2 job rc t0 secs
+  mapfile -t margs < <(mpi_args 2)
+  timeout -s KILL 150 mpirun --timeout 120 "${margs[@]}" "$BIN" train "${stopjob[@]}" --out "$S/$name" > "$S-$name.txt" 2>&1 &
+  job=$!
+  for _ in $(seq 1 300); do ls "$S/$name"/*/checkpoint-epoch-0050.safetensors >/dev/null 2>&1 && break; sleep 0.1; done
+  # The signal goes to mpirun itself (the child of timeout), as a batch system sends it.
+  t0=$(date +%s.%N); kill "-$sig" "$(pgrep -P $job -x mpirun)"; wait $job; rc=$?
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  local dir newest periodic
+  dir=$(run_dir "$S/$name")
+  newest=$(ls "$dir" | grep -- '-step-' | tail -1)
+  periodic=$(ls "$dir" | grep -E 'checkpoint-epoch-[0-9]+\.safetensors' | sort | tail -1)
+  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [ -n "$newest" ] \
+     && [ "${newest:17:4}" -ge "${periodic:17:4}" ] \
+     && grep -q "stopped by SIG$sig after step [0-9]* of 32 in epoch [0-9]*; checkpoint .*$newest; continue with: resnet-dist train --resume " "$S-$name.txt"; then
+    pass "$sig to mpirun (np 2): exit $rc after ${secs}s, checkpoint $newest after the periodic $periodic, resume command printed"
+  else fail "$sig to mpirun: exit $rc after ${secs}s, newest '$newest', periodic '$periodic'"; tail -4 "$S-$name.txt"; return; fi
+  if run_job 2 "$S-$name-resume.txt" train --resume "$dir" --quiet --out "$S/$name-resumed"; then
+    local ref res
+    ref=$(grep -o '"testMetric" : [^,]*' "$(run_dir "$S/ref")/summary.json" | tail -1)
+    res=$(grep -o '"testMetric" : [^,]*' "$(run_dir "$S/$name-resumed")/summary.json" | tail -1)
+    if [ -n "$ref" ] && [ "$ref" = "$res" ]; then pass "resume after $sig from $newest ends at the uninterrupted run's metric ($ref)"
+    else fail "resume after $sig: '$res' vs uninterrupted '$ref'"; fi
+  else fail "resume after $sig"; tail -4 "$S-$name-resume.txt"; fi
+}
+stop_case TERM term
+stop_case USR1 usr1
+if grep -Eq 'Exit code: *75$' "$S-usr1.txt"; then
+  pass "SIGUSR1 (what sbatch --signal sends): the ranks exit with the documented code 75"
+else fail "SIGUSR1: ranks' exit code is not 75"; grep -i "exit code" "$S-usr1.txt"; fi
+
+# --- The newest checkpoint is chosen by its epoch as a number ----------------------------------
+C="$LOG_DIR/newest"; rm -rf "$C"
+"$BIN" train --experiment regression --variant deep --epochs 3 --checkpoint-every 1 --quiet --out "$C" > /dev/null 2>&1
+cdir=$(run_dir "$C")
+mv "$cdir/checkpoint-epoch-0002.safetensors" "$cdir/checkpoint-epoch-9999.safetensors"
+mv "$cdir/checkpoint-epoch-0003.safetensors" "$cdir/checkpoint-epoch-10000.safetensors"
+if run_job 1 "$C-eval.txt" eval --checkpoint "$cdir" && grep -q "after epoch 3," "$C-eval.txt"; then
+  pass "checkpoint-epoch-10000 is newer than checkpoint-epoch-9999: eval of the directory takes it"
+else fail "newest checkpoint by number: $(tail -1 "$C-eval.txt")"; fi
