@@ -56,6 +56,9 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
+        if options.resumeInPlace, let path = options.resume {
+            return try RunOutput(directory: try runDirectory(ofCheckpoint: path))
+        }
         return try RunOutput(directory: RunOutput.createUnique(base: base ?? options.out, config: config))
     }
     let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
@@ -87,6 +90,15 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         try collectively(comm, "write the report") {}
     }
     return TrainedVariant(summary: summary, fit: fit)
+}
+
+/// The run directory a checkpoint (or a run directory given to --resume) belongs to.
+func runDirectory(ofCheckpoint path: String) throws -> String {
+    let directory = (try TrainingCheckpoint.locate(path) as NSString).deletingLastPathComponent
+    guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.yaml")) else {
+        throw TrainingError.output("--resume-in-place: \(directory) is not a run directory (it has no config.yaml); drop --resume-in-place to continue in a new one")
+    }
+    return directory.isEmpty ? "." : directory
 }
 
 /// The fit plot's series: the truth, each variant's prediction, the test points.

@@ -88,6 +88,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Continue the run of a checkpoint (a file, or a run directory: its newest checkpoint) with the checkpoint's config.", valueName: "path"))
     var resume: String?
 
+    @Flag(help: "With --resume: continue in the checkpoint's own run directory (its metrics.jsonl, checkpoints and, at the end, summary.json) instead of a new one under --out.")
+    var resumeInPlace = false
+
     @Flag(help: "No progress output (rank 0 still writes the run directory).")
     var quiet = false
 
@@ -132,6 +135,9 @@ struct TrainingOptions: ParsableArguments {
 
     /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags.
     func resolve(variant: String?, comparing: Bool = false) throws -> ExperimentConfig {
+        if resumeInPlace && resume == nil {
+            throw ValidationError("--resume-in-place continues a run directory given with --resume; add --resume <run directory> or drop it")
+        }
         if resume != nil {
             var given = overrides().map { "--" + $0.0 }
             if experiment != nil { given.append("--experiment") }

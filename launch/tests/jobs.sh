@@ -84,3 +84,32 @@ mv "$cdir/checkpoint-epoch-0003.safetensors" "$cdir/checkpoint-epoch-10000.safet
 if run_job 1 "$C-eval.txt" eval --checkpoint "$cdir" && grep -q "after epoch 3," "$C-eval.txt"; then
   pass "checkpoint-epoch-10000 is newer than checkpoint-epoch-9999: eval of the directory takes it"
 else fail "newest checkpoint by number: $(tail -1 "$C-eval.txt")"; fi
+
+# --- launch/slurm.sbatch outside Slurm: stop → exit 75; RESUME=auto continues only this job's run
+Q="$LOG_DIR/sbatch"; rm -rf "$Q"
+sbatch_run() {  # sbatch_run JOBID OUTFILE ARGS… (the script as Slurm would run it, one node)
+  local id=$1 outfile=$2; shift 2
+  SLURM_JOB_ID=$id RUNS_DIR="$Q" RESNET_DIST="$BIN" OMPI_MCA_rmaps_base_oversubscribe=1 \
+    timeout -s KILL 120 bash "$here/slurm.sbatch" "$@" > "$outfile" 2>&1
+}
+SLURM_JOB_ID=111 RUNS_DIR="$Q" RESNET_DIST="$BIN" OMPI_MCA_rmaps_base_oversubscribe=1 \
+  timeout -s KILL 120 bash "$here/slurm.sbatch" --experiment regression --variant deep --epochs 300 --batch-size 64 \
+  --checkpoint-every 50 --quiet > "$Q-111.txt" 2>&1 &
+script=$!
+for _ in $(seq 1 300); do ls "$Q"/*-j111/checkpoint-epoch-0050.safetensors >/dev/null 2>&1 && break; sleep 0.1; done
+kill -USR1 "$(pgrep -P $script -x bash)" 2>/dev/null  # the batch shell, as --signal=B:USR1 does
+wait $script; rc=$?
+if [ $rc -eq 75 ] && ls "$Q"/*-j111/ | grep -q -- '-step-'; then
+  pass "slurm.sbatch: SIGUSR1 to the batch shell reaches the ranks; checkpoint written, exit 75 (requeue)"
+else fail "slurm.sbatch stop: exit $rc, $(ls "$Q"/*-j111/ 2>/dev/null | tr '\n' ' ')"; tail -4 "$Q-111.txt"; fi
+sbatch_run 222 "$Q-222.txt" --experiment regression --variant shallow --epochs 3 --quiet
+if ls -d "$Q"/regression-shallow-*-j222 >/dev/null 2>&1 && [ -e "$(ls -d "$Q"/regression-shallow-*-j222 | head -1)/summary.json" ] \
+   && [ ! -e "$(ls -d "$Q"/*-j111 | head -1)/summary.json" ]; then
+  pass "slurm.sbatch RESUME=auto: another job with other arguments starts its own run, the stopped run of job 111 is left alone"
+else fail "slurm.sbatch RESUME=auto with another job id: $(ls "$Q" | tr '\n' ' ')"; tail -3 "$Q-222.txt"; fi
+sbatch_run 111 "$Q-111b.txt" --experiment regression --variant shallow --epochs 3 --quiet; rc=$?
+d111=$(ls -d "$Q"/*-j111* | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$(ls -d "$Q"/*-j111* | wc -l)" -eq 1 ] && [ -e "$(ls -d "$Q"/*-j111 | head -1)/summary.json" ] \
+   && grep -q '"epochs" : 300' "$(ls -d "$Q"/*-j111 | head -1)/summary.json"; then
+  pass "slurm.sbatch requeued (same job id): continues its own run in place, which gets its summary.json"
+else fail "slurm.sbatch requeue: exit $rc, directories $d111"; tail -3 "$Q-111b.txt"; fi
