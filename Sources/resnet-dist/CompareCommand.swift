@@ -23,11 +23,11 @@ struct CompareCommand: ParsableCommand {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: options.quiet)
             try stopCleanlyOnSignals()
-            let name = try options.resolve(variant: nil).experiment
+            let name = try collectively(comm, "read the config") { try options.resolve(variant: nil).experiment }
             guard let experiment = Experiment.named(name) else { throw ConfigError.unknownExperiment(name, known: []) }
             let names = variants?.split(separator: ",").map(String.init) ?? experiment.variants.map(\.name)
             // Resolve (and so validate) every variant before training any.
-            let configs = try names.map { try options.resolve(variant: $0, comparing: true) }
+            let configs = try collectively(comm, "resolve the variants") { try names.map { try options.resolve(variant: $0, comparing: true) } }
             // One directory for the comparison, holding each variant's run directory.
             var first = configs[0]
             first.variant = "compare"

@@ -30,7 +30,14 @@ struct TrainCommand: ParsableCommand {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: options.quiet)
             try stopCleanlyOnSignals()
-            var config = try options.resolve(variant: variant)
+            // Every rank reports how its own arguments and files parsed, and that it takes the
+            // same path (print or train, fresh or resumed), before any acts on them: a config
+            // that fails on some ranks only must not leave the others waiting.
+            var config = try collectively(comm, "read the config") { try options.resolve(variant: variant) }
+            try comm.verifyAgreement([
+                ("whether --print-config is given (0 no, 1 yes)", printConfig ? 1 : 0),
+                ("whether --resume is given (0 no, 1 yes)", options.resume == nil ? 0 : 1),
+            ])
             let resume = try options.resume.map { try loadCheckpoint($0, comm: comm) }
             if let resume { config = resume.config }
             if printConfig {

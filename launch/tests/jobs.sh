@@ -113,3 +113,15 @@ if [ $rc -eq 0 ] && [ "$(ls -d "$Q"/*-j111* | wc -l)" -eq 1 ] && [ -e "$(ls -d "
    && grep -q '"epochs" : 300' "$(ls -d "$Q"/*-j111 | head -1)/summary.json"; then
   pass "slurm.sbatch requeued (same job id): continues its own run in place, which gets its summary.json"
 else fail "slurm.sbatch requeue: exit $rc, directories $d111"; tail -3 "$Q-111b.txt"; fi
+
+# --- An argument or file that fails on one rank only: every rank reports, nobody hangs ----------
+"$BIN" train --experiment regression --variant deep --epochs 2 --print-config > "$LOG_DIR/one-rank.yaml" 2>/dev/null
+for bad in "--config /nonexistent/config.yaml" "--print-config" "--resume /nonexistent/run"; do
+  out=$(OMPI_MCA_rmaps_base_oversubscribe=1 timeout -s KILL 60 mpirun --timeout 30 -x OPENBLAS_NUM_THREADS=1 \
+    -np 1 "$BIN" train --config "$LOG_DIR/one-rank.yaml" --quiet --out "$LOG_DIR/one-rank" \
+    : -np 1 "$BIN" train --config "$LOG_DIR/one-rank.yaml" $bad --quiet --out "$LOG_DIR/one-rank" 2>&1); rc=$?
+  if [ $rc -ne 0 ] && ! grep -q "time limit for job execution" <<<"$out" \
+     && [ "$(grep -c -E '^resnet-dist: rank [01]: error: ' <<<"$out")" -eq 2 ]; then
+    pass "'$bad' on rank 1 only: both ranks report an error and exit (exit $rc)"
+  else fail "'$bad' on rank 1 only (exit $rc)"; echo "$out" | head -4; fi
+done
