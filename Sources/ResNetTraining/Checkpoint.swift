@@ -157,7 +157,7 @@ public struct TrainingCheckpoint: Equatable {
             return out
         }
         let names = config.optimizer == "sgd" ? ["velocity"] : momentNames
-        return TrainingCheckpoint(
+        let checkpoint = TrainingCheckpoint(
             config: config, spec: spec, epoch: try int("epoch"), globalStep: try int("step"),
             level: try int("level") - 1, levelStartEpoch: try int("level_start_epoch"),
             switchEpochs: try decode([Int].self, "switch_epochs"),
@@ -172,5 +172,31 @@ public struct TrainingCheckpoint: Equatable {
                 guard let x = Double(v), x.isFinite else { throw fail("metadata 'epoch_loss_sum' is not a finite number") }
                 return x
             } ?? 0)
+        try checkpoint.checkPosition(fail)
+        return checkpoint
+    }
+
+    /// The epoch, step and level must describe a point of the run its config describes; a
+    /// resumed run indexes its schedule and per-level records with them.
+    func checkPosition(_ fail: (String) -> TrainingError) throws {
+        do { try config.validate() } catch { throw fail("its config: \(error)") }
+        guard (0...config.epochs).contains(epoch) else {
+            throw fail("its epoch \(epoch) is outside 0...\(config.epochs) (the run's --epochs)")
+        }
+        guard (0..<config.levelCount).contains(level) else {
+            throw fail("its level \(level + 1) is outside 1...\(config.levelCount) (the run's levels)")
+        }
+        guard levelSeconds.count == level + 1, switchEpochs.count == level, switches.count <= level else {
+            throw fail("its level \(level + 1) does not match its \(switchEpochs.count) switch epochs and \(levelSeconds.count) level times")
+        }
+        guard (0...epoch).contains(levelStartEpoch) else {
+            throw fail("its level starts at epoch \(levelStartEpoch), after its epoch \(epoch)")
+        }
+        guard history.count == epoch else {
+            throw fail("it holds \(history.count) epoch records for epoch \(epoch)")
+        }
+        guard globalStep >= 0, optimizerStep >= 0, stepInEpoch >= 0, epoch < config.epochs || stepInEpoch == 0 else {
+            throw fail("its step counts (step \(globalStep), optimizer step \(optimizerStep), step in epoch \(stepInEpoch)) are impossible")
+        }
     }
 }

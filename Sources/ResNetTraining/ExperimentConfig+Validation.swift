@@ -40,6 +40,7 @@ extension ExperimentConfig {
             throw bad("integrator", "\(integrators) — each must be one of euler, midpoint (rk2), heun, rk4")
         }
         guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
+        guard seed >= 0 else { throw bad("seed", "must be ≥ 0, got \(seed)") }
         guard batchSize >= 1 else { throw bad("batch-size", "must be positive, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw bad("lr", "the learning rate must be positive, got \(lr)") }
         guard ["adam", "sgd"].contains(optimizer) else { throw bad("optimizer", "'\(optimizer)' is not adam or sgd") }
@@ -87,6 +88,17 @@ extension ExperimentConfig {
             }
             guard levels[0] == blocks.max() && levels[0] == blocks.min() else {
                 throw bad("levels", "the first level's block count \(levels[0]) must equal --blocks \(blocks)")
+            }
+        }
+        // Each level at least nearly doubles the blocks: refuse counts that would overflow
+        // before computing them.
+        let blockLimit = 1 << 20
+        var deepest = blocks.max() ?? 1
+        for level in 1..<max(1, levelCount) where levels.isEmpty {
+            deepest *= 2
+            guard deepest <= blockLimit else {
+                throw bad(switchMode == "plateau" ? "max-levels" : "switch-epochs",
+                          "\(levelCount) levels would need more than \(blockLimit) blocks per group by level \(level + 1); use fewer levels")
             }
         }
         for level in 1..<max(1, levelCount) {

@@ -125,3 +125,26 @@ for bad in "--config /nonexistent/config.yaml" "--print-config" "--resume /nonex
     pass "'$bad' on rank 1 only: both ranks report an error and exit (exit $rc)"
   else fail "'$bad' on rank 1 only (exit $rc)"; echo "$out" | head -4; fi
 done
+
+# --- User input that used to trap: one-line error, exit 1, no backtrace -------------------------
+V="$LOG_DIR/inputs"; rm -rf "$V"
+"$BIN" train --experiment regression --variant deep --epochs 3 --checkpoint-every 1 --quiet --out "$V" > /dev/null 2>&1
+vck="$(run_dir "$V")/checkpoint-epoch-0002.safetensors"
+# (Same-length edits of the header's metadata.)
+sed 's/"epoch":"2"/"epoch":"9"/' "$vck" > "$V/epoch9.safetensors"
+sed 's/"level":"1"/"level":"9"/' "$vck" > "$V/level9.safetensors"
+sed 's/"level":"1"/"level":"0"/' "$vck" > "$V/level0.safetensors"
+bad_input() {  # bad_input DESCRIPTION EXPECTED-MESSAGE ARGS…
+  local what=$1 expect=$2; shift 2
+  local out rc
+  out=$(timeout -s KILL 60 "$BIN" "$@" --quiet --out "$V/out" 2>&1); rc=$?
+  if [ $rc -eq 1 ] && [ "$(grep -c . <<<"$out")" -eq 1 ] && grep -q "^resnet-dist: error: .*$expect" <<<"$out"; then
+    pass "$what: one-line error ($(cut -c1-110 <<<"$out"))"
+  else fail "$what: exit $rc"; head -3 <<<"$out"; fi
+}
+bad_input "--seed=-1" "invalid --seed: must be ≥ 0" train --experiment regression --variant deep --seed=-1
+bad_input "--switch plateau --max-levels 1000" "invalid --max-levels: 1000 levels would need more than" \
+  train --experiment regression --variant multilevel --switch plateau --max-levels 1000
+bad_input "resume of a checkpoint whose epoch is past the end" "its epoch 9 is outside 0...3" train --resume "$V/epoch9.safetensors"
+bad_input "resume of a checkpoint at level 9" "its level 9 is outside 1...1" train --resume "$V/level9.safetensors"
+bad_input "resume of a checkpoint at level 0" "its level 0 is outside 1...1" train --resume "$V/level0.safetensors"
