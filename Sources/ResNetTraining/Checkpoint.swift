@@ -2,15 +2,20 @@ import Foundation
 import ResNetCore
 
 /// Everything needed to continue a run exactly: weights, BatchNorm statistics, optimizer state,
-/// level, epoch and history. Stored as safetensors (readable by Python's `safetensors`, numpy
-/// and PyTorch) with tensors named by model structure and the rest in the header's metadata.
+/// level and epoch. Stored as safetensors (readable by Python's `safetensors`, numpy and PyTorch)
+/// with tensors named by model structure and the rest in the header's metadata; the checksum
+/// covers both. The per-epoch history is not stored (it would grow with every epoch): it lives
+/// in the run's `metrics.jsonl`, from which a resume rebuilds it (`history(fromMetrics:upTo:)`).
+/// Checkpoints of the first format still carry it, and still load.
 ///
 /// ```swift
 /// let ckpt = try TrainingCheckpoint.read(path: "runs/regression-multilevel-…/checkpoint-epoch-0050.safetensors")
 /// print(ckpt.spec.blocks, ckpt.epoch)
 /// ```
 public struct TrainingCheckpoint: Equatable {
-    public static let format = "resnet-dist-checkpoint-1"
+    public static let format = "resnet-dist-checkpoint-2"
+    /// The first format: history in the header, the checksum over the tensors only.
+    public static let formatWithHistory = "resnet-dist-checkpoint-1"
 
     public var config: ExperimentConfig
     public var spec: ModelSpec
@@ -26,6 +31,8 @@ public struct TrainingCheckpoint: Equatable {
     /// Adam's m and v, or SGD's velocity, laid out like the parameters.
     public var moments: [[Float]]
     public var optimizerStep: Int
+    /// The epoch records so far. Empty when loaded from a checkpoint of the current format until
+    /// a resume fills it in from `metrics.jsonl`; not written to the file.
     public var history: [EpochRecord]
     public var levelSeconds: [Double]
     /// The level switches so far, with their jumps.
@@ -107,12 +114,11 @@ public struct TrainingCheckpoint: Equatable {
             "level_start_epoch": String(levelStartEpoch),
             "switch_epochs": try text(switchEpochs),
             "level_seconds": try text(levelSeconds),
-            "history": try text(history),
             "switches": try text(switches),
             "step_in_epoch": String(stepInEpoch),
             "epoch_loss_sum": "\(epochLossSum)",
         ])
-        file.storeChecksum()
+        file.storeChecksum(includingMetadata: true)
         return file
     }
 
@@ -124,9 +130,12 @@ public struct TrainingCheckpoint: Equatable {
 
     public static func load(_ file: SafeTensorsFile, source: String) throws -> TrainingCheckpoint {
         func fail(_ why: String) -> TrainingError { .output("\(source) is not a usable resnet-dist checkpoint: \(why)") }
-        do { try file.verifyChecksum() } catch { throw fail("\(error)") }
         let meta = file.metadata
-        guard meta["format"] == format else { throw fail("its metadata 'format' is \(meta["format"] ?? "missing"), expected \(format)") }
+        let withHistory = meta["format"] == formatWithHistory
+        do { try file.verifyChecksum(includingMetadata: !withHistory) } catch { throw fail("\(error)") }
+        guard meta["format"] == format || withHistory else {
+            throw fail("its metadata 'format' is \(meta["format"] ?? "missing"), expected \(format)")
+        }
         func field(_ key: String) throws -> String {
             guard let v = meta[key] else { throw fail("metadata '\(key)' is missing") }
             return v
@@ -164,7 +173,7 @@ public struct TrainingCheckpoint: Equatable {
             parameters: try gather(layout.slots, prefix: "", count: layout.parameterCount),
             state: try gather(layout.stateSlots, prefix: "", count: layout.state.count),
             moments: try names.map { try gather(layout.slots, prefix: "optimizer.\($0).", count: layout.parameterCount) },
-            optimizerStep: try int("optimizer_step"), history: try decode([EpochRecord].self, "history"),
+            optimizerStep: try int("optimizer_step"), history: withHistory ? try decode([EpochRecord].self, "history") : [],
             levelSeconds: try decode([Double].self, "level_seconds"),
             switches: meta["switches"] == nil ? [] : try decode([SwitchRecord].self, "switches"),
             stepInEpoch: meta["step_in_epoch"] == nil ? 0 : try int("step_in_epoch"),
@@ -174,6 +183,28 @@ public struct TrainingCheckpoint: Equatable {
             } ?? 0)
         try checkpoint.checkPosition(fail)
         return checkpoint
+    }
+
+    /// The records of epochs 1...`epoch` from a run's `metrics.jsonl` (one JSON record a line).
+    /// A run resumed in place rewrites the file, so each epoch appears once; lines after `epoch`
+    /// (from an older checkpoint's resume) are ignored.
+    public static func history(fromMetrics text: String, upTo epoch: Int, source: String) throws -> [EpochRecord] {
+        var records: [EpochRecord] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            guard records.count < epoch else { break }
+            let record: EpochRecord
+            do { record = try JSONDecoder().decode(EpochRecord.self, from: Data(line.utf8)) } catch {
+                throw TrainingError.output("\(source): line \(n + 1) is not an epoch record (\(error)); the run's history cannot be rebuilt")
+            }
+            guard record.epoch == records.count + 1 else {
+                throw TrainingError.output("\(source): line \(n + 1) is epoch \(record.epoch), expected \(records.count + 1); the run's history cannot be rebuilt")
+            }
+            records.append(record)
+        }
+        guard records.count == epoch else {
+            throw TrainingError.output("\(source) holds \(records.count) epoch records but the checkpoint is after epoch \(epoch); resume needs the run's complete metrics.jsonl beside the checkpoint")
+        }
+        return records
     }
 
     /// The epoch, step and level must describe a point of the run its config describes; a
@@ -192,7 +223,7 @@ public struct TrainingCheckpoint: Equatable {
         guard (0...epoch).contains(levelStartEpoch) else {
             throw fail("its level starts at epoch \(levelStartEpoch), after its epoch \(epoch)")
         }
-        guard history.count == epoch else {
+        guard history.isEmpty || history.count == epoch else {
             throw fail("it holds \(history.count) epoch records for epoch \(epoch)")
         }
         guard globalStep >= 0, optimizerStep >= 0, stepInEpoch >= 0, epoch < config.epochs || stepInEpoch == 0 else {

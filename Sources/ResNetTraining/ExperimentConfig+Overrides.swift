@@ -58,6 +58,7 @@ extension ExperimentConfig {
         "local-bn": { c, v, src in c.localBN = try v.asBool("local-bn", src) },
         "precise-bn": { c, v, src in c.preciseBN = try v.asInt("precise-bn", src) },
         "checkpoint-every": { c, v, src in c.checkpointEvery = try v.asInt("checkpoint-every", src) },
+        "keep-checkpoints": { c, v, src in c.keepCheckpoints = try v.asInt("keep-checkpoints", src) },
         "saved-activations": { c, v, src in c.savedActivations = try v.asString("saved-activations", src) },
         "head": { c, v, src in c.head = try v.asString("head", src) },
         "input-layer": { c, v, src in c.inputLayer = try v.asBool("input-layer", src) },

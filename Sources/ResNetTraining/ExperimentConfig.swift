@@ -66,6 +66,8 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var preciseBN: Int
     /// Write a checkpoint every N epochs (0 = only at level switches and at the end).
     public var checkpointEvery: Int
+    /// Keep the newest N checkpoints (and those at level switches); 0 = keep all. Absent: 3.
+    public var keepCheckpoints: Int? = nil
     /// Precision of the normalised activations the residual blocks keep for backward: `half`
     /// (the default when absent; half the memory, backward sees x̂ rounded to 11 bits) or
     /// `single` (Float). Optional so that configs written before it existed still read.
@@ -111,6 +113,9 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var savedActivationStorage: HalfPrecision.Storage {
         savedActivations.flatMap(HalfPrecision.Storage.init(rawValue:)) ?? .half
     }
+
+    /// `keepCheckpoints`, 3 when absent.
+    public var checkpointsToKeep: Int { keepCheckpoints ?? 3 }
 
     /// The CNN head (pool when absent).
     public var headKind: ModelSpec.Head { head.flatMap(ModelSpec.Head.init(rawValue:)) ?? .pool }

@@ -67,21 +67,55 @@ public final class RunOutput {
 
     public func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
-    func begin(config: ExperimentConfig) throws {
+    /// Writes `config.yaml` and a `metrics.jsonl` holding `history` (the records a resumed run
+    /// starts with), each atomically, so a run resumed in its own directory never loses its
+    /// records; removes temporary files a killed run left behind.
+    func begin(config: ExperimentConfig, history: [EpochRecord] = []) throws {
         try write(Data(try config.yaml().utf8), to: "config.yaml")
+        var lines = Data()
+        for record in history { lines.append(try Self.line(record)) }
+        try write(lines, to: "metrics.jsonl")
         let metricsPath = path("metrics.jsonl")
-        guard FileManager.default.createFile(atPath: metricsPath, contents: nil),
-              let handle = FileHandle(forWritingAtPath: metricsPath) else {
+        guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
             throw TrainingError.output("cannot write \(metricsPath); choose another directory with --out")
         }
+        _ = try? handle.seekToEnd()
         metrics = handle
+        removeStaleTemporaryFiles()
     }
 
-    func append(_ record: EpochRecord) throws {
+    static func line(_ record: EpochRecord) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(record)
         line.append(0x0A)
+        return line
+    }
+
+    /// Keeps the newest `keep` checkpoints (by epoch, then step) and those after the epochs in
+    /// `protected` (the level switches); removes the rest. `keep` 0 keeps all.
+    public func pruneCheckpoints(keep: Int, protecting protected: Set<Int>) {
+        guard keep > 0 else { return }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let newestFirst = names.compactMap { name in TrainingCheckpoint.position(fileName: name).map { (name, $0) } }
+            .sorted { ($0.1.epoch, $0.1.step) > ($1.1.epoch, $1.1.step) }
+        for (name, position) in newestFirst.dropFirst(keep) where !(position.step == 0 && protected.contains(position.epoch)) {
+            try? FileManager.default.removeItem(atPath: path(name))
+        }
+    }
+
+    /// Removes the hidden temporary files of checkpoint writes (`.checkpoint-….safetensors.tmp-<pid>-…`)
+    /// that another process left here — a run killed while writing. This process's own are kept.
+    public func removeStaleTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let own = ".tmp-\(getpid())-"
+        for name in names where name.hasPrefix(".checkpoint-epoch-") && name.contains(".safetensors.tmp-") && !name.contains(own) {
+            try? FileManager.default.removeItem(atPath: path(name))
+        }
+    }
+
+    func append(_ record: EpochRecord) throws {
+        let line = try Self.line(record)
         do {
             try metrics?.write(contentsOf: line)
         } catch {

@@ -187,16 +187,32 @@ extension SafeTensorsFile {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// Stores `checksum()` in `metadata[key]`.
-    public mutating func storeChecksum(key: String = SafeTensorsFile.checksumKey) {
-        metadata[key] = checksum()
+    /// FNV-1a 64-bit hash of the tensors (as `checksum()`) followed by every metadata entry but
+    /// `excluding`, in order of their keys, each as the key's UTF-8 bytes, a 0 byte, the value's
+    /// UTF-8 bytes, a 0xFF byte. Editing any metadata value (an epoch, a level) changes it.
+    public func checksumWithMetadata(excluding key: String = SafeTensorsFile.checksumKey) -> String {
+        var hash = FNV1a64()
+        hash.update(checksum().utf8)
+        for k in metadata.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where k != key {
+            hash.update(k.utf8)
+            hash.update(CollectionOfOne(0))
+            hash.update(metadata[k]!.utf8)
+            hash.update(CollectionOfOne(0xFF))
+        }
+        let hex = String(hash.value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Stores `checksum()` (or `checksumWithMetadata`) in `metadata[key]`.
+    public mutating func storeChecksum(key: String = SafeTensorsFile.checksumKey, includingMetadata: Bool = false) {
+        metadata[key] = includingMetadata ? checksumWithMetadata(excluding: key) : checksum()
     }
 
     /// Throws `.checksumMissing` if `metadata[key]` is absent, `.checksumMismatch` if it differs
-    /// from `checksum()`.
-    public func verifyChecksum(key: String = SafeTensorsFile.checksumKey) throws(SafeTensorsError) {
+    /// from `checksum()` (or `checksumWithMetadata`).
+    public func verifyChecksum(key: String = SafeTensorsFile.checksumKey, includingMetadata: Bool = false) throws(SafeTensorsError) {
         guard let stored = metadata[key] else { throw .checksumMissing(key: key) }
-        let computed = checksum()
+        let computed = includingMetadata ? checksumWithMetadata(excluding: key) : checksum()
         guard stored.lowercased() == computed else {
             throw .checksumMismatch(key: key, stored: stored, computed: computed)
         }

@@ -95,7 +95,7 @@ public indirect enum SafeTensorsError: Error, CustomStringConvertible, Equatable
             return "tensor \"\(tensor)\" has dtype \(actual), expected \(expected)"
         case .checksumMissing(let key): return "metadata has no checksum under key \"\(key)\""
         case let .checksumMismatch(key, stored, computed):
-            return "checksum mismatch: metadata \"\(key)\" says \(stored) but the tensor data hashes to \(computed) (corrupted or modified checkpoint)"
+            return "checksum mismatch: metadata \"\(key)\" says \(stored) but the file hashes to \(computed) (corrupted or modified checkpoint)"
         case let .io(operation, errno, message): return "\(operation) failed: \(message) (errno \(errno))"
         case let .inFile(path, error): return "\(path): \(error.description)"
         }

@@ -128,6 +128,7 @@ public final class Trainer {
             } catch {
                 throw TrainingError.output("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact")
             }
+            output.pruneCheckpoints(keep: config.checkpointsToKeep, protecting: Set(switchEpochs))
             return path
         }
     }
@@ -178,8 +179,7 @@ public final class Trainer {
         var globalStep = startStep
         let start = ProcessStats.now() - levelSeconds.reduce(0, +)
         try collectively(comm, "write the run directory") {
-            try output?.begin(config: config)
-            for record in history { try output?.append(record) }
+            try output?.begin(config: config, history: history)
         }
 
         for epoch in startEpoch..<config.epochs {

@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
                 ("whether --print-config is given (0 no, 1 yes)", printConfig ? 1 : 0),
                 ("whether --resume is given (0 no, 1 yes)", options.resume == nil ? 0 : 1),
             ])
-            let resume = try options.resume.map { try loadCheckpoint($0, comm: comm) }
+            let resume = try options.resume.map { try loadCheckpoint($0, comm: comm, history: true) }
             if let resume { config = resume.config }
             if printConfig {
                 if comm.isRoot { print(try config.yaml()) }

@@ -103,6 +103,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
     var checkpointEvery: Int?
 
+    @Option(parsing: .unconditional, help: "Keep the newest N checkpoints of the run, and those at level switches, removing older ones (0 = keep all; default 3).")
+    var keepCheckpoints: Int?
+
     @Option(help: ArgumentHelp("Where runs are written: runs/<experiment>-<variant>-<time>/ under this directory.", valueName: "dir"))
     var out: String = "runs"
 
@@ -155,6 +158,7 @@ struct TrainingOptions: ParsableArguments {
         add("data-dir", dataDir.map(ConfigValue.string))
         if localBn { o.append(("local-bn", .bool(true))) }
         add("checkpoint-every", checkpointEvery.map(ConfigValue.int))
+        add("keep-checkpoints", keepCheckpoints.map(ConfigValue.int))
         add("precise-bn", preciseBn.map(ConfigValue.int))
         add("saved-activations", savedActivations.map(ConfigValue.string))
         return o

@@ -130,10 +130,15 @@ done
 V="$LOG_DIR/inputs"; rm -rf "$V"
 "$BIN" train --experiment regression --variant deep --epochs 3 --checkpoint-every 1 --quiet --out "$V" > /dev/null 2>&1
 vck="$(run_dir "$V")/checkpoint-epoch-0002.safetensors"
-# (Same-length edits of the header's metadata.)
-sed 's/"epoch":"2"/"epoch":"9"/' "$vck" > "$V/epoch9.safetensors"
-sed 's/"level":"1"/"level":"9"/' "$vck" > "$V/level9.safetensors"
-sed 's/"level":"1"/"level":"0"/' "$vck" > "$V/level0.safetensors"
+# The checksum covers the header: an edited epoch or level is refused as corrupt. Re-signed
+# (launch/tests/resign_checkpoint.py recomputes the checksum), the same edits reach the checks
+# of the position itself.
+sed 's/"epoch":"2"/"epoch":"9"/' "$vck" > "$V/epoch9-edited.safetensors"
+sed 's/"level":"1"/"level":"9"/' "$vck" > "$V/level9-edited.safetensors"
+resign() { python3 "$here/tests/resign_checkpoint.py" "$vck" "$@"; }
+resign "$V/epoch9.safetensors" epoch=9
+resign "$V/level9.safetensors" level=9
+resign "$V/level0.safetensors" level=0
 bad_input() {  # bad_input DESCRIPTION EXPECTED-MESSAGE ARGS…
   local what=$1 expect=$2; shift 2
   local out rc
@@ -145,6 +150,8 @@ bad_input() {  # bad_input DESCRIPTION EXPECTED-MESSAGE ARGS…
 bad_input "--seed=-1" "invalid --seed: must be ≥ 0" train --experiment regression --variant deep --seed=-1
 bad_input "--switch plateau --max-levels 1000" "invalid --max-levels: 1000 levels would need more than" \
   train --experiment regression --variant multilevel --switch plateau --max-levels 1000
+bad_input "resume of a checkpoint whose epoch was edited in place" "checksum mismatch: .*(corrupted or modified checkpoint)" train --resume "$V/epoch9-edited.safetensors"
+bad_input "resume of a checkpoint whose level was edited in place" "checksum mismatch: .*(corrupted or modified checkpoint)" train --resume "$V/level9-edited.safetensors"
 bad_input "resume of a checkpoint whose epoch is past the end" "its epoch 9 is outside 0...3" train --resume "$V/epoch9.safetensors"
 bad_input "resume of a checkpoint at level 9" "its level 9 is outside 1...1" train --resume "$V/level9.safetensors"
 bad_input "resume of a checkpoint at level 0" "its level 0 is outside 1...1" train --resume "$V/level0.safetensors"

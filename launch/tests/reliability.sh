@@ -13,7 +13,7 @@ run_dir() { ls -d "$1"/*/ 2>/dev/null | head -1; }
 # --- Exact resume across a level switch: same np bit-identical, other np within 1e-4 ---------
 R="$LOG_DIR/resume"; rm -rf "$R"
 common=(--experiment regression --variant multilevel --subset 512 --batch-size 64 --epochs 6 --switch-epochs 4)
-run_job 2 "$R-full.txt" train "${common[@]}" --checkpoint-every 1 --trace-steps 100 --quiet --out "$R/full"
+run_job 2 "$R-full.txt" train "${common[@]}" --checkpoint-every 1 --keep-checkpoints 0 --trace-steps 100 --quiet --out "$R/full"
 full=$(run_dir "$R/full")
 ckpt="$full/checkpoint-epoch-0002.safetensors"
 if [ -f "$ckpt" ]; then
@@ -47,7 +47,7 @@ else fail "eval of a checkpoint"; tail -5 "$E-eval.txt"; fi
 
 # --- A rank killed mid-run: prompt non-zero exit, checkpoint intact, resume finishes the run --
 K="$LOG_DIR/kill"; rm -rf "$K"
-long=(--experiment regression --variant deep --epochs 400 --batch-size 64 --checkpoint-every 20 --quiet)
+long=(--experiment regression --variant deep --epochs 400 --batch-size 64 --checkpoint-every 20 --keep-checkpoints 0 --quiet)
 run_job 4 "$K-ref.txt" train "${long[@]}" --out "$K/ref"
 mapfile -t margs < <(mpi_args 4)
 timeout -s KILL 150 mpirun --timeout 120 "${margs[@]}" "$BIN" train "${long[@]}" --out "$K/killed" > "$K-killed.txt" 2>&1 &

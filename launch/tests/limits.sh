@@ -1,0 +1,71 @@
+# Sourced by launch/test: sizes checked before allocating, checkpoints signed over their header,
+# history in metrics.jsonl only and a bounded number of checkpoints, resumable comparisons, and
+# plain messages for odd input. Uses mpi_args, mpi_case, lines, $BIN, $LOG_DIR and the counters.
+
+pass() { passed=$((passed + 1)); echo "MPI test passed: $1"; }
+fail() { failed=$((failed + 1)); echo "MPI test FAILED: $1"; }
+run_dir() { ls -d "$1"/*/ 2>/dev/null | head -1; }
+L="$LOG_DIR/limits"; rm -rf "$L"; mkdir -p "$L"
+resign() { python3 "$here/tests/resign_checkpoint.py" "$@"; }
+# refused DESCRIPTION EXPECTED-MESSAGE ARGS…: one line "resnet-dist: error: …EXPECTED…", exit 1,
+# within 20 seconds.
+refused() {
+  local what=$1 expect=$2; shift 2
+  local out rc
+  out=$(timeout -s KILL 20 "$BIN" "$@" 2>&1); rc=$?
+  if [ $rc -eq 1 ] && [ "$(grep -c . <<<"$out")" -eq 1 ] && grep -q "^resnet-dist: error: .*$expect" <<<"$out"; then
+    pass "$what: $(cut -c1-150 <<<"$out")"
+  else fail "$what: exit $rc"; head -3 <<<"$out" | cut -c1-300; fi
+}
+metric() { grep -o '"testMetric" : [^,]*' "$1/summary.json" | tail -1; }
+
+# --- Checkpoints: header signed, no history, bounded in number ---------------------------------
+"$BIN" train --experiment regression --variant deep --epochs 40 --checkpoint-every 10 --keep-checkpoints 0 --quiet --out "$L/size" > /dev/null 2>&1
+sdir=$(run_dir "$L/size")
+s10=$(stat -c %s "$sdir/checkpoint-epoch-0010.safetensors" 2>/dev/null); s40=$(stat -c %s "$sdir/checkpoint-epoch-0040.safetensors" 2>/dev/null)
+if [ -n "$s10" ] && [ "$s10" = "$s40" ] && ! grep -aq '"history"' "$sdir/checkpoint-epoch-0040.safetensors" \
+   && [ "$(grep -c . "$sdir/metrics.jsonl")" -eq 40 ]; then
+  pass "checkpoints do not grow with the epochs: $s10 bytes at epoch 10 and at 40; the history is in metrics.jsonl (40 lines)"
+else fail "checkpoint sizes $s10 (epoch 10) vs $s40 (epoch 40), history in header: $(grep -ac '"history"' "$sdir/checkpoint-epoch-0040.safetensors")"; fi
+
+"$BIN" train --experiment regression --variant multilevel --epochs 12 --switch-epochs 3 --checkpoint-every 1 --quiet --out "$L/keep" > /dev/null 2>&1
+kept=$(ls "$(run_dir "$L/keep")" | grep checkpoint | sed -E 's/checkpoint-epoch-0*([0-9]+).*/\1/' | sort -n | tr '\n' ' ')
+if [ "$kept" = "3 10 11 12 " ]; then pass "--checkpoint-every 1 over 12 epochs keeps the newest 3 and the level switch's: epochs $kept"
+else fail "checkpoints kept: '$kept', expected '3 10 11 12 '"; fi
+"$BIN" train --experiment regression --variant deep --epochs 6 --checkpoint-every 1 --keep-checkpoints 2 --quiet --out "$L/keep2" > /dev/null 2>&1
+kept=$(ls "$(run_dir "$L/keep2")" | grep -c checkpoint)
+if [ "$kept" -eq 2 ]; then pass "--keep-checkpoints 2: 2 checkpoints left of 6"; else fail "--keep-checkpoints 2 left $kept"; fi
+
+# Resume rebuilds the history from metrics.jsonl: a plateau schedule (which reads the history)
+# switches at the same epochs and the run ends at the same metric, with its whole history.
+plateau=(--experiment regression --variant multilevel --switch plateau --patience 2 --min-improvement 0.05 --epochs 30 --checkpoint-every 1 --keep-checkpoints 0 --quiet)
+"$BIN" train "${plateau[@]}" --out "$L/plateau" > /dev/null 2>&1
+pdir=$(run_dir "$L/plateau")
+"$BIN" train --resume "$pdir/checkpoint-epoch-0007.safetensors" --quiet --out "$L/plateau-resumed" > "$L/plateau-resumed.txt" 2>&1
+rdir=$(run_dir "$L/plateau-resumed")
+sw() { tr -d ' \n' < "$1/summary.json" | grep -o '"switchEpochs":\[[^]]*\]'; }
+hist() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["history"]))' "$1/summary.json" 2>/dev/null; }
+if [ -n "$rdir" ] && [ "$(metric "$pdir")" = "$(metric "$rdir")" ] && [ "$(sw "$pdir")" = "$(sw "$rdir")" ] && [ "$(hist "$rdir")" = 30 ] \
+   && [ "$(grep -c . "$rdir/metrics.jsonl")" -eq 30 ]; then
+  pass "resume of a plateau run at epoch 7 (its switch, at 8, reads the losses of epochs 1–8): same switches ($(sw "$rdir")), same metric ($(metric "$rdir")), 30 epochs of history"
+else fail "plateau resume: switches '$(sw "$rdir")' vs '$(sw "$pdir")', metric '$(metric "$rdir")' vs '$(metric "$pdir")', history $(hist "$rdir")"; tail -2 "$L/plateau-resumed.txt"; fi
+mkdir -p "$L/alone"; cp "$pdir/checkpoint-epoch-0007.safetensors" "$L/alone/"
+refused "resume of a checkpoint without its metrics.jsonl" "resuming needs the run's metrics.jsonl beside the checkpoint" \
+  train --resume "$L/alone" --quiet --out "$L/runs"
+# A checkpoint of the first format (history in the header, checksum over the tensors) still
+# resumes, without any metrics.jsonl.
+hist7=$(head -7 "$pdir/metrics.jsonl" | python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in sys.stdin], separators=(",", ":")))')
+resign "$pdir/checkpoint-epoch-0007.safetensors" "$L/alone/old-format.safetensors" format=resnet-dist-checkpoint-1 "history=$hist7" --tensors-only
+rm -f "$L/alone/checkpoint-epoch-0007.safetensors"
+"$BIN" train --resume "$L/alone/old-format.safetensors" --quiet --out "$L/old-resumed" > "$L/old-resumed.txt" 2>&1
+odir=$(run_dir "$L/old-resumed")
+if [ -n "$odir" ] && [ "$(metric "$pdir")" = "$(metric "$odir")" ] && [ "$(hist "$odir")" = 30 ]; then
+  pass "a checkpoint of the first format (history in its header) resumes exactly: $(metric "$odir")"
+else fail "old-format checkpoint: '$(metric "$odir")' vs '$(metric "$pdir")'"; tail -2 "$L/old-resumed.txt"; fi
+# Stale temporary files of a killed write are removed when the run continues in its directory.
+touch "$pdir/.checkpoint-epoch-0016.safetensors.tmp-999999-12345"
+"$BIN" train --resume "$pdir/checkpoint-epoch-0025.safetensors" --resume-in-place --quiet > /dev/null 2>&1; rc=$?
+if [ $rc -eq 0 ] && ! ls -a "$pdir" | grep -q '\.tmp-' && [ "$(grep -c . "$pdir/metrics.jsonl")" -eq 30 ]; then
+  pass "resume in place removes a killed write's hidden temporary file and keeps metrics.jsonl whole (30 lines)"
+else fail "stale temporary file: exit $rc, $(ls -a "$pdir" | grep -c '\.tmp-') left, $(grep -c . "$pdir/metrics.jsonl") metrics lines"; fi
+
