@@ -35,6 +35,34 @@ enum DataFiles {
         return Gzip.isGzip(raw) ? try Gzip.decompress(raw, path: path) : raw
     }
 
+    /// The bytes of an IDX file, inflated if gzip-compressed — never past the size its header
+    /// announces, so a small file that inflates to gigabytes (a gzip bomb) is refused at once.
+    static func readDecodedIDX(_ path: String, magic: UInt32) throws(DataError) -> [UInt8] {
+        let raw = try read(path)
+        guard Gzip.isGzip(raw) else { return raw }
+        let headerSize = 4 + 4 * Int(magic & 0xFF)
+        let header = try Gzip.decompressPrefix(raw, count: headerSize, path: path)
+        // A damaged stream: inflating (a little of) it names the damage. A wrong magic: parsing
+        // the header says so.
+        guard header.count == headerSize else { return try Gzip.decompress(raw, path: path, maxOutputBytes: 1 << 20) }
+        guard readUInt32BE(header, 0) == magic else { return header }
+        var announced = headerSize, elements = 1
+        for k in 1..<(headerSize / 4) {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(readUInt32BE(header, 4 * k)))
+            guard !overflow, product <= Int.max / 2 else { return header }
+            elements = product
+        }
+        announced += elements
+        do {
+            return try Gzip.decompress(raw, path: path, maxOutputBytes: announced + 1)
+        } catch {
+            if case .corruptGzip(_, let detail) = error, detail.hasPrefix("decompressed data exceed") {
+                throw .corruptGzip(path: path, detail: "it inflates to more than the \(announced) bytes its IDX header announces (inflating stopped there)")
+            }
+            throw error
+        }
+    }
+
     static func read(_ path: String) throws(DataError) -> [UInt8] {
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)

@@ -33,6 +33,36 @@ public enum Gzip {
         return output
     }
 
+    /// The first `count` bytes of the first member's data (fewer if the data are shorter or
+    /// damaged; `decompress` reports what is wrong), without inflating the rest.
+    public static func decompressPrefix(_ input: [UInt8], count: Int, path: String) throws(DataError) -> [UInt8] {
+        let dataStart = try parseHeader(input, from: 0, path: path)
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .corruptGzip(path: path, detail: "zlib could not be initialised")
+        }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: count)
+        var produced = 0, consumed = 0
+        while produced < count {
+            let status: Int32 = input.withUnsafeBufferPointer { inBuf in
+                output.withUnsafeMutableBufferPointer { outBuf in
+                    stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + dataStart + consumed)
+                    stream.avail_in = uInt(min(inBuf.count - dataStart - consumed, Int(UInt32.max)))
+                    stream.next_out = outBuf.baseAddress! + produced
+                    stream.avail_out = uInt(count - produced)
+                    let availIn = Int(stream.avail_in), availOut = Int(stream.avail_out)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    consumed += availIn - Int(stream.avail_in)
+                    produced += availOut - Int(stream.avail_out)
+                    return status
+                }
+            }
+            guard status == Z_OK else { break }
+        }
+        return Array(output[..<produced])
+    }
+
     /// Compresses `bytes` into one gzip member (used to write test fixtures and small files).
     public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
         var stream = z_stream()

@@ -13,12 +13,12 @@ public enum IDXReader {
     /// Reads an IDX image file: `count × height × width` bytes.
     public static func readImages(path: String) throws(DataError)
         -> (count: Int, height: Int, width: Int, pixels: [UInt8]) {
-        try parseImages(DataFiles.readDecoded(path), path: path)
+        try parseImages(DataFiles.readDecodedIDX(path, magic: imagesMagic), path: path)
     }
 
     /// Reads an IDX label file and checks every label is in 0–9.
     public static func readLabels(path: String) throws(DataError) -> [UInt8] {
-        try parseLabels(DataFiles.readDecoded(path), path: path)
+        try parseLabels(DataFiles.readDecodedIDX(path, magic: labelsMagic), path: path)
     }
 
     /// Parses the (already decompressed) bytes of an image file. `path` is for messages only.

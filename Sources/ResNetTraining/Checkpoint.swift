@@ -152,6 +152,13 @@ public struct TrainingCheckpoint: Equatable {
         let config = try decode(ExperimentConfig.self, "config_json")
         let spec = try decode(ModelSpec.self, "model_spec")
         do { try spec.validate() } catch { throw fail("\(error)") }
+        // The spec must not describe more values than the file holds, checked before the
+        // model's layout is allocated.
+        let held = file.tensors.reduce(0.0) { $0 + Double($1.bytes.count) / 4 }
+        let size = spec.sizeEstimate
+        guard size.parameters + size.state <= held else {
+            throw fail("its model spec (blocks \(spec.blocks), widths \(spec.widths)) describes \(MemoryBudget.format(count: size.parameters + size.state)) values but the file holds only \(Int(held))")
+        }
         let layout = ResNetModel(spec: spec, seed: 0)
         func gather(_ slots: [ParameterSlot], prefix: String, count: Int) throws -> [Float] {
             var out = [Float](repeating: 0, count: count)

@@ -98,7 +98,9 @@ extension ExperimentConfig {
         } catch {
             throw ConfigError.unreadableFile(path: source, reason: "not valid YAML: \(error)")
         }
-        guard let node else { return [] }
+        guard let node else {
+            throw ConfigError.unreadableFile(path: source, reason: "it holds no config keys (empty, or only comments); write keys such as 'experiment: regression', or see resnet-dist train --print-config")
+        }
         guard let mapping = node.mapping else {
             throw ConfigError.unreadableFile(path: source, reason: "expected a mapping of keys to values at the top level")
         }

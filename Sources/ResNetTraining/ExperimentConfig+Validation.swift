@@ -2,6 +2,8 @@ import ResNetCore
 
 extension ExperimentConfig {
     static let integratorNames = ["euler", "midpoint", "rk2", "heun", "rk4"]
+    /// More epochs than any run could finish; counts stay far from overflow in every product.
+    public static let maxEpochs = 100_000_000
 
     /// Checks every value before anything runs; the error names the flag and the fix.
     public func validate() throws {
@@ -40,6 +42,7 @@ extension ExperimentConfig {
             throw bad("integrator", "\(integrators) — each must be one of euler, midpoint (rk2), heun, rk4")
         }
         guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
+        guard epochs <= Self.maxEpochs else { throw bad("epochs", "must be at most \(Self.maxEpochs), got \(epochs)") }
         guard seed >= 0 else { throw bad("seed", "must be ≥ 0, got \(seed)") }
         guard batchSize >= 1 else { throw bad("batch-size", "must be positive, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw bad("lr", "the learning rate must be positive, got \(lr)") }

@@ -54,7 +54,7 @@ public struct TrainingData {
             let f: RegressionFunction = config.dataset == "regression-f1" ? .cosSquaredSinSquare : .cosSquareCosSinSquare
             let (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
                                                    testCount: config.testPoints, noiseStd: config.noise)
-            let n = subsetSizes(config.subset, train: train.count, test: test.count)
+            let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
             var data = TrainingData(source: .regression(train: train.subset(first: n.train), test: test.subset(first: n.test),
                                                         function: f), seed: seed)
             data.standardizesInput = config.standardizesInput
@@ -62,16 +62,24 @@ public struct TrainingData {
         case "fashion-mnist":
             let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
             let (train, test) = try loadFashionMNIST(directory: dir)
-            let n = subsetSizes(config.subset, train: train.count, test: test.count)
+            let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
                                                 augment: config.augments), seed: seed)
         default:
             let dir = config.dataDir.isEmpty ? defaultCIFAR10Directory : config.dataDir
             let (train, test) = try loadCIFAR10(directory: dir)
-            let n = subsetSizes(config.subset, train: train.count, test: test.count)
+            let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
                                                 augment: config.augments), seed: seed)
         }
+    }
+
+    /// `subsetSizes`, refusing a subset larger than the training set.
+    static func checkedSubsetSizes(_ config: ExperimentConfig, train: Int, test: Int) throws -> (train: Int, test: Int) {
+        guard config.subset <= train else {
+            throw ConfigError.invalid(key: "subset", problem: "\(config.subset) is more than the \(train) training samples of \(config.dataset); use at most \(train), or 0 for all")
+        }
+        return subsetSizes(config.subset, train: train, test: test)
     }
 
     /// `--subset N`: the first N training samples and N/6 test samples (the whole sets for 0).

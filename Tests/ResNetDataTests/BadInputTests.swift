@@ -169,3 +169,27 @@ final class GzipTests: XCTestCase {
         }
     }
 }
+
+final class IDXGzipBoundTests: XCTestCase {
+    func labelsFile(count: UInt32, labels: [UInt8], trailing: Int) -> [UInt8] {
+        var bytes: [UInt8] = [0, 0, 8, 1]
+        bytes += withUnsafeBytes(of: count.bigEndian) { Array($0) }
+        return bytes + labels + [UInt8](repeating: 0, count: trailing)
+    }
+
+    /// A gzip file that inflates far past the size its IDX header announces is refused once it
+    /// passes that size, not after inflating all of it.
+    func testInflationStopsAtTheSizeTheHeaderAnnounces() throws {
+        let dir = NSTemporaryDirectory() + "idx-bomb-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/good-labels-idx1-ubyte.gz", bomb = dir + "/bomb-labels-idx1-ubyte.gz"
+        let labels: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]
+        try Data(Gzip.compress(labelsFile(count: 10, labels: labels, trailing: 0))).write(to: URL(fileURLWithPath: good))
+        try Data(Gzip.compress(labelsFile(count: 10, labels: labels, trailing: 64 << 20))).write(to: URL(fileURLWithPath: bomb))
+        XCTAssertEqual(try IDXReader.readLabels(path: good), labels)
+        XCTAssertThrowsError(try IDXReader.readLabels(path: bomb)) {
+            XCTAssertTrue("\($0)".contains("inflates to more than the 18 bytes its IDX header announces"), "\($0)")
+        }
+    }
+}

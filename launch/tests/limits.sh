@@ -19,6 +19,22 @@ refused() {
 }
 metric() { grep -o '"testMetric" : [^,]*' "$1/summary.json" | tail -1; }
 
+# --- Sizes before allocating -----------------------------------------------------------------
+mpi_case "--blocks 1000000: refused before allocating, saying how much memory it needs" fail 2 \
+  'lines "rank [01]: error: .*needs about [0-9.]+ (GB|TB) per rank .* but this machine has" 2' \
+  -- train --experiment regression --variant deep --blocks 1000000 --epochs 1 --quiet --out "$L/runs"
+refused "fashion with 10^6 channels per group" "needs about [0-9.]* TB per rank" \
+  train --experiment fashion --variant deep --channels 1000000,1000000 --subset 60 --batch-size 60 --epochs 1 --quiet --out "$L/runs"
+refused "--epochs 999999999999" "invalid --epochs: must be at most 100000000, got 999999999999" \
+  train --experiment regression --variant deep --epochs 999999999999 --quiet --out "$L/runs"
+refused "--batch-size larger than the training set" "invalid --batch-size: 10000000 is larger than the training set (2000 samples)" \
+  train --experiment regression --variant deep --epochs 1 --batch-size 10000000 --quiet --out "$L/runs"
+refused "--subset larger than the data" "invalid --subset: 99999999 is more than the 2000 training samples" \
+  train --experiment regression --variant deep --epochs 1 --subset 99999999 --quiet --out "$L/runs"
+: > "$L/empty.yaml"; printf '# nothing but a comment\n' > "$L/comment.yaml"
+refused "an empty YAML file" "empty.yaml: it holds no config keys" train --config "$L/empty.yaml" --quiet --out "$L/runs"
+refused "a YAML file of comments only" "comment.yaml: it holds no config keys" train --config "$L/comment.yaml" --quiet --out "$L/runs"
+
 # --- Checkpoints: header signed, no history, bounded in number ---------------------------------
 "$BIN" train --experiment regression --variant deep --epochs 40 --checkpoint-every 10 --keep-checkpoints 0 --quiet --out "$L/size" > /dev/null 2>&1
 sdir=$(run_dir "$L/size")
@@ -27,6 +43,8 @@ if [ -n "$s10" ] && [ "$s10" = "$s40" ] && ! grep -aq '"history"' "$sdir/checkpo
    && [ "$(grep -c . "$sdir/metrics.jsonl")" -eq 40 ]; then
   pass "checkpoints do not grow with the epochs: $s10 bytes at epoch 10 and at 40; the history is in metrics.jsonl (40 lines)"
 else fail "checkpoint sizes $s10 (epoch 10) vs $s40 (epoch 40), history in header: $(grep -ac '"history"' "$sdir/checkpoint-epoch-0040.safetensors")"; fi
+refused "a checkpoint whose model spec says 10^8 blocks" "describes [0-9.e+]* values but the file holds only [0-9]*" \
+  eval --checkpoint "$(resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/huge.safetensors" 'model_spec:blocks=[100000000]'; echo "$L/huge.safetensors")"
 
 "$BIN" train --experiment regression --variant multilevel --epochs 12 --switch-epochs 3 --checkpoint-every 1 --quiet --out "$L/keep" > /dev/null 2>&1
 kept=$(ls "$(run_dir "$L/keep")" | grep checkpoint | sed -E 's/checkpoint-epoch-0*([0-9]+).*/\1/' | sort -n | tr '\n' ' ')
