@@ -11,10 +11,8 @@ public final class RunOutput {
     public init(directory: String) throws {
         self.directory = directory
         let fm = FileManager.default
-        do {
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.output("cannot create the run directory \(directory): \(Self.reason(error)); choose another with --out")
+        if let problem = Self.makeDirectories(directory) {
+            throw TrainingError.output("cannot create the run directory \(directory): \(problem); choose another with --out")
         }
         let probe = (directory as NSString).appendingPathComponent(".write-test")
         guard fm.createFile(atPath: probe, contents: Data("ok".utf8)) else {
@@ -31,10 +29,8 @@ public final class RunOutput {
     public static func createUnique(base: String, config: ExperimentConfig, date: Date = Date(),
                                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let name = "\(config.experiment)-\(config.variant)-\(timestamp(date))-\(jobTag(environment))"
-        do {
-            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.output("cannot create the run directory \(base): \(reason(error)); choose another with --out")
+        if let problem = makeDirectories(base) {
+            throw TrainingError.output("cannot create the run directory \(base): \(problem); choose another with --out")
         }
         let path = (base as NSString).appendingPathComponent(name)
         for n in 1...10_000 {
@@ -45,6 +41,19 @@ public final class RunOutput {
             throw TrainingError.output("cannot create the run directory \(candidate): \(String(cString: strerror(code))); choose another with --out")
         }
         throw TrainingError.output("cannot create the run directory \(path): 10000 runs of that name exist; choose another --out")
+    }
+
+    /// `mkdir -p`: nil when `path` is (now) a directory, else why not, in plain words
+    /// ("/dev/null is not a directory", "Permission denied").
+    static func makeDirectories(_ path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            return isDirectory.boolValue ? nil : "\(path) is not a directory"
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path, let problem = makeDirectories(parent) { return problem }
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return nil }
+        return String(cString: strerror(errno))
     }
 
     /// What makes the names of simultaneous jobs differ: Slurm's job (and array task) id, else the pid.
@@ -131,7 +140,7 @@ public final class RunOutput {
     }
 
     /// Writes a file atomically: a temporary file in the same directory, then a rename.
-    func write(_ data: Data, to name: String) throws {
+    public func write(_ data: Data, to name: String) throws {
         do {
             try data.write(to: URL(fileURLWithPath: path(name)), options: .atomic)
         } catch {

@@ -154,8 +154,8 @@ public final class Trainer {
     // MARK: - Agreement and broadcast
 
     private func verifyRanksAgree() throws {
+        try comm.verifyConfigAgreement(config)
         try comm.verifyAgreement([
-            ("the resolved config (flags, --config file, defaults)", stableHash(config.fingerprint)),
             ("the parameter count of the model", Int64(model.parameterCount)),
             ("the number of training samples", Int64(data.trainCount)),
             ("the number of test samples", Int64(data.testCount)),

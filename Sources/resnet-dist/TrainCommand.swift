@@ -52,17 +52,19 @@ struct TrainCommand: ParsableCommand {
 
 /// What one trained variant leaves for reports: its summary and, for regression, its fit.
 struct TrainedVariant {
+    typealias Fit = (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])
     var summary: RunSummary
-    var fit: (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])?
+    var fit: Fit?
 }
 
 /// Trains one resolved config with the output, progress and tracing the options ask for; rank 0
-/// writes the run directory under `base` (default `--out`).
+/// writes the run directory under `base` (default `--out`), or continues `inPlace`.
 func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Communicator,
-                  resume: TrainingCheckpoint? = nil, base: String? = nil) throws -> TrainedVariant {
+                  resume: TrainingCheckpoint? = nil, base: String? = nil, inPlace: String? = nil) throws -> TrainedVariant {
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
+        if let inPlace { return try RunOutput(directory: inPlace) }
         if options.resumeInPlace, let path = options.resume {
             return try RunOutput(directory: try runDirectory(ofCheckpoint: path))
         }

@@ -13,19 +13,19 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Reading of the thesis the defaults come from: fit (default; regressions run long enough, on standardised x, to learn) or thesis (the settings as printed: 50 epochs on raw x, which stay at the mean predictor).")
     var preset: String?
 
-    @Option(help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given).")
+    @Option(parsing: .unconditional, help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given).")
     var epochs: Int?
 
-    @Option(help: "Global batch size (split across ranks).")
+    @Option(parsing: .unconditional, help: "Global batch size (split across ranks).")
     var batchSize: Int?
 
-    @Option(help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate.")
     var lr: Double?
 
     @Option(help: "Optimizer: adam or sgd.")
     var optimizer: String?
 
-    @Option(name: .customLong("h"), help: "Step size h of the first level (halved at every switch).")
+    @Option(name: .customLong("h"), parsing: .unconditional, help: "Step size h of the first level (halved at every switch).")
     var stepSize: Double?
 
     @Option(help: ArgumentHelp("Residual blocks per group at the first level, e.g. 2,2 (one number = every group).", valueName: "n,n,…"))
@@ -46,13 +46,13 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("switch"), help: "When to switch level: schedule (--switch-epochs) or plateau (when the training loss stalls).")
     var switchMode: String?
 
-    @Option(help: "Plateau switching: epochs without improvement before switching.")
+    @Option(parsing: .unconditional, help: "Plateau switching: epochs without improvement before switching.")
     var patience: Int?
 
-    @Option(help: "Plateau switching: the relative improvement that counts (e.g. 0.01).")
+    @Option(parsing: .unconditional, help: "Plateau switching: the relative improvement that counts (e.g. 0.01).")
     var minImprovement: Double?
 
-    @Option(help: "Plateau switching: the number of levels at most.")
+    @Option(parsing: .unconditional, help: "Plateau switching: the number of levels at most.")
     var maxLevels: Int?
 
     @Option(help: "Adam/SGD state at a switch: prolong (mapped like the weights) or reset.")
@@ -67,7 +67,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("CNN: channels of each residual group, e.g. 16,32.", valueName: "c,c,…"))
     var channels: String?
 
-    @Option(help: "MLP: width of the residual blocks.")
+    @Option(parsing: .unconditional, help: "MLP: width of the residual blocks.")
     var width: Int?
 
     @Option(help: "CNN output layer: flatten (Flatten + Linear(C·H·W → 10), the default) or pool (global average pool + Linear(C → 10)).")
@@ -82,10 +82,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Images: random crops and flips while training: true or false (default false; the thesis names none).")
     var augment: Bool?
 
-    @Option(help: "Seed of the initial weights, the data order and the synthetic data.")
+    @Option(parsing: .unconditional, help: "Seed of the initial weights, the data order and the synthetic data.")
     var seed: Int?
 
-    @Option(help: "Train on the first N training samples and N/6 test samples (0 = all).")
+    @Option(parsing: .unconditional, help: "Train on the first N training samples and N/6 test samples (0 = all).")
     var subset: Int?
 
     @Option(help: "Directory of the Fashion-MNIST or CIFAR-10 files (default: /usr/share/datasets/fashion-mnist, /usr/share/datasets/cifar-10-batches-bin).")
@@ -94,13 +94,13 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Keep BatchNorm statistics local to each rank instead of synchronising them.")
     var localBn = false
 
-    @Option(help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (0 = off; useful for short runs, where the running averages lag the weights).")
+    @Option(parsing: .unconditional, help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (0 = off; useful for short runs, where the running averages lag the weights).")
     var preciseBn: Int?
 
     @Option(help: "Precision of the normalised activations kept for backward: half (default; halves their memory, gradients within ≈ 5e-4 relative) or single.")
     var savedActivations: String?
 
-    @Option(help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
     var checkpointEvery: Int?
 
     @Option(parsing: .unconditional, help: "Keep the newest N checkpoints of the run, and those at level switches, removing older ones (0 = keep all; default 3).")
@@ -123,7 +123,7 @@ struct TrainingOptions: ParsableArguments {
     var traceSteps: Int = 0
 
     /// Fault injection for the reliability tests: a NaN loss at the start of this epoch.
-    @Option(help: ArgumentHelp(visibility: .hidden))
+    @Option(parsing: .unconditional, help: ArgumentHelp(visibility: .hidden))
     var injectNanAtEpoch: Int?
 
     /// The flags given on the command line, as config keys.
@@ -209,7 +209,9 @@ struct TrainingOptions: ParsableArguments {
         }
         // A shorter or longer run keeps the built-in switches at the same fractions of training.
         if config.epochs != builtIn.epochs, !explicit.contains("switch-epochs"), !config.switchEpochs.isEmpty {
+            // Switches that no longer fit before the last epoch are dropped (a 1-epoch run has one level).
             config.switchEpochs = ExperimentConfig.scaledSwitchEpochs(builtIn.switchEpochs, from: builtIn.epochs, to: config.epochs)
+                .filter { $0 < config.epochs }
         }
         try config.validate()
         return config

@@ -45,6 +45,8 @@ if [ -n "$s10" ] && [ "$s10" = "$s40" ] && ! grep -aq '"history"' "$sdir/checkpo
 else fail "checkpoint sizes $s10 (epoch 10) vs $s40 (epoch 40), history in header: $(grep -ac '"history"' "$sdir/checkpoint-epoch-0040.safetensors")"; fi
 refused "a checkpoint whose model spec says 10^8 blocks" "describes [0-9.e+]* values but the file holds only [0-9]*" \
   eval --checkpoint "$(resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/huge.safetensors" 'model_spec:blocks=[100000000]'; echo "$L/huge.safetensors")"
+resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/nan.safetensors" --nan head.weight
+refused "eval of a validly signed checkpoint holding NaN" "the test error norm is nan: 1 of the checkpoint's [0-9]* weights" eval --checkpoint "$L/nan.safetensors"
 
 "$BIN" train --experiment regression --variant multilevel --epochs 12 --switch-epochs 3 --checkpoint-every 1 --quiet --out "$L/keep" > /dev/null 2>&1
 kept=$(ls "$(run_dir "$L/keep")" | grep checkpoint | sed -E 's/checkpoint-epoch-0*([0-9]+).*/\1/' | sort -n | tr '\n' ' ')
@@ -87,3 +89,34 @@ if [ $rc -eq 0 ] && ! ls -a "$pdir" | grep -q '\.tmp-' && [ "$(grep -c . "$pdir/
   pass "resume in place removes a killed write's hidden temporary file and keeps metrics.jsonl whole (30 lines)"
 else fail "stale temporary file: exit $rc, $(ls -a "$pdir" | grep -c '\.tmp-') left, $(grep -c . "$pdir/metrics.jsonl") metrics lines"; fi
 
+# --- A killed compare: results skip it, compare --resume finishes it ---------------------------
+# The killed comparison and a complete one of the same experiment share one --out, as when a
+# user starts the comparison again after a kill.
+cmp=(--experiment regression --epochs 200 --checkpoint-every 20 --quiet --out "$L/cmp")
+"$BIN" compare "${cmp[@]}" > /dev/null 2>&1 &
+job=$!
+for _ in $(seq 1 400); do ls "$L"/cmp/*/regression-deep-*/checkpoint-epoch-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
+kill -9 $job 2>/dev/null; wait $job 2>/dev/null
+cdir=$(run_dir "$L/cmp"); cdir=${cdir%/}
+"$BIN" compare "${cmp[@]}" > /dev/null 2>&1
+refdir=$(ls -d "$L"/cmp/*/ | grep -v "^$cdir/")
+out=$(timeout 20 "$BIN" results "$L/cmp" 2>&1)
+if grep -q "results: skipping the unfinished comparison $cdir (no comparison.md); continue it with: resnet-dist compare --resume $cdir" <<<"$out" \
+   && [ "$(grep -c '^| regression | ' <<<"$out")" -eq 3 ]; then
+  pass "results skips the killed comparison (naming it and how to continue): each variant counted once"
+else fail "results with a killed comparison beside a complete one"; echo "$out" | head -6; fi
+if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1 && [ -e "$cdir/comparison.md" ]; then
+  ref=$(cut -d'|' -f2,5 "$refdir/comparison.md"); got=$(cut -d'|' -f2,5 "$cdir/comparison.md")
+  if [ "$ref" = "$got" ] && [ "$(ls -d "$cdir"/regression-*/ | wc -l)" -eq 3 ]; then
+    pass "compare --resume: finished variants kept, the killed one continued, the rest trained; same test metrics as an uninterrupted compare"
+  else fail "compare --resume metrics differ: $got vs $ref"; fi
+else fail "compare --resume: $(tail -2 "$L/cmp-resume.txt")"; fi
+
+# --- Plain messages --------------------------------------------------------------------------
+refused "--epochs -1" "invalid --epochs: must be at least 1, got -1" train --experiment regression --variant deep --epochs -1 --quiet --out "$L/runs"
+refused "--out /dev/null/x" "cannot create the run directory /dev/null/x: /dev/null is not a directory; choose another with --out" \
+  train --experiment regression --variant deep --epochs 1 --quiet --out /dev/null/x
+if out=$(timeout 20 "$BIN" train --experiment regression --variant multilevel --epochs 1 --quiet --out "$L/one" 2>&1) && [ -z "$out" ] \
+   && [ -e "$(run_dir "$L/one")/summary.json" ]; then
+  pass "a 1-epoch multilevel run trains at its first level without a complaint about --switch-epochs"
+else fail "1-epoch multilevel run: $(head -1 <<<"$out")"; fi
