@@ -69,7 +69,8 @@ public struct Experiment: Sendable {
             minImprovement: 0.01, maxLevels: 2, optimizerStateOnSwitch: "prolong", epochs: 50,
             batchSize: 256, lr: 0.005, optimizer: "adam", momentum: 0.9, weightDecay: 0,
             schedule: "constant", seed: 1, subset: 0, dataDir: "", localBN: false, preciseBN: 0,
-            checkpointEvery: 0, inputScaling: "raw", trainPoints: 2000, testPoints: 1500, noise: 1.0 / 500)
+            checkpointEvery: 0, initialization: "pytorch", inputScaling: "raw", trainPoints: 2000, testPoints: 1500,
+            noise: 1.0 / 500)
     }
 
     static func cnnBase(_ name: String, dataset: String, channels: [Int]) -> ExperimentConfig {

@@ -46,7 +46,7 @@ bad_input "lr = 0" "invalid --lr" train --lr 0
 bad_input "negative h" "invalid --h" train --h=-1
 bad_input "batch size 0" "invalid --batch-size" train --batch-size 0
 bad_input "switch epochs not increasing" "not strictly increasing" train --experiment cifar --switch-epochs 30,15 --data-dir /nonexistent
-bad_input "switch epoch beyond the last" "switch-epochs: epoch 60" train --switch-epochs 60
+bad_input "switch epoch beyond the last" "switch-epochs: epoch 60" train --epochs 50 --switch-epochs 60
 bad_input "block counts that do not grow" "must grow" train --variant multilevel --levels 2,2
 bad_input "batch smaller than the ranks" "smaller than the number of ranks" train --batch-size 1
 printf 'epochs: 3\nbatchsize: 12\n' > "$LOG_DIR/unknown-key.yaml"
