@@ -184,10 +184,11 @@ def prolong_names(new_names, old_names, sources):
 class Export:
     """What `resnet-dist export-peer` wrote."""
 
-    def __init__(self, path):
+    def __init__(self, path, dtype=torch.float32):
         with safe_open(path, "pt") as f:
             self.meta = f.metadata()
             self.tensors = {k: f.get_tensor(k) for k in f.keys()}
+        self.tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in self.tensors.items()}
         if self.meta.get("format") != "resnet-dist-peer-1":
             raise SystemExit(f"pytorch_peer: {path} is not a resnet-dist peer export")
         self.config = json.loads(self.meta["config_json"])
@@ -348,7 +349,7 @@ def tensors_sha256(tensors):
     return h.hexdigest()
 
 
-def write_fixture(directory, export, trainer, losses, batches, metrics, argv):
+def write_fixture(directory, export, trainer, losses, batches, metrics):
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "config.yaml"), "w") as f:
         f.write("# Written by launch/pytorch_peer.py; the run launch/tests/pytorch_exact.sh repeats.\n")
@@ -358,7 +359,7 @@ def write_fixture(directory, export, trainer, losses, batches, metrics, argv):
         final[name] = {"shape": list(t.shape), "values": [float("%.9g" % v) for v in t.reshape(-1).tolist()]}
     fixture = {
         "format": "resnet-dist-pytorch-fixture-1",
-        "written_by": "launch/pytorch_peer.py " + " ".join(argv),
+        "regenerate": f"launch/pytorch_peer.py --config {directory}/config.yaml --write-fixture {directory}",
         "torch": torch.__version__,
         "steps": len(losses),
         "initial_sha256": trainer.initial_sha256,
@@ -383,6 +384,8 @@ def main(argv):
     parser.add_argument("--steps", type=int, help="stop after this many global steps (default: every epoch)")
     parser.add_argument("--write-fixture", metavar="DIR", help="write DIR/config.yaml and DIR/expected.json")
     parser.add_argument("--quiet", action="store_true", help="no per-step lines")
+    parser.add_argument("--float64", action="store_true",
+                        help="compute in double precision (a reference for how far float32 rounding carries)")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     torch.set_num_threads(1)
@@ -390,7 +393,7 @@ def main(argv):
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.export or export_from_resnet_dist(args.bin, args.config, extra, tmp)
-        export = Export(path)
+        export = Export(path, torch.float64 if args.float64 else torch.float32)
     trainer = Trainer(export)
     batches, metrics = [], []
 
@@ -408,7 +411,7 @@ def main(argv):
 
     losses = trainer.run(args.steps, on_step, on_epoch)
     if args.write_fixture:
-        write_fixture(args.write_fixture, export, trainer, losses, batches, metrics, argv)
+        write_fixture(args.write_fixture.rstrip('/'), export, trainer, losses, batches, metrics)
         print(f"fixture: {args.write_fixture}")
 
 
