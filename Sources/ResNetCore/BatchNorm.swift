@@ -87,6 +87,7 @@ public final class BatchNorm: Layer {
             try sums.withUnsafeMutableBufferPointer { try reducer.sum($0) }
         }
         let count = sums[2 * c]
+        let momentum = buffers.statisticsMomentum ?? self.momentum
         for ch in 0..<c {
             let m = sums[ch] / count
             let variance = max(sums[c + ch] / count - m * m, 0)

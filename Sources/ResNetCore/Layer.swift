@@ -62,13 +62,18 @@ public struct LayerBuffers {
     public let gradients: UnsafeMutablePointer<Float>
     public let state: UnsafeMutablePointer<Float>
     public let reducer: BatchNormReducer?
+    /// When set, training-mode BatchNorm folds its batch statistics into the running ones with
+    /// this momentum instead of its own (1/k for the k-th batch gives their plain average).
+    public let statisticsMomentum: Float?
 
     public init(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
-                state: UnsafeMutablePointer<Float>, reducer: BatchNormReducer? = nil) {
+                state: UnsafeMutablePointer<Float>, reducer: BatchNormReducer? = nil,
+                statisticsMomentum: Float? = nil) {
         self.parameters = parameters
         self.gradients = gradients
         self.state = state
         self.reducer = reducer
+        self.statisticsMomentum = statisticsMomentum
     }
 }
 

@@ -9,6 +9,14 @@
 public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
     public enum Kind: String, Codable, Sendable { case mlp, cnn }
 
+    /// How the CNN turns its last feature maps into class scores.
+    public enum Head: String, Codable, CaseIterable, Sendable {
+        /// Flatten C×H×W and one Linear(C·H·W → outputs).
+        case flatten
+        /// Global average pool over each channel's plane, then Linear(C → outputs).
+        case pool
+    }
+
     public var kind: Kind
     /// Per-sample input shape: [features] for the MLP, [C, H, W] for the CNN.
     public var inputShape: [Int]
@@ -22,9 +30,15 @@ public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
     public var h: Double
     public var integrator: Integrator
     public var activation: Activation
+    /// CNN only: an input layer (conv3×3 from the image channels to the first group's channels,
+    /// BatchNorm, σ) before the first group's projection — the thesis's "one input layer".
+    public var inputLayer: Bool
+    /// CNN only: the output layer's form.
+    public var head: Head
 
     public init(kind: Kind, inputShape: [Int], outputs: Int, widths: [Int], blocks: [Int],
-                h: Double, integrator: Integrator = .euler, activation: Activation = .sigmoid) {
+                h: Double, integrator: Integrator = .euler, activation: Activation = .sigmoid,
+                inputLayer: Bool = false, head: Head = .pool) {
         self.kind = kind
         self.inputShape = inputShape
         self.outputs = outputs
@@ -33,6 +47,25 @@ public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
         self.h = h
         self.integrator = integrator
         self.activation = activation
+        self.inputLayer = inputLayer
+        self.head = head
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, inputShape, outputs, widths, blocks, h, integrator, activation, inputLayer, head
+    }
+
+    /// Specs written before `inputLayer` and `head` existed describe the pooled CNN without an
+    /// input layer, and read back as such.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decode(Kind.self, forKey: .kind), inputShape: try c.decode([Int].self, forKey: .inputShape),
+                  outputs: try c.decode(Int.self, forKey: .outputs), widths: try c.decode([Int].self, forKey: .widths),
+                  blocks: try c.decode([Int].self, forKey: .blocks), h: try c.decode(Double.self, forKey: .h),
+                  integrator: try c.decode(Integrator.self, forKey: .integrator),
+                  activation: try c.decode(Activation.self, forKey: .activation),
+                  inputLayer: try c.decodeIfPresent(Bool.self, forKey: .inputLayer) ?? false,
+                  head: try c.decodeIfPresent(Head.self, forKey: .head) ?? .pool)
     }
 
     /// The thesis §5.1 regression MLP: Linear(in→width), blocks, Linear(width→out).
@@ -43,18 +76,20 @@ public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
                   h: h, integrator: integrator, activation: activation)
     }
 
-    /// Thesis §5.2: groups of 16 and 32 channels on 1×28×28, 10 classes.
+    /// Thesis §5.2: an input layer, groups of 16 and 32 channels on 1×28×28, 10 classes.
     public static func fashionMNIST(blocks: [Int] = [2, 2], h: Double = 1, integrator: Integrator = .euler,
-                                    activation: Activation = .sigmoid) -> ModelSpec {
+                                    activation: Activation = .sigmoid, inputLayer: Bool = true,
+                                    head: Head = .flatten) -> ModelSpec {
         ModelSpec(kind: .cnn, inputShape: [1, 28, 28], outputs: 10, widths: [16, 32], blocks: blocks,
-                  h: h, integrator: integrator, activation: activation)
+                  h: h, integrator: integrator, activation: activation, inputLayer: inputLayer, head: head)
     }
 
-    /// Thesis §5.3: groups of 16, 32 and 64 channels on 3×32×32, 10 classes.
+    /// Thesis §5.3: an input layer, groups of 16, 32 and 64 channels on 3×32×32, 10 classes.
     public static func cifar10(blocks: [Int] = [2, 2, 2], h: Double = 1, integrator: Integrator = .euler,
-                               activation: Activation = .sigmoid) -> ModelSpec {
+                               activation: Activation = .sigmoid, inputLayer: Bool = true,
+                               head: Head = .flatten) -> ModelSpec {
         ModelSpec(kind: .cnn, inputShape: [3, 32, 32], outputs: 10, widths: [16, 32, 64], blocks: blocks,
-                  h: h, integrator: integrator, activation: activation)
+                  h: h, integrator: integrator, activation: activation, inputLayer: inputLayer, head: head)
     }
 
     /// Throws when the spec cannot describe a model.

@@ -64,6 +64,9 @@ public final class ResNetModel {
     public let stateSlots: [ParameterSlot]
     /// When set, BatchNorm sums its per-channel statistics across ranks (synchronised BN).
     public var batchNormReducer: BatchNormReducer?
+    /// When set, training forwards fold BatchNorm's batch statistics into the running ones with
+    /// this momentum instead of BatchNorm's own 0.1 (see `reestimateBatchNormStatistics`).
+    public var statisticsMomentum: Float?
 
     private enum Node {
         case layer(Layer)
@@ -161,16 +164,31 @@ public final class ResNetModel {
         let tableau = spec.integrator.tableau, stages = Double(tableau.stages)
         var channels = spec.inputShape[0], height = spec.inputShape[1], width = spec.inputShape[2]
         var segments: [Segment] = []
+        if spec.inputLayer {
+            // The input layer: conv3×3 to the first group's channels, BatchNorm, σ (nothing
+            // before it needs an input gradient).
+            let start = layout.parameterCount
+            let conv = Conv2d("stem.conv", inputChannels: channels, outputChannels: spec.widths[0], kernelSize: 3,
+                              stride: 1, padding: 1, bias: false, xavier: xavier, computesInputGradient: false,
+                              layout: layout)
+            let convFlops = conv.forwardFlopsPerSample(height: height, width: width)
+            flops.forward += convFlops
+            flops.backward += convFlops
+            channels = spec.widths[0]
+            let norm = NormAct(norm: BatchNorm("stem.bn", channels: channels, layout: layout), activation: spec.activation)
+            segments.append(Segment(nodes: [.layer(conv), .layer(norm)], parameterRange: start..<layout.parameterCount))
+        }
         for (g, groupChannels) in spec.widths.enumerated() {
             let start = layout.parameterCount
             let prefix = "groups.\(g)"
+            let firstLayer = g == 0 && !spec.inputLayer
             let projection = Conv2d("\(prefix).projection.conv", inputChannels: channels,
                                     outputChannels: groupChannels, kernelSize: 3, stride: g == 0 ? 1 : 2,
                                     padding: 1, bias: false, xavier: xavier,
-                                    computesInputGradient: g != 0, layout: layout)
+                                    computesInputGradient: !firstLayer, layout: layout)
             let projectionFlops = projection.forwardFlopsPerSample(height: height, width: width)
             flops.forward += projectionFlops
-            flops.backward += (g == 0 ? 1 : 2) * projectionFlops
+            flops.backward += (firstLayer ? 1 : 2) * projectionFlops
             (height, width) = projection.outputSize(height: height, width: width)
             channels = groupChannels
             var nodes: [Node] = [
@@ -207,11 +225,12 @@ public final class ResNetModel {
             segments.append(Segment(nodes: nodes, parameterRange: start..<layout.parameterCount))
         }
         let start = layout.parameterCount
-        let head = Linear("head", inputFeatures: channels, outputFeatures: spec.outputs, xavier: xavier, layout: layout)
+        let features = spec.head == .flatten ? channels * height * width : channels
+        let head = Linear("head", inputFeatures: features, outputFeatures: spec.outputs, xavier: xavier, layout: layout)
         flops.forward += head.forwardFlopsPerSample
         flops.backward += 2 * head.forwardFlopsPerSample
-        segments.append(Segment(nodes: [.layer(GlobalAveragePool()), .layer(head)],
-                                parameterRange: start..<layout.parameterCount))
+        let reduce: Layer = spec.head == .flatten ? Flatten() : GlobalAveragePool()
+        segments.append(Segment(nodes: [.layer(reduce), .layer(head)], parameterRange: start..<layout.parameterCount))
         return segments
     }
 
@@ -223,7 +242,8 @@ public final class ResNetModel {
                     // Empty arrays may have no base address; layers never touch them then.
                     let dummy = UnsafeMutablePointer<Float>(bitPattern: 16)!
                     return try body(LayerBuffers(parameters: p.baseAddress ?? dummy, gradients: g.baseAddress ?? dummy,
-                                                 state: s.baseAddress ?? dummy, reducer: batchNormReducer))
+                                                 state: s.baseAddress ?? dummy, reducer: batchNormReducer,
+                                                 statisticsMomentum: statisticsMomentum))
                 }
             }
         }
@@ -302,6 +322,19 @@ public final class ResNetModel {
             let result = try finish()
             if let failure { throw failure }
             return result
+        }
+    }
+
+    /// Precise BatchNorm: forgets the running statistics and sets them to the plain average of
+    /// the batch statistics of `batches` training-mode forwards with the current weights (each
+    /// stage of a Runge–Kutta block averages its own). `forward(k)` runs the k-th forward.
+    public func reestimateBatchNormStatistics(batches: Int, forward: (Int) throws -> Void) rethrows {
+        guard batches > 0, !state.isEmpty else { return }
+        for i in state.indices { state[i] = 0 }
+        defer { statisticsMomentum = nil }
+        for k in 0..<batches {
+            statisticsMomentum = 1 / Float(k + 1)
+            try forward(k)
         }
     }
 

@@ -20,7 +20,13 @@ extension ExperimentConfig {
         "dataset": { c, v, src in c.dataset = try v.asString("dataset", src) },
         "model": { c, v, src in c.model = try v.asString("model", src) },
         "width": { c, v, src in c.width = try v.asInt("width", src) },
-        "channels": { c, v, src in c.channels = try v.asIntList("channels", src) },
+        "channels": { c, v, src in
+            c.channels = try v.asIntList("channels", src)
+            // Blocks that are the same in every group follow a change in the number of groups.
+            if c.blocks.count != c.channels.count, let b = c.blocks.first, c.blocks.allSatisfy({ $0 == b }) {
+                c.blocks = c.channels.map { _ in b }
+            }
+        },
         "activation": { c, v, src in c.activation = try v.asString("activation", src) },
         "blocks": { c, v, src in
             let b = try v.asIntList("blocks", src)
@@ -53,6 +59,11 @@ extension ExperimentConfig {
         "precise-bn": { c, v, src in c.preciseBN = try v.asInt("precise-bn", src) },
         "checkpoint-every": { c, v, src in c.checkpointEvery = try v.asInt("checkpoint-every", src) },
         "saved-activations": { c, v, src in c.savedActivations = try v.asString("saved-activations", src) },
+        "head": { c, v, src in c.head = try v.asString("head", src) },
+        "input-layer": { c, v, src in c.inputLayer = try v.asBool("input-layer", src) },
+        "input-scaling": { c, v, src in c.inputScaling = try v.asString("input-scaling", src) },
+        "augment": { c, v, src in c.augment = try v.asBool("augment", src) },
+        "preset": { c, v, src in c.preset = try v.asString("preset", src) },
         "train-points": { c, v, src in c.trainPoints = try v.asInt("train-points", src) },
         "test-points": { c, v, src in c.testPoints = try v.asInt("test-points", src) },
         "noise": { c, v, src in c.noise = try v.asDouble("noise", src) },

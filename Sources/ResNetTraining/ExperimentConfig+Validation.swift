@@ -49,6 +49,15 @@ extension ExperimentConfig {
         if let savedActivations, HalfPrecision.Storage(rawValue: savedActivations) == nil {
             throw bad("saved-activations", "'\(savedActivations)' is not half or single")
         }
+        if let head, ModelSpec.Head(rawValue: head) == nil {
+            throw bad("head", "'\(head)' is not flatten or pool")
+        }
+        if let inputScaling, !["raw", "standard"].contains(inputScaling) {
+            throw bad("input-scaling", "'\(inputScaling)' is not raw or standard")
+        }
+        if let preset, !Experiment.presets.contains(preset) {
+            throw bad("preset", "'\(preset)' is not one of \(Experiment.presets.joined(separator: ", "))")
+        }
         guard ["prolong", "reset"].contains(optimizerStateOnSwitch) else {
             throw bad("optimizer-state-on-switch", "'\(optimizerStateOnSwitch)' is not prolong or reset")
         }

@@ -71,18 +71,37 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// `single` (Float). Optional so that configs written before it existed still read.
     public var savedActivations: String? = nil
 
+    /// CNN output layer: `flatten` (Flatten + Linear(C·H·W → classes)) or `pool` (global average
+    /// pool + Linear(C → classes)). Absent in configs written before it existed: `pool`.
+    public var head: String? = nil
+    /// CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group. Absent: false.
+    public var inputLayer: Bool? = nil
+    /// Regression: what the network sees of x ∈ [0, 2π]: `standard` ((x − π)/(π/√3), zero mean
+    /// and unit variance for uniform x) or `raw`. Absent: raw.
+    public var inputScaling: String? = nil
+    /// Images: random crops and flips while training. Absent: on for CIFAR-10 (how configs
+    /// written before it existed trained), off otherwise.
+    public var augment: Bool? = nil
+    /// The reading of the thesis the defaults come from: `fit` (ours: schedules long enough for
+    /// the networks to learn) or `thesis` (the thesis's settings as printed). Absent: fit.
+    public var preset: String? = nil
+
     /// Regression data: training and test points, and the noise standard deviation.
     public var trainPoints: Int
     public var testPoints: Int
     public var noise: Double
 
     /// The config of a built-in experiment and variant.
-    public static func builtIn(experiment: String, variant: String?) throws -> ExperimentConfig {
+    public static func builtIn(experiment: String, variant: String?, preset: String? = nil) throws -> ExperimentConfig {
         guard let exp = Experiment.named(experiment) else {
             throw ConfigError.unknownExperiment(experiment, known: Experiment.all.map(\.name))
         }
+        let p = preset ?? "fit"
+        guard Experiment.presets.contains(p) else {
+            throw ConfigError.invalid(key: "preset", problem: "'\(p)' is not one of \(Experiment.presets.joined(separator: ", "))")
+        }
         let v = variant ?? exp.defaultVariant
-        guard let made = exp.config(variant: v) else {
+        guard let made = exp.config(variant: v, preset: p) else {
             throw ConfigError.unknownVariant(v, experiment: experiment, known: exp.variants.map(\.name))
         }
         return made
@@ -92,6 +111,15 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var savedActivationStorage: HalfPrecision.Storage {
         savedActivations.flatMap(HalfPrecision.Storage.init(rawValue:)) ?? .half
     }
+
+    /// The CNN head (pool when absent).
+    public var headKind: ModelSpec.Head { head.flatMap(ModelSpec.Head.init(rawValue:)) ?? .pool }
+    /// Whether the CNN has an input layer (false when absent).
+    public var hasInputLayer: Bool { inputLayer ?? false }
+    /// Whether regression inputs are standardised (raw when absent).
+    public var standardizesInput: Bool { inputScaling == "standard" }
+    /// Whether training images are augmented.
+    public var augments: Bool { augment ?? (dataset == "cifar10") }
 
     /// The number of levels the run may reach.
     public var levelCount: Int {

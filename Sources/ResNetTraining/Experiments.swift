@@ -12,12 +12,45 @@ public struct Experiment: Sendable {
     public let variants: [Variant]
     let base: ExperimentConfig
 
-    public func config(variant: String) -> ExperimentConfig? {
-        guard let v = variants.first(where: { $0.name == variant }) else { return nil }
+    /// The readings of the thesis a built-in experiment can start from: `fit` (the default:
+    /// regression schedules long enough, and inputs scaled, for the networks to learn) and
+    /// `thesis` (the settings as printed in the thesis, which for the regressions stay at the
+    /// mean predictor). The image experiments are the same under both.
+    public static let presets = ["fit", "thesis"]
+
+    /// What the `fit` preset changes, applied after the variant (nil: nothing).
+    let fitPreset: (@Sendable (inout ExperimentConfig) -> Void)?
+
+    init(name: String, summary: String, defaultVariant: String, variants: [Variant], base: ExperimentConfig,
+         fitPreset: (@Sendable (inout ExperimentConfig) -> Void)? = nil) {
+        self.name = name
+        self.summary = summary
+        self.defaultVariant = defaultVariant
+        self.variants = variants
+        self.base = base
+        self.fitPreset = fitPreset
+    }
+
+    public func config(variant: String, preset: String = "fit") -> ExperimentConfig? {
+        guard let v = variants.first(where: { $0.name == variant }), Self.presets.contains(preset) else { return nil }
         var c = base
         c.variant = variant
+        c.preset = preset
         v.apply(&c)
+        if preset == "fit" { fitPreset?(&c) }
         return c
+    }
+
+    /// The regressions' `fit` reading: x standardised and `epochs` epochs, with the variant's
+    /// switches at the same fractions of the run.
+    static func fitRegression(epochs: Int) -> @Sendable (inout ExperimentConfig) -> Void {
+        { c in
+            c.inputScaling = "standard"
+            if c.epochs != epochs {
+                c.switchEpochs = ExperimentConfig.scaledSwitchEpochs(c.switchEpochs, from: c.epochs, to: epochs)
+                c.epochs = epochs
+            }
+        }
     }
 
     public static func named(_ name: String) -> Experiment? { all.first { $0.name == name } }
@@ -36,7 +69,7 @@ public struct Experiment: Sendable {
             minImprovement: 0.01, maxLevels: 2, optimizerStateOnSwitch: "prolong", epochs: 50,
             batchSize: 256, lr: 0.005, optimizer: "adam", momentum: 0.9, weightDecay: 0,
             schedule: "constant", seed: 1, subset: 0, dataDir: "", localBN: false, preciseBN: 0,
-            checkpointEvery: 0, trainPoints: 2000, testPoints: 1500, noise: 1.0 / 500)
+            checkpointEvery: 0, inputScaling: "raw", trainPoints: 2000, testPoints: 1500, noise: 1.0 / 500)
     }
 
     static func cnnBase(_ name: String, dataset: String, channels: [Int]) -> ExperimentConfig {
@@ -46,6 +79,10 @@ public struct Experiment: Sendable {
         c.channels = channels
         c.blocks = channels.map { _ in 2 }
         c.batchSize = 1024
+        c.inputScaling = nil
+        c.head = "flatten"
+        c.inputLayer = true
+        c.augment = false
         return c
     }
 
@@ -65,7 +102,11 @@ public struct Experiment: Sendable {
                 c.switchEpochs = [25]
             },
         ],
-        base: mlpBase("regression", dataset: "regression-f1"))
+        base: mlpBase("regression", dataset: "regression-f1"),
+        fitPreset: fitRegression(epochs: regressionFitEpochs))
+
+    /// Epochs of the regressions' `fit` reading (the thesis prints 50).
+    static let regressionFitEpochs = 1000
 
     static let fashion = Experiment(
         name: "fashion",
@@ -96,16 +137,16 @@ public struct Experiment: Sendable {
 
     static let rk2Regression = Experiment(
         name: "rk2-regression",
-        summary: "thesis §6.1: the deep regression MLP with Euler blocks against midpoint RK2 blocks",
+        summary: "thesis §6.1: the 2-block regression MLP with Euler blocks against midpoint RK2 blocks",
         defaultVariant: "rk2",
         variants: [
-            Variant(name: "deep", summary: "3 Euler blocks, h 1", apply: deep(3)),
-            Variant(name: "rk2", summary: "3 midpoint RK2 blocks, h 1") { c in
-                c.blocks = [3]
+            Variant(name: "deep", summary: "2 Euler blocks, h 1 (the thesis's baseline)", apply: shallow),
+            Variant(name: "rk2", summary: "2 midpoint RK2 blocks, h 1") { c in
                 c.integrators = ["midpoint"]
             },
         ],
-        base: mlpBase("rk2-regression", dataset: "regression-f1"))
+        base: mlpBase("rk2-regression", dataset: "regression-f1"),
+        fitPreset: fitRegression(epochs: regressionFitEpochs))
 
     static let rk2Fashion = Experiment(
         name: "rk2-fashion",
@@ -136,13 +177,21 @@ public struct Experiment: Sendable {
                 Variant(name: "rk2", summary: "level 1 Euler, levels 2–3 midpoint RK2") { c in
                     c.integrators = ["euler", "midpoint"]
                 },
-                Variant(name: "deep", summary: "5 Euler blocks from the start, h 1/4") { c in
+                Variant(name: "deep", summary: "the thesis's baseline (Fig. 6.9): 5 midpoint RK2 blocks from the start, h 1/4") { c in
+                    c.levels = []
+                    c.switchEpochs = []
+                    c.blocks = [5]
+                    c.h = 0.25
+                    c.integrators = ["midpoint"]
+                },
+                Variant(name: "deep-euler", summary: "5 Euler blocks from the start, h 1/4") { c in
                     c.levels = []
                     c.switchEpochs = []
                     c.blocks = [5]
                     c.h = 0.25
                 },
             ],
-            base: base)
+            base: base,
+            fitPreset: { c in c.inputScaling = "standard" })
     }()
 }

@@ -126,7 +126,8 @@ public final class Trainer {
                                  integrator: integrator, activation: activation)
         }
         return ModelSpec(kind: .cnn, inputShape: data.sampleShape, outputs: 10, widths: c.channels,
-                         blocks: blocks, h: h, integrator: integrator, activation: activation)
+                         blocks: blocks, h: h, integrator: integrator, activation: activation,
+                         inputLayer: c.hasInputLayer, head: c.headKind)
     }
 
     // MARK: - Agreement and broadcast
@@ -356,24 +357,25 @@ public final class Trainer {
     public func regressionFit(gridPoints: Int = 400) throws -> (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])? {
         guard let test = data.regressionTestSet, let f = data.regressionFunction else { return nil }
         let x = (0..<gridPoints).map { 2 * Double.pi * Double($0) / Double(gridPoints - 1) }
-        let out = try model.forward(Tensor(shape: [gridPoints, 1], data: x.map { Float($0) }), training: false)
+        let out = try model.forward(Tensor(shape: [gridPoints, 1], data: x.map { data.networkInput(Float($0)) }), training: false)
         return (x, x.map { f($0) }, out.data.map(Double.init), test.x.map(Double.init), test.y.map(Double.init))
     }
 
     /// Regression only: the test inputs, true values and the model's predictions (inference mode).
     public func regressionPredictions() throws -> (x: [Float], truth: [Float], prediction: [Float])? {
         guard let test = data.regressionTestSet else { return nil }
-        let out = try model.forward(Tensor(shape: [test.count, 1], data: test.x), training: false)
+        let out = try model.forward(Tensor(shape: [test.count, 1], data: test.x.map(data.networkInput)), training: false)
         return (test.x, test.y, out.data)
     }
 
-    /// `--precise-bn K`: K training-mode forwards over the epoch's first K global batches with the
-    /// current weights, at momentum 0.1 each, so the running statistics describe the final weights
-    /// rather than an average over the last steps' (which lags behind while weights move fast).
-    /// Every rank takes part in each (the BatchNorm sums are reduced), so all agree.
-    private func recalibrateBatchNorm(plan: EpochPlan) throws {
-        guard config.preciseBN > 0, !model.state.isEmpty else { return }
-        for k in 0..<config.preciseBN {
+    /// `--precise-bn K`: the running statistics are reset and set to the plain average of the
+    /// batch statistics of the epoch's first K global batches under the current weights, so they
+    /// describe the final weights rather than a momentum average over the last steps' (which lags
+    /// behind while weights move fast). Every rank takes part in each forward (the BatchNorm sums
+    /// are reduced unless --local-bn), so all agree.
+    func recalibrateBatchNorm(plan: EpochPlan) throws {
+        guard config.preciseBN > 0 else { return }
+        try model.reestimateBatchNormStatistics(batches: config.preciseBN) { k in
             let shard = plan.shard(step: k % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
             _ = try model.forward(data.trainBatch(shard.indices, epoch: plan.epoch).input, training: true)
         }
@@ -484,8 +486,8 @@ public final class Trainer {
 }
 
 /// Sums BatchNorm statistics across ranks (synchronised BatchNorm).
-final class CommunicatorReducer: BatchNormReducer {
+public final class CommunicatorReducer: BatchNormReducer {
     let comm: Communicator
-    init(_ comm: Communicator) { self.comm = comm }
-    func sum(_ values: UnsafeMutableBufferPointer<Double>) throws { try comm.allreduceSum(values) }
+    public init(_ comm: Communicator) { self.comm = comm }
+    public func sum(_ values: UnsafeMutableBufferPointer<Double>) throws { try comm.allreduceSum(values) }
 }

@@ -16,6 +16,8 @@ public struct TrainingData {
 
     let source: Source
     public let seed: UInt64
+    /// Regression: x is standardised before the network sees it (see `networkInput`).
+    var standardizesInput = false
 
     public var trainCount: Int {
         switch source {
@@ -53,20 +55,22 @@ public struct TrainingData {
             let (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
                                                    testCount: config.testPoints, noiseStd: config.noise)
             let n = subsetSizes(config.subset, train: train.count, test: test.count)
-            return TrainingData(source: .regression(train: train.subset(first: n.train), test: test.subset(first: n.test),
-                                                    function: f), seed: seed)
+            var data = TrainingData(source: .regression(train: train.subset(first: n.train), test: test.subset(first: n.test),
+                                                        function: f), seed: seed)
+            data.standardizesInput = config.standardizesInput
+            return data
         case "fashion-mnist":
             let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
             let (train, test) = try loadFashionMNIST(directory: dir)
             let n = subsetSizes(config.subset, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
-                                                augment: false), seed: seed)
+                                                augment: config.augments), seed: seed)
         default:
             let dir = config.dataDir.isEmpty ? defaultCIFAR10Directory : config.dataDir
             let (train, test) = try loadCIFAR10(directory: dir)
             let n = subsetSizes(config.subset, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
-                                                augment: true), seed: seed)
+                                                augment: config.augments), seed: seed)
         }
     }
 
@@ -114,7 +118,31 @@ public struct TrainingData {
                 set.writeBatch(indices: indices, inputs: xs, targets: ys)
             }
         }
+        if standardizesInput { x.data = x.data.map(networkInput) }
         return (x, .values(y))
+    }
+
+    /// What the network sees of a regression input x ∈ [0, 2π]: x itself, or with
+    /// `input-scaling: standard` (x − π)/(π/√3) — the mean and standard deviation of U[0, 2π],
+    /// the same on every rank and for every subset.
+    public func networkInput(_ x: Float) -> Float {
+        guard standardizesInput else { return x }
+        return Float((Double(x) - Double.pi) / (Double.pi / 3.0.squareRoot()))
+    }
+
+    /// The metric of the trivial predictor: for regression the test error norm of predicting the
+    /// training targets' mean everywhere; for classification the accuracy of always predicting
+    /// the test set's most frequent class (chance).
+    public var trivialMetric: Double {
+        switch source {
+        case .regression(let train, let test, _):
+            let mean = train.y.reduce(0.0) { $0 + Double($1) } / Double(max(1, train.count))
+            return test.y.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }.squareRoot()
+        case .images(_, let test, _):
+            var counts: [UInt8: Int] = [:]
+            for label in test.labels { counts[label, default: 0] += 1 }
+            return Double(counts.values.max() ?? 0) / Double(max(1, test.count))
+        }
     }
 
     private func imageBatch(_ set: ImageDataset, _ indices: [Int], augmentation: ImageAugmentation?)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ResNetCore
 import ResNetDistributed
+import ResNetTraining
 
 /// Checks of the MPI layer that run under mpirun: used by `launch/test`, and useful on a new
 /// cluster to see that collectives work before starting a long job.
@@ -20,6 +21,9 @@ struct SelfTestCommand: ParsableCommand {
               hosts            each rank reports its processor name; rank 0 prints them
               determinism      every rank builds each preset model from the same spec and seed; \
             their flat buffers must be bit-identical (checksums gathered on rank 0)
+              precise-bn       BatchNorm statistics re-estimated over the ranks' shards of three \
+            batches (synchronised) must equal, to 1e-6, the average of each whole batch's \
+            statistics computed by one process, whatever the running statistics held before
             """)
 
     @Argument(help: "The check to run: collectives, length-mismatch, mpi-error or hosts.")
@@ -36,6 +40,7 @@ struct SelfTestCommand: ParsableCommand {
         case "mpi-error": try checkMPIError(comm)
         case "hosts": try reportHosts(comm)
         case "determinism": try checkDeterminism(comm)
+        case "precise-bn": try checkPreciseBatchNorm(comm)
         default:
             throw ValidationError("unknown check '\(check)'; use collectives, length-mismatch, mpi-error or hosts")
         }
@@ -129,6 +134,45 @@ struct SelfTestCommand: ParsableCommand {
         var failures = [Double(mismatches)]
         try comm.allreduceSum(&failures)
         guard failures[0] == 0 else { throw SelfTestFailure(text: "models built from the same spec and seed differ across ranks") }
+    }
+
+    private func checkPreciseBatchNorm(_ comm: Communicator) throws {
+        let spec = ModelSpec(kind: .cnn, inputShape: [1, 10, 10], outputs: 10, widths: [4, 8], blocks: [2, 2],
+                             h: 0.5, integrator: .midpoint, inputLayer: true, head: .flatten)
+        let batch = 12
+        let inputs: [Tensor] = (0..<3).map { k in
+            var rng = SplitMix64(seed: 100 + UInt64(k))
+            return Tensor(shape: [batch, 1, 10, 10], data: (0..<(batch * 100)).map { _ in rng.nextUniform(bound: 1) })
+        }
+        // Reference: one process, whole batches, each batch's statistics alone (momentum 1).
+        let reference = ResNetModel(spec: spec, seed: 9)
+        reference.statisticsMomentum = 1
+        var sums = [Double](repeating: 0, count: reference.state.count)
+        for x in inputs {
+            _ = try reference.forward(x, training: true)
+            for i in sums.indices { sums[i] += Double(reference.state[i]) }
+        }
+        // This rank's rows of each batch, BatchNorm synchronised, the old statistics spoilt.
+        let model = ResNetModel(spec: spec, seed: 9)
+        model.batchNormReducer = comm.size > 1 ? CommunicatorReducer(comm) : nil
+        for i in model.state.indices { model.state[i] = i % 3 == 0 ? .nan : 1e3 + Float(i) }
+        let rows = (batch * comm.rank / comm.size)..<(batch * (comm.rank + 1) / comm.size)
+        try model.reestimateBatchNormStatistics(batches: inputs.count) { k in
+            let x = inputs[k]
+            let shard = Tensor(shape: [rows.count, 1, 10, 10], data: Array(x.data[(rows.lowerBound * 100)..<(rows.upperBound * 100)]))
+            _ = try model.forward(shard, training: true)
+        }
+        var worst = 0.0
+        for i in sums.indices {
+            let expected = sums[i] / Double(inputs.count)
+            let d = abs(Double(model.state[i]) - expected) / max(1, abs(expected))
+            worst = max(worst, d.isNaN ? .infinity : d)
+        }
+        let ok = worst <= 1e-6
+        say(comm, "precise BatchNorm over \(model.state.count) statistics: max relative difference \(String(format: "%.2e", worst)) from the average of the batches' statistics \(ok ? "(within 1e-6)" : "(TOO LARGE)")")
+        var failures = [ok ? 0.0 : 1.0]
+        try comm.allreduceSum(&failures)
+        guard failures[0] == 0 else { throw SelfTestFailure(text: "precise BatchNorm statistics differ from the average of the batches' statistics") }
     }
 
     private func reportHosts(_ comm: Communicator) throws {

@@ -10,6 +10,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: ArgumentHelp("YAML file of config keys (kebab-case, as the flags), applied before the flags.", valueName: "file"))
     var configFile: String?
 
+    @Option(help: "Reading of the thesis the defaults come from: fit (default; regressions run long enough, on standardised x, to learn) or thesis (the settings as printed: 50 epochs on raw x, which stay at the mean predictor).")
+    var preset: String?
+
     @Option(help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given).")
     var epochs: Int?
 
@@ -60,6 +63,24 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "Activation: sigmoid, relu or tanh.")
     var activation: String?
+
+    @Option(help: ArgumentHelp("CNN: channels of each residual group, e.g. 16,32.", valueName: "c,c,…"))
+    var channels: String?
+
+    @Option(help: "MLP: width of the residual blocks.")
+    var width: Int?
+
+    @Option(help: "CNN output layer: flatten (Flatten + Linear(C·H·W → 10), the default) or pool (global average pool + Linear(C → 10)).")
+    var head: String?
+
+    @Option(help: "CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group: true (default) or false.")
+    var inputLayer: Bool?
+
+    @Option(help: "Regression: what the network sees of x: standard ((x − π)/(π/√3), the fit preset) or raw (x ∈ [0, 2π], the thesis preset).")
+    var inputScaling: String?
+
+    @Option(help: "Images: random crops and flips while training: true or false (default false; the thesis names none).")
+    var augment: Bool?
 
     @Option(help: "Seed of the initial weights, the data order and the synthetic data.")
     var seed: Int?
@@ -120,6 +141,12 @@ struct TrainingOptions: ParsableArguments {
         add("optimizer-state-on-switch", optimizerState.map(ConfigValue.string))
         add("schedule", schedule.map(ConfigValue.string))
         add("activation", activation.map(ConfigValue.string))
+        add("channels", channels.map(ConfigValue.string))
+        add("width", width.map(ConfigValue.int))
+        add("head", head.map(ConfigValue.string))
+        add("input-layer", inputLayer.map(ConfigValue.bool))
+        add("input-scaling", inputScaling.map(ConfigValue.string))
+        add("augment", augment.map(ConfigValue.bool))
         add("seed", seed.map(ConfigValue.int))
         add("subset", subset.map(ConfigValue.int))
         add("data-dir", dataDir.map(ConfigValue.string))
@@ -135,6 +162,7 @@ struct TrainingOptions: ParsableArguments {
         if resume != nil {
             var given = overrides().map { "--" + $0.0 }
             if experiment != nil { given.append("--experiment") }
+            if preset != nil { given.append("--preset") }
             if configFile != nil { given.append("--config") }
             if variant != nil { given.append("--variant") }
             guard given.isEmpty else {
@@ -151,14 +179,15 @@ struct TrainingOptions: ParsableArguments {
         }
         let name = try experiment ?? fileValue("experiment") ?? "regression"
         let variantName = try variant ?? fileValue("variant")
-        let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName)
+        let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName,
+                                                   preset: try preset ?? fileValue("preset"))
         var config = builtIn
         // In a comparison the level schedule belongs to the multi-level variants only: the
         // shallow and deep baselines stay single-level.
         let scheduleKeys: Set<String> = ["switch-epochs", "levels", "switch"]
         let skipSchedule = comparing && builtIn.levelCount == 1
         var explicit: Set<String> = []
-        for (key, value) in fileOverrides where key != "experiment" && key != "variant" {
+        for (key, value) in fileOverrides where key != "experiment" && key != "variant" && key != "preset" {
             if skipSchedule && scheduleKeys.contains(key) { continue }
             try config.set(key, value, source: configFile ?? "")
             explicit.insert(key)
