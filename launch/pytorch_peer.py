@@ -4,8 +4,8 @@
 It asks resnet-dist for what cannot be derived independently without copying its code —
 `resnet-dist export-peer` writes the first level's initial weights, each epoch's sample order,
 the data as the model sees it and the level schedule — and then builds the same networks in
-PyTorch (ResNet MLP or CNN, Euler or Runge-Kutta blocks, BatchNorm, multi-level prolongation by
-`insert` or `double`), trains them with torch.optim.Adam (or SGD) on the same global batches in
+PyTorch (ResNet MLP or CNN with or without the input layer, pooled or flattened head, Euler or
+Runge-Kutta blocks, BatchNorm, multi-level prolongation by `insert` or `double`), trains them with torch.optim.Adam (or SGD) on the same global batches in
 the same order, and prints each step's loss and each epoch's test metric.
 
     launch/pytorch_peer.py --config launch/tests/fixtures/mlp-euler/config.yaml --steps 20
@@ -64,9 +64,15 @@ def layout(spec):
         params.extend([(f"{name}.weight", [c]), (f"{name}.bias", [c])])
         state.extend([(f"{name}.running_mean", [c]), (f"{name}.running_var", [c])])
 
-    channels = spec["inputShape"][0]
+    channels, height, width_px = spec["inputShape"]
+    if spec.get("inputLayer", False):
+        params.append(("stem.conv.weight", [spec["widths"][0], channels, 3, 3]))
+        bn("stem.bn", spec["widths"][0])
+        channels = spec["widths"][0]
     for g, width in enumerate(spec["widths"]):
         params.append((f"groups.{g}.projection.conv.weight", [width, channels, 3, 3]))
+        if g > 0:  # stride 2, padding 1
+            height, width_px = (height - 1) // 2 + 1, (width_px - 1) // 2 + 1
         bn(f"groups.{g}.projection.bn", width)
         for b in range(spec["blocks"][g]):
             name = f"groups.{g}.blocks.{b}"
@@ -78,7 +84,8 @@ def layout(spec):
                     state += [(f"{name}.bn{k}.stage{i}.running_mean", [width]),
                               (f"{name}.bn{k}.stage{i}.running_var", [width])]
         channels = width
-    params += [("head.weight", [spec["outputs"], channels]), ("head.bias", [spec["outputs"]])]
+    features = channels * height * width_px if spec.get("head", "pool") == "flatten" else channels
+    params += [("head.weight", [spec["outputs"], features]), ("head.bias", [spec["outputs"]])]
     return params, state
 
 
@@ -104,12 +111,13 @@ class Net:
     def __init__(self, spec, params, state):
         self.spec, self.params, self.state = spec, params, state
         self.act = ACTIVATIONS[spec["activation"]]
+        self.momentum = BN_MOMENTUM  # of the running statistics (precise BatchNorm changes it)
 
     def batch_norm(self, x, name, training, stage=0):
         p, s = self.params, self.state
         stats = name if stage == 0 else f"{name}.stage{stage}"
         return F.batch_norm(x, s[f"{stats}.running_mean"], s[f"{stats}.running_var"], p[f"{name}.weight"],
-                            p[f"{name}.bias"], training=training, momentum=BN_MOMENTUM, eps=BN_EPS)
+                            p[f"{name}.bias"], training=training, momentum=self.momentum, eps=BN_EPS)
 
     def forward(self, x, training):
         p, spec, h = self.params, self.spec, self.spec["h"]
@@ -121,6 +129,9 @@ class Net:
                                               p[f"{n}.fc2.weight"], p[f"{n}.fc2.bias"])
                 x = rk_step(x, h, spec["integrator"], f)
             return F.linear(x, p["head.weight"], p["head.bias"])
+        if spec.get("inputLayer", False):
+            # The input layer: conv3x3 (no bias) -> BN -> sigma.
+            x = self.act(self.batch_norm(F.conv2d(x, p["stem.conv.weight"], None, padding=1), "stem.bn", training))
         for g in range(len(spec["widths"])):
             x = F.conv2d(x, p[f"groups.{g}.projection.conv.weight"], None, stride=1 if g == 0 else 2, padding=1)
             x = self.act(self.batch_norm(x, f"groups.{g}.projection.bn", training))
@@ -134,7 +145,7 @@ class Net:
                         z = F.conv2d(z, p[f"{n}.conv{k}.weight"], p[f"{n}.conv{k}.bias"], padding=1)
                     return z
                 x = rk_step(x, h, spec["integrator"], f)
-        x = x.mean(dim=(2, 3))
+        x = x.flatten(1) if spec.get("head", "pool") == "flatten" else x.mean(dim=(2, 3))
         return F.linear(x, p["head.weight"], p["head.bias"])
 
 
@@ -285,12 +296,17 @@ class Trainer:
 
     @torch.no_grad()
     def recalibrate_batch_norm(self, epoch):
-        """--precise-bn K: K training-mode forwards over the epoch's first K global batches."""
+        """--precise-bn K: the running statistics become the plain average of the batch statistics
+        of the epoch's first K global batches under the current weights."""
         if self.c["preciseBN"] <= 0 or not self.net.state:
             return
         xs, _ = self.x.train
+        for t in self.net.state.values():
+            t.zero_()
         for k in range(self.c["preciseBN"]):
+            self.net.momentum = 1 / (k + 1)
             self.net.forward(xs[self.x.batch(epoch, k % self.x.steps_per_epoch)], training=True)
+        self.net.momentum = BN_MOMENTUM
 
     def switch_level(self):
         """Prolong to the next level's spec: parameters, BatchNorm state and optimizer moments."""
