@@ -62,8 +62,18 @@ done
 
 # The main job: `mpirun -np 4 resnet-dist` with no subcommand compares the regression variants
 # and writes the report.
-mpi_case "main job: compare regression on 4 ranks, with report" ok 4 \
-  'grep -q "^| multilevel | 3 |" <<<"$out" && f=$(grep -o "report: .*index.html" <<<"$out" | cut -c9-) && grep -q "<svg" "$f" && ls "$(dirname "$f")"/fit.svg' \
+# The deep and multilevel networks must have learned: test error norms at most 15 % of the mean
+# predictor's (the table's last column), and the headline says so.
+learned_main() {
+  local v pct
+  for v in deep multilevel; do
+    pct=$(grep -E "^\| $v \| 3 \|" <<<"$out" | grep -oE "[0-9.]+ % of mean predictor" | cut -d' ' -f1)
+    [ -n "$pct" ] && awk -v p="$pct" 'BEGIN { exit !(p <= 15) }' || return 1
+  done
+  grep -Eq "^multilevel: [0-9.e+-]+ test error norm \(mean predictor [0-9.]+\) in [0-9.]+ s; deep: .* (less|more) time$" <<<"$out"
+}
+mpi_case "main job: compare regression on 4 ranks, deep and multilevel learn, report" ok 4 \
+  'learned_main && f=$(grep -o "report: .*index.html" <<<"$out" | cut -c9-) && grep -q "<svg" "$f" && ls "$(dirname "$f")"/fit.svg' \
   -- --out "$LOG_DIR/main" --quiet
 
 # Plateau switching: rank 0 decides from the reduced loss; np 1 and np 2 switch at the same epochs.
