@@ -26,11 +26,11 @@ public final class Conv2d: Layer {
 
     /// Registers `name.weight` (and `name.bias`) in the layout.
     convenience init(_ name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int,
-                     stride: Int, padding: Int, bias: Bool, xavier: Bool,
+                     stride: Int, padding: Int, bias: Bool, initialization: WeightBound,
                      computesInputGradient: Bool = true, layout: LayoutBuilder) {
         let fanIn = Float(inputChannels * kernelSize * kernelSize)
         let fanOut = Float(outputChannels * kernelSize * kernelSize)
-        let bound = xavier ? (6 / (fanIn + fanOut)).squareRoot() : (6 / fanIn).squareRoot()
+        let bound = initialization.bound(fanIn: fanIn, fanOut: fanOut)
         let w = layout.addParameter("\(name).weight", shape: [outputChannels, inputChannels, kernelSize, kernelSize],
                                     initializer: .uniform(bound: bound))
         let b = bias ? layout.addParameter("\(name).bias", shape: [outputChannels],

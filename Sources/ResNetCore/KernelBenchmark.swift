@@ -71,13 +71,13 @@ public enum KernelBenchmark {
     static func convTimes(channels: Int, size: Int, batch: Int, repetitions: Int) throws -> (Double, Double) {
         let layout = LayoutBuilder()
         let conv = Conv2d("conv", inputChannels: channels, outputChannels: channels, kernelSize: 3, stride: 1,
-                          padding: 1, bias: true, xavier: true, layout: layout)
+                          padding: 1, bias: true, initialization: .xavier, layout: layout)
         return try layerTimes(conv, layout: layout, input: [batch, channels, size, size], repetitions: repetitions)
     }
 
     static func linearTimes(features: Int, batch: Int, repetitions: Int) throws -> (Double, Double) {
         let layout = LayoutBuilder()
-        let linear = Linear("fc", inputFeatures: features, outputFeatures: features, xavier: true, layout: layout)
+        let linear = Linear("fc", inputFeatures: features, outputFeatures: features, initialization: .xavier, layout: layout)
         return try layerTimes(linear, layout: layout, input: [batch, features], repetitions: repetitions)
     }
 

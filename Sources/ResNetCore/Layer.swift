@@ -16,6 +16,24 @@ public struct ParameterSlot: Codable, Equatable, Hashable, Sendable {
     }
 }
 
+/// The bound b of a layer's uniform weight initialisation U(−b, b).
+enum WeightBound {
+    /// √(6 / (fan_in + fan_out)): Xavier (Glorot).
+    case xavier
+    /// √(6 / fan_in): Kaiming (He) for ReLU.
+    case kaiming
+    /// 1/√fan_in: PyTorch's default for Linear and Conv2d (Kaiming uniform with a = √5).
+    case fanIn
+
+    func bound(fanIn: Float, fanOut: Float) -> Float {
+        switch self {
+        case .xavier: return (6 / (fanIn + fanOut)).squareRoot()
+        case .kaiming: return (6 / fanIn).squareRoot()
+        case .fanIn: return 1 / fanIn.squareRoot()
+        }
+    }
+}
+
 /// How a slot is filled when a model is built from (spec, seed).
 enum SlotInitializer: Equatable {
     /// Uniform in [−bound, bound): Xavier/Kaiming bounds for weights, 1/√fan_in for biases.

@@ -22,9 +22,9 @@ public final class Linear: Layer {
 
     /// Registers `name.weight` and `name.bias` in the layout.
     convenience init(_ name: String, inputFeatures: Int, outputFeatures: Int, bias: Bool = true,
-                     xavier: Bool, computesInputGradient: Bool = true, layout: LayoutBuilder) {
+                     initialization: WeightBound, computesInputGradient: Bool = true, layout: LayoutBuilder) {
         let fanIn = Float(inputFeatures), fanOut = Float(outputFeatures)
-        let bound = xavier ? (6 / (fanIn + fanOut)).squareRoot() : (6 / fanIn).squareRoot()
+        let bound = initialization.bound(fanIn: fanIn, fanOut: fanOut)
         let w = layout.addParameter("\(name).weight", shape: [outputFeatures, inputFeatures],
                                     initializer: .uniform(bound: bound))
         let b = bias ? layout.addParameter("\(name).bias", shape: [outputFeatures],

@@ -9,6 +9,14 @@
 public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
     public enum Kind: String, Codable, Sendable { case mlp, cnn }
 
+    /// How the weights of Linear and Conv2d layers are drawn (biases: U(±1/√fan_in) always).
+    public enum Initialization: String, Codable, CaseIterable, Sendable {
+        /// Xavier (Glorot) uniform for sigmoid and tanh, Kaiming (He) uniform for ReLU.
+        case scaled
+        /// PyTorch's default for Linear and Conv2d: U(±1/√fan_in).
+        case pytorch
+    }
+
     /// How the CNN turns its last feature maps into class scores.
     public enum Head: String, Codable, CaseIterable, Sendable {
         /// Flatten C×H×W and one Linear(C·H·W → outputs).
@@ -35,10 +43,19 @@ public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
     public var inputLayer: Bool
     /// CNN only: the output layer's form.
     public var head: Head
+    public var initialization: Initialization
+
+    /// The weight bound rule every Linear and Conv2d of the model uses.
+    var weightBound: WeightBound {
+        switch initialization {
+        case .pytorch: return .fanIn
+        case .scaled: return activation == .relu ? .kaiming : .xavier
+        }
+    }
 
     public init(kind: Kind, inputShape: [Int], outputs: Int, widths: [Int], blocks: [Int],
                 h: Double, integrator: Integrator = .euler, activation: Activation = .sigmoid,
-                inputLayer: Bool = false, head: Head = .pool) {
+                inputLayer: Bool = false, head: Head = .pool, initialization: Initialization = .scaled) {
         self.kind = kind
         self.inputShape = inputShape
         self.outputs = outputs
@@ -49,14 +66,15 @@ public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
         self.activation = activation
         self.inputLayer = inputLayer
         self.head = head
+        self.initialization = initialization
     }
 
     private enum CodingKeys: String, CodingKey {
-        case kind, inputShape, outputs, widths, blocks, h, integrator, activation, inputLayer, head
+        case kind, inputShape, outputs, widths, blocks, h, integrator, activation, inputLayer, head, initialization
     }
 
-    /// Specs written before `inputLayer` and `head` existed describe the pooled CNN without an
-    /// input layer, and read back as such.
+    /// Specs written before `inputLayer`, `head` and `initialization` existed describe the pooled
+    /// CNN without an input layer, initialised by the scaled rule, and read back as such.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(kind: try c.decode(Kind.self, forKey: .kind), inputShape: try c.decode([Int].self, forKey: .inputShape),
@@ -65,31 +83,34 @@ public struct ModelSpec: Codable, Equatable, Hashable, Sendable {
                   integrator: try c.decode(Integrator.self, forKey: .integrator),
                   activation: try c.decode(Activation.self, forKey: .activation),
                   inputLayer: try c.decodeIfPresent(Bool.self, forKey: .inputLayer) ?? false,
-                  head: try c.decodeIfPresent(Head.self, forKey: .head) ?? .pool)
+                  head: try c.decodeIfPresent(Head.self, forKey: .head) ?? .pool,
+                  initialization: try c.decodeIfPresent(Initialization.self, forKey: .initialization) ?? .scaled)
     }
 
     /// The thesis §5.1 regression MLP: Linear(in→width), blocks, Linear(width→out).
     public static func mlp(inputs: Int = 1, outputs: Int = 1, width: Int = 32, blocks: Int = 2,
                            h: Double = 1, integrator: Integrator = .euler,
-                           activation: Activation = .sigmoid) -> ModelSpec {
+                           activation: Activation = .sigmoid, initialization: Initialization = .scaled) -> ModelSpec {
         ModelSpec(kind: .mlp, inputShape: [inputs], outputs: outputs, widths: [width], blocks: [blocks],
-                  h: h, integrator: integrator, activation: activation)
+                  h: h, integrator: integrator, activation: activation, initialization: initialization)
     }
 
     /// Thesis §5.2: an input layer, groups of 16 and 32 channels on 1×28×28, 10 classes.
     public static func fashionMNIST(blocks: [Int] = [2, 2], h: Double = 1, integrator: Integrator = .euler,
                                     activation: Activation = .sigmoid, inputLayer: Bool = true,
-                                    head: Head = .flatten) -> ModelSpec {
+                                    head: Head = .flatten, initialization: Initialization = .scaled) -> ModelSpec {
         ModelSpec(kind: .cnn, inputShape: [1, 28, 28], outputs: 10, widths: [16, 32], blocks: blocks,
-                  h: h, integrator: integrator, activation: activation, inputLayer: inputLayer, head: head)
+                  h: h, integrator: integrator, activation: activation, inputLayer: inputLayer, head: head,
+                  initialization: initialization)
     }
 
     /// Thesis §5.3: an input layer, groups of 16, 32 and 64 channels on 3×32×32, 10 classes.
     public static func cifar10(blocks: [Int] = [2, 2, 2], h: Double = 1, integrator: Integrator = .euler,
                                activation: Activation = .sigmoid, inputLayer: Bool = true,
-                               head: Head = .flatten) -> ModelSpec {
+                               head: Head = .flatten, initialization: Initialization = .scaled) -> ModelSpec {
         ModelSpec(kind: .cnn, inputShape: [3, 32, 32], outputs: 10, widths: [16, 32, 64], blocks: blocks,
-                  h: h, integrator: integrator, activation: activation, inputLayer: inputLayer, head: head)
+                  h: h, integrator: integrator, activation: activation, inputLayer: inputLayer, head: head,
+                  initialization: initialization)
     }
 
     /// Throws when the spec cannot describe a model.

@@ -127,12 +127,12 @@ public final class ResNetModel {
 
     private static func buildMLP(_ spec: ModelSpec, _ layout: LayoutBuilder,
                                  _ flops: inout (forward: Double, backward: Double)) -> [Segment] {
-        let width = spec.widths[0], xavier = spec.activation != .relu
+        let width = spec.widths[0], initialization = spec.weightBound
         let tableau = spec.integrator.tableau, stages = Double(tableau.stages)
         var segments: [Segment] = []
         var start = layout.parameterCount
         let stem = Linear("stem", inputFeatures: spec.inputShape[0], outputFeatures: width,
-                          xavier: xavier, computesInputGradient: false, layout: layout)
+                          initialization: initialization, computesInputGradient: false, layout: layout)
         flops.forward += stem.forwardFlopsPerSample
         flops.backward += stem.forwardFlopsPerSample
         segments.append(Segment(nodes: [.layer(stem)], parameterRange: start..<layout.parameterCount))
@@ -141,8 +141,8 @@ public final class ResNetModel {
         var nodes: [Node] = []
         for b in 0..<spec.blocks[0] {
             let name = "groups.0.blocks.\(b)"
-            let fc1 = Linear("\(name).fc1", inputFeatures: width, outputFeatures: width, xavier: xavier, layout: layout)
-            let fc2 = Linear("\(name).fc2", inputFeatures: width, outputFeatures: width, xavier: xavier, layout: layout)
+            let fc1 = Linear("\(name).fc1", inputFeatures: width, outputFeatures: width, initialization: initialization, layout: layout)
+            let fc2 = Linear("\(name).fc2", inputFeatures: width, outputFeatures: width, initialization: initialization, layout: layout)
             let f: [Layer] = [fc1, ActivationLayer(spec.activation), fc2]
             nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
             flops.forward += stages * 2 * fc1.forwardFlopsPerSample
@@ -151,7 +151,7 @@ public final class ResNetModel {
         segments.append(Segment(nodes: nodes, parameterRange: start..<layout.parameterCount))
 
         start = layout.parameterCount
-        let head = Linear("head", inputFeatures: width, outputFeatures: spec.outputs, xavier: xavier, layout: layout)
+        let head = Linear("head", inputFeatures: width, outputFeatures: spec.outputs, initialization: initialization, layout: layout)
         flops.forward += head.forwardFlopsPerSample
         flops.backward += 2 * head.forwardFlopsPerSample
         segments.append(Segment(nodes: [.layer(head)], parameterRange: start..<layout.parameterCount))
@@ -160,7 +160,7 @@ public final class ResNetModel {
 
     private static func buildCNN(_ spec: ModelSpec, _ layout: LayoutBuilder,
                                  _ flops: inout (forward: Double, backward: Double)) -> [Segment] {
-        let xavier = spec.activation != .relu
+        let initialization = spec.weightBound
         let tableau = spec.integrator.tableau, stages = Double(tableau.stages)
         var channels = spec.inputShape[0], height = spec.inputShape[1], width = spec.inputShape[2]
         var segments: [Segment] = []
@@ -169,7 +169,7 @@ public final class ResNetModel {
             // before it needs an input gradient).
             let start = layout.parameterCount
             let conv = Conv2d("stem.conv", inputChannels: channels, outputChannels: spec.widths[0], kernelSize: 3,
-                              stride: 1, padding: 1, bias: false, xavier: xavier, computesInputGradient: false,
+                              stride: 1, padding: 1, bias: false, initialization: initialization, computesInputGradient: false,
                               layout: layout)
             let convFlops = conv.forwardFlopsPerSample(height: height, width: width)
             flops.forward += convFlops
@@ -184,7 +184,7 @@ public final class ResNetModel {
             let firstLayer = g == 0 && !spec.inputLayer
             let projection = Conv2d("\(prefix).projection.conv", inputChannels: channels,
                                     outputChannels: groupChannels, kernelSize: 3, stride: g == 0 ? 1 : 2,
-                                    padding: 1, bias: false, xavier: xavier,
+                                    padding: 1, bias: false, initialization: initialization,
                                     computesInputGradient: !firstLayer, layout: layout)
             let projectionFlops = projection.forwardFlopsPerSample(height: height, width: width)
             flops.forward += projectionFlops
@@ -201,10 +201,10 @@ public final class ResNetModel {
                 let name = "\(prefix).blocks.\(b)"
                 let bn1 = BatchNorm("\(name).bn1", channels: channels, layout: layout)
                 let conv1 = Conv2d("\(name).conv1", inputChannels: channels, outputChannels: channels, kernelSize: 3,
-                                   stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
+                                   stride: 1, padding: 1, bias: true, initialization: initialization, layout: layout)
                 let bn2 = BatchNorm("\(name).bn2", channels: channels, layout: layout)
                 let conv2 = Conv2d("\(name).conv2", inputChannels: channels, outputChannels: channels, kernelSize: 3,
-                                   stride: 1, padding: 1, bias: true, xavier: xavier, layout: layout)
+                                   stride: 1, padding: 1, bias: true, initialization: initialization, layout: layout)
                 // BN → σ → conv fused: one saved tensor per pair instead of two (see NormActConv).
                 // Every RK stage normalises its own input with batch statistics in training, so
                 // each stage keeps its own running statistics (`….bn1.stage1.running_mean`) for
@@ -226,7 +226,7 @@ public final class ResNetModel {
         }
         let start = layout.parameterCount
         let features = spec.head == .flatten ? channels * height * width : channels
-        let head = Linear("head", inputFeatures: features, outputFeatures: spec.outputs, xavier: xavier, layout: layout)
+        let head = Linear("head", inputFeatures: features, outputFeatures: spec.outputs, initialization: initialization, layout: layout)
         flops.forward += head.forwardFlopsPerSample
         flops.backward += 2 * head.forwardFlopsPerSample
         let reduce: Layer = spec.head == .flatten ? Flatten() : GlobalAveragePool()

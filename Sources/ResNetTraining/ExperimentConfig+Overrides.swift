@@ -62,6 +62,7 @@ extension ExperimentConfig {
         "saved-activations": { c, v, src in c.savedActivations = try v.asString("saved-activations", src) },
         "head": { c, v, src in c.head = try v.asString("head", src) },
         "input-layer": { c, v, src in c.inputLayer = try v.asBool("input-layer", src) },
+        "init": { c, v, src in c.initialization = try v.asString("init", src) },
         "input-scaling": { c, v, src in c.inputScaling = try v.asString("input-scaling", src) },
         "augment": { c, v, src in c.augment = try v.asBool("augment", src) },
         "preset": { c, v, src in c.preset = try v.asString("preset", src) },
@@ -155,6 +156,7 @@ extension ExperimentConfig {
         case "integrators": return "integrator"
         case "localBN": return "local-bn"
         case "preciseBN": return "precise-bn"
+        case "initialization": return "init"
         default:
             var out = ""
             for ch in camel {

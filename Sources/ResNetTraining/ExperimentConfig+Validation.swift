@@ -56,6 +56,9 @@ extension ExperimentConfig {
         if let head, ModelSpec.Head(rawValue: head) == nil {
             throw bad("head", "'\(head)' is not flatten or pool")
         }
+        if let initialization, ModelSpec.Initialization(rawValue: initialization) == nil {
+            throw bad("init", "'\(initialization)' is not scaled or pytorch")
+        }
         if let inputScaling, !["raw", "standard"].contains(inputScaling) {
             throw bad("input-scaling", "'\(inputScaling)' is not raw or standard")
         }

@@ -78,6 +78,9 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var head: String? = nil
     /// CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group. Absent: false.
     public var inputLayer: Bool? = nil
+    /// Weights of Linear and Conv2d layers: `scaled` (Xavier for sigmoid/tanh, Kaiming for ReLU)
+    /// or `pytorch` (U(±1/√fan_in), PyTorch's default). Absent: scaled.
+    public var initialization: String? = nil
     /// Regression: what the network sees of x ∈ [0, 2π]: `standard` ((x − π)/(π/√3), zero mean
     /// and unit variance for uniform x) or `raw`. Absent: raw.
     public var inputScaling: String? = nil
@@ -121,6 +124,10 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var headKind: ModelSpec.Head { head.flatMap(ModelSpec.Head.init(rawValue:)) ?? .pool }
     /// Whether the CNN has an input layer (false when absent).
     public var hasInputLayer: Bool { inputLayer ?? false }
+    /// The weight initialisation (scaled when absent).
+    public var initializationKind: ModelSpec.Initialization {
+        initialization.flatMap(ModelSpec.Initialization.init(rawValue:)) ?? .scaled
+    }
     /// Whether regression inputs are standardised (raw when absent).
     public var standardizesInput: Bool { inputScaling == "standard" }
     /// Whether training images are augmented.

@@ -18,6 +18,23 @@ public struct Experiment: Sendable {
     /// mean predictor). The image experiments are the same under both.
     public static let presets = ["fit", "thesis"]
 
+    /// One line on what the presets set for this experiment (from the configs themselves).
+    public var presetSummary: String {
+        guard let fit = config(variant: defaultVariant, preset: "fit"),
+              let thesis = config(variant: defaultVariant, preset: "thesis") else { return "" }
+        func describe(_ c: ExperimentConfig) -> String {
+            var parts = ["\(c.epochs) epochs"]
+            if !c.switchEpochs.isEmpty { parts[0] += " (switch after \(c.switchEpochs.map(String.init).joined(separator: ", ")))" }
+            parts.append("batch \(c.batchSize), lr \(c.lr)")
+            if c.model == "mlp" { parts.append(c.standardizesInput ? "x standardised" : "raw x") }
+            else { parts.append("\(c.hasInputLayer ? "input layer, " : "")\(c.headKind.rawValue) head\(c.augments ? ", augmented" : "")") }
+            parts.append("\(c.initializationKind.rawValue) init")
+            return parts.joined(separator: ", ")
+        }
+        let a = describe(fit), b = describe(thesis)
+        return a == b ? "fit = thesis: \(a)" : "fit (default): \(a); thesis: \(b)"
+    }
+
     /// What the `fit` preset changes, applied after the variant (nil: nothing).
     let fitPreset: (@Sendable (inout ExperimentConfig) -> Void)?
 
@@ -69,7 +86,8 @@ public struct Experiment: Sendable {
             minImprovement: 0.01, maxLevels: 2, optimizerStateOnSwitch: "prolong", epochs: 50,
             batchSize: 256, lr: 0.005, optimizer: "adam", momentum: 0.9, weightDecay: 0,
             schedule: "constant", seed: 1, subset: 0, dataDir: "", localBN: false, preciseBN: 0,
-            checkpointEvery: 0, inputScaling: "raw", trainPoints: 2000, testPoints: 1500, noise: 1.0 / 500)
+            checkpointEvery: 0, initialization: "pytorch", inputScaling: "raw", trainPoints: 2000, testPoints: 1500,
+            noise: 1.0 / 500)
     }
 
     static func cnnBase(_ name: String, dataset: String, channels: [Int]) -> ExperimentConfig {
@@ -93,12 +111,12 @@ public struct Experiment: Sendable {
 
     static let regression = Experiment(
         name: "regression",
-        summary: "thesis §5.1: ResNet MLP fits cos²(x)·sin(x²); multi-level 2→3 blocks at epoch 25",
+        summary: "thesis §5.1: ResNet MLP fits cos²(x)·sin(x²); multi-level 2→3 blocks half-way",
         defaultVariant: "multilevel",
         variants: [
             Variant(name: "shallow", summary: "2 blocks, h 1", apply: shallow),
             Variant(name: "deep", summary: "3 blocks, h 1", apply: deep(3)),
-            Variant(name: "multilevel", summary: "2 → 3 blocks at epoch 25, h 1 → 1/2") { c in
+            Variant(name: "multilevel", summary: "2 → 3 blocks half-way, h 1 → 1/2") { c in
                 c.switchEpochs = [25]
             },
         ],
@@ -110,7 +128,7 @@ public struct Experiment: Sendable {
 
     static let fashion = Experiment(
         name: "fashion",
-        summary: "thesis §5.2: ResNet CNN (groups 16, 32) on Fashion-MNIST; multi-level 2→3 at epoch 25",
+        summary: "thesis §5.2: ResNet CNN (input layer, groups 16, 32, flatten head) on Fashion-MNIST; multi-level 2→3 at epoch 25",
         defaultVariant: "multilevel",
         variants: [
             Variant(name: "shallow", summary: "2 blocks per group, h 1", apply: shallow),
@@ -123,7 +141,7 @@ public struct Experiment: Sendable {
 
     static let cifar = Experiment(
         name: "cifar",
-        summary: "thesis §5.3: ResNet CNN (groups 16, 32, 64) on CIFAR-10; 3 levels 2→3→5 at epochs 15, 30",
+        summary: "thesis §5.3: ResNet CNN (input layer, groups 16, 32, 64, flatten head) on CIFAR-10; 3 levels 2→3→5 at epochs 15, 30",
         defaultVariant: "multilevel",
         variants: [
             Variant(name: "shallow", summary: "2 blocks per group, h 1", apply: shallow),

@@ -41,6 +41,20 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var history: [EpochRecord]
     /// What each level switch did to the network's output (the "jump" of thesis Fig. 5.14).
     public var switches: [SwitchRecord] = []
+    /// The trivial predictor's metric on the same test set: the mean predictor's error norm
+    /// (regression) or chance accuracy (classification). Absent in runs written before it.
+    public var trivialMetric: Double? = nil
+    /// The run's settings against the thesis's (absent in runs written before it).
+    public var scale: RunScale? = nil
+
+    /// Whether the network learned something a trivial predictor cannot: an error norm at most
+    /// 15 % of the mean predictor's, or an accuracy at least five times chance (capped at 50 %).
+    /// Nil when the trivial metric is unknown.
+    public var learned: Bool? {
+        guard let trivialMetric else { return nil }
+        if testMetricName == "test accuracy" { return testMetric >= min(0.5, 5 * trivialMetric) }
+        return testMetric <= 0.15 * trivialMetric
+    }
 }
 
 /// The effect of one prolongation: test metric just before and just after, and how far the

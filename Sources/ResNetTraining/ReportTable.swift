@@ -21,12 +21,41 @@ public enum ReportTable {
         s.testMetricName == "test accuracy" ? String(format: "%.2f%%", s.testMetric * 100) : String(format: "%.4f", s.testMetric)
     }
 
+    /// One line saying what a comparison shows: the multi-level run against the deep one (or
+    /// the last variant against the first), each metric beside the trivial predictor's, and the
+    /// difference in training time.
+    public static func headline(_ runs: [RunSummary]) -> String? {
+        guard let base = runs.first(where: { $0.variant == "deep" }) ?? runs.first,
+              let other = runs.first(where: { $0.variant == "multilevel" }) ?? runs.last,
+              other.variant != base.variant else { return nil }
+        let accuracy = base.testMetricName == "test accuracy"
+        func metric(_ s: RunSummary) -> String {
+            accuracy ? String(format: "%.2f %% test accuracy", 100 * s.testMetric) : String(format: "%.3g test error norm", s.testMetric)
+        }
+        let trivial = base.trivialMetric.map {
+            accuracy ? String(format: " (chance %.1f %%)", 100 * $0) : String(format: " (mean predictor %.3g)", $0)
+        } ?? ""
+        let change = (other.trainSeconds - base.trainSeconds) / base.trainSeconds
+        let time = String(format: "%.0f %% %@ time", abs(100 * change), change <= 0 ? "less" : "more")
+        return String(format: "%@: %@%@ in %.1f s; %@: %@ in %.1f s — %@",
+                      other.variant, metric(other), trivial, other.trainSeconds, base.variant, metric(base),
+                      base.trainSeconds, time)
+    }
+
+    /// The metric against the trivial predictor's: "7.0 % of the mean predictor's norm" or
+    /// "8.6× chance" ("–" when unknown).
+    static func versusTrivial(_ s: RunSummary) -> String {
+        guard let t = s.trivialMetric, t > 0 else { return "–" }
+        return s.testMetricName == "test accuracy" ? String(format: "%.1f× chance", s.testMetric / t)
+            : String(format: "%.1f %% of mean predictor", 100 * s.testMetric / t)
+    }
+
     /// The thesis-style comparison of variants (Markdown).
     public static func comparison(_ runs: [RunSummary]) -> String {
         let deep = runs.first { $0.variant == "deep" }
         var lines = [
-            "| variant | blocks | final train loss | \(runs.first?.testMetricName ?? "test metric") | train time (s) | time per level (s) | peak RSS per rank (MB) | saving vs deep |",
-            "|---|---|---|---|---|---|---|---|",
+            "| variant | blocks | final train loss | \(runs.first?.testMetricName ?? "test metric") | train time (s) | time per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for s in runs {
             let saving: String
@@ -36,9 +65,10 @@ public enum ReportTable {
                 saving = "–"
             }
             let perLevel = s.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
-            lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %@ | %.0f | %@ |",
+            lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %@ | %.0f | %@ | %@ |",
                                 s.variant, s.finalBlocks.map(String.init).joined(separator: ","), s.finalTrainLoss,
-                                formatMetric(s), s.trainSeconds, perLevel, Double(s.peakRSSBytes) / 1e6, saving))
+                                formatMetric(s), s.trainSeconds, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
+                                versusTrivial(s)))
         }
         return lines.joined(separator: "\n")
     }

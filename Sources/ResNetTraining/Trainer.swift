@@ -144,11 +144,11 @@ public final class Trainer {
         let h = c.h(atLevel: level)
         if c.model == "mlp" {
             return ModelSpec.mlp(inputs: 1, outputs: 1, width: c.width, blocks: blocks[0], h: h,
-                                 integrator: integrator, activation: activation)
+                                 integrator: integrator, activation: activation, initialization: c.initializationKind)
         }
         return ModelSpec(kind: .cnn, inputShape: data.sampleShape, outputs: 10, widths: c.channels,
                          blocks: blocks, h: h, integrator: integrator, activation: activation,
-                         inputLayer: c.hasInputLayer, head: c.headKind)
+                         inputLayer: c.hasInputLayer, head: c.headKind, initialization: c.initializationKind)
     }
 
     // MARK: - Agreement and broadcast
@@ -248,7 +248,8 @@ public final class Trainer {
             finalTrainLoss: last.trainLoss, testMetric: last.testMetric, testMetricName: last.testMetricName,
             trainSeconds: ProcessStats.now() - start, levelSeconds: levelSeconds, switchEpochs: switchEpochs,
             finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
-            runDirectory: output?.directory, history: history, switches: switchRecords)
+            runDirectory: output?.directory, history: history, switches: switchRecords,
+            trivialMetric: data.trivialMetric, scale: config.scale)
         try collectively(comm, "write summary.json") {
             if comm.isRoot { try output?.finish(summary) }
         }

@@ -70,6 +70,11 @@ struct CompareCommand: ParsableCommand {
                 let table = ReportTable.comparison(summaries)
                 print("\n\(name) on \(comm.size) rank\(comm.size == 1 ? "" : "s"):\n")
                 print(table)
+                if let line = ReportTable.headline(summaries) { print("\n\(line)") }
+                let v = ThesisComparison.verdict(experiment: name, runs: summaries)
+                if v.outcome != .incomplete {
+                    print("thesis: \(v.claim) — \(v.outcome.rawValue) (\(v.detail))")
+                }
                 print("\nreport: \(directory)/index.html")
                 let fit = trained.first?.fit.map { f in
                     reportFit(trained.compactMap { t in t.fit.map { (t.summary.variant, $0.prediction) } }, f)

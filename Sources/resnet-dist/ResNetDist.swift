@@ -18,7 +18,7 @@ struct ResNetDist: ParsableCommand {
             files and finishes in seconds. Without mpirun it runs as a single process.
             """,
         version: "resnet-dist \(version)",
-        subcommands: [CompareCommand.self, TrainCommand.self, EvalCommand.self, ResultsCommand.self, ExperimentsCommand.self, BenchCommand.self, SelfTestCommand.self],
+        subcommands: [CompareCommand.self, TrainCommand.self, EvalCommand.self, ResultsCommand.self, ExperimentsCommand.self, BenchCommand.self, SelfTestCommand.self, ExportPeerCommand.self],
         defaultSubcommand: CompareCommand.self
     )
 }

@@ -76,6 +76,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group: true (default) or false.")
     var inputLayer: Bool?
 
+    @Option(name: .customLong("init"), help: "Weight initialisation: scaled (Xavier for sigmoid/tanh, Kaiming for ReLU) or pytorch (U(±1/√fan_in), PyTorch's default).")
+    var initialization: String?
+
     @Option(help: "Regression: what the network sees of x: standard ((x − π)/(π/√3), the fit preset) or raw (x ∈ [0, 2π], the thesis preset).")
     var inputScaling: String?
 
@@ -152,6 +155,7 @@ struct TrainingOptions: ParsableArguments {
         add("head", head.map(ConfigValue.string))
         add("input-layer", inputLayer.map(ConfigValue.bool))
         add("input-scaling", inputScaling.map(ConfigValue.string))
+        add("init", initialization.map(ConfigValue.string))
         add("augment", augment.map(ConfigValue.bool))
         add("seed", seed.map(ConfigValue.int))
         add("subset", subset.map(ConfigValue.int))

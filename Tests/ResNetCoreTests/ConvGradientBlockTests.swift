@@ -14,7 +14,7 @@ final class ConvGradientBlockTests: XCTestCase {
                 let (n, cin, cout, hh, ww, k) = (5, 2, 3, 6, 5, 3)
                 let h = Harness()
                 let conv = Conv2d("conv", inputChannels: cin, outputChannels: cout, kernelSize: k, stride: stride,
-                                  padding: padding, bias: true, xavier: true, layout: h.layout)
+                                  padding: padding, bias: true, initialization: .xavier, layout: h.layout)
                 h.allocate()
                 let x = randomTensor([n, cin, hh, ww], seed: 11)
                 let (ho, wo) = conv.outputSize(height: hh, width: ww)

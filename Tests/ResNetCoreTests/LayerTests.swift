@@ -7,7 +7,7 @@ final class LayerTests: XCTestCase {
 
     func testLinearForwardMatchesNaiveLoop() throws {
         let h = Harness()
-        let layer = Linear("fc", inputFeatures: 5, outputFeatures: 3, xavier: true, layout: h.layout)
+        let layer = Linear("fc", inputFeatures: 5, outputFeatures: 3, initialization: .xavier, layout: h.layout)
         h.allocate()
         let x = randomTensor([4, 5], seed: 1)
         let y = try h.with { try layer.forward(x, training: false, buffers: $0) }
@@ -26,7 +26,7 @@ final class LayerTests: XCTestCase {
     func testLinearBackwardFiniteDifferences() throws {
         for batch in [1, 3] {
             let h = Harness()
-            let layer = Linear("fc", inputFeatures: 4, outputFeatures: 3, xavier: true, layout: h.layout)
+            let layer = Linear("fc", inputFeatures: 4, outputFeatures: 3, initialization: .xavier, layout: h.layout)
             h.allocate()
             let r = try gradientCheck(h, input: randomTensor([batch, 4], seed: 2),
                                       forward: { try layer.forward($0, training: true, buffers: $1) },
@@ -95,7 +95,7 @@ final class LayerTests: XCTestCase {
 
     func makeConv(_ c: ConvCase, _ h: Harness) -> Conv2d {
         Conv2d("conv", inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.kernel, stride: c.stride,
-               padding: c.padding, bias: c.bias, xavier: true, layout: h.layout)
+               padding: c.padding, bias: c.bias, initialization: .xavier, layout: h.layout)
     }
 
     func testConvForwardMatchesDirectConvolution() throws {

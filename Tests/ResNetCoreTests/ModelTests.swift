@@ -110,11 +110,16 @@ final class ModelTests: XCTestCase {
         }
         // A fixed fingerprint: the generator and initialisers are pure integer/Float arithmetic,
         // so this value must be the same on every rank and platform.
-        let checksum = ResNetModel(spec: .fashionMNIST(), seed: 42).checksum()
-        print("fashionMNIST seed 42 checksum: \(checksum)")
+        // The pooled network without an input layer (how specs written before those options read).
+        let checksum = ResNetModel(spec: .fashionMNIST(inputLayer: false, head: .pool), seed: 42).checksum()
+        print("fashionMNIST (pool, no input layer) seed 42 checksum: \(checksum)")
         XCTAssertEqual(checksum, ModelTests.goldenFashionChecksum)
+        let current = ResNetModel(spec: .fashionMNIST(initialization: .pytorch), seed: 42).checksum()
+        print("fashionMNIST (input layer, flatten, PyTorch init) seed 42 checksum: \(current)")
+        XCTAssertEqual(current, ModelTests.goldenCurrentFashionChecksum)
     }
     static let goldenFashionChecksum: UInt64 = 10_249_511_818_760_777_956
+    static let goldenCurrentFashionChecksum: UInt64 = 523_384_303_349_267_286
 
     func testSpecCodableRoundTripAndValidation() throws {
         let spec = ModelSpec.cifar10(blocks: [2, 3, 5], h: 0.25, integrator: .midpoint, activation: .relu)

@@ -13,7 +13,7 @@ final class NormActConvTests: XCTestCase {
     func make(_ c: Case, _ h: Harness) -> (fused: NormActConv, unfused: [Layer]) {
         let bn = BatchNorm("bn", channels: c.channels, layout: h.layout)
         let conv = Conv2d("conv", inputChannels: c.channels, outputChannels: c.out, kernelSize: c.kernel,
-                          stride: 1, padding: c.kernel / 2, bias: c.bias, xavier: true, layout: h.layout)
+                          stride: 1, padding: c.kernel / 2, bias: c.bias, initialization: .xavier, layout: h.layout)
         return (NormActConv(norm: bn, activation: c.activation, conv: conv),
                 [bn.freshCopy(), ActivationLayer(c.activation), conv.freshCopy()])
     }

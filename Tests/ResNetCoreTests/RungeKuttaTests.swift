@@ -85,8 +85,8 @@ final class RungeKuttaTests: XCTestCase {
     func testMLPResidualBlockFiniteDifferencesEachTableau() throws {
         for integrator in Integrator.allCases {
             let h = Harness()
-            let fc1 = Linear("fc1", inputFeatures: 4, outputFeatures: 4, xavier: true, layout: h.layout)
-            let fc2 = Linear("fc2", inputFeatures: 4, outputFeatures: 4, xavier: true, layout: h.layout)
+            let fc1 = Linear("fc1", inputFeatures: 4, outputFeatures: 4, initialization: .xavier, layout: h.layout)
+            let fc2 = Linear("fc2", inputFeatures: 4, outputFeatures: 4, initialization: .xavier, layout: h.layout)
             let block = ResidualBlock(subNetwork: [fc1, ActivationLayer(.sigmoid), fc2],
                                       tableau: integrator.tableau, h: 0.5)
             h.allocate()
@@ -104,10 +104,10 @@ final class RungeKuttaTests: XCTestCase {
             let layers: [Layer] = [
                 BatchNorm("bn1", channels: 2, layout: h.layout), ActivationLayer(.sigmoid),
                 Conv2d("conv1", inputChannels: 2, outputChannels: 2, kernelSize: 3, stride: 1, padding: 1,
-                       bias: true, xavier: true, layout: h.layout),
+                       bias: true, initialization: .xavier, layout: h.layout),
                 BatchNorm("bn2", channels: 2, layout: h.layout), ActivationLayer(.sigmoid),
                 Conv2d("conv2", inputChannels: 2, outputChannels: 2, kernelSize: 3, stride: 1, padding: 1,
-                       bias: true, xavier: true, layout: h.layout),
+                       bias: true, initialization: .xavier, layout: h.layout),
             ]
             let block = ResidualBlock(subNetwork: layers, tableau: integrator.tableau, h: 0.5)
             h.allocate()

@@ -16,7 +16,7 @@ final class ShiftedBlockTests: XCTestCase {
                 let padding = (k - 1) / 2
                 let h = Harness()
                 let conv = Conv2d("conv", inputChannels: cin, outputChannels: cout, kernelSize: k, stride: 1,
-                                  padding: padding, bias: true, xavier: true, layout: h.layout)
+                                  padding: padding, bias: true, initialization: .xavier, layout: h.layout)
                 h.allocate()
                 let x = randomTensor([n, cin, hh, ww], seed: 21)
                 let dy = randomTensor([n, cout, hh, ww], seed: 22)

@@ -16,13 +16,39 @@ final class ConfigTests: XCTestCase {
     }
 
     func testThesisSchedulesAsRead() throws {
-        let ml = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+        let ml = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel", preset: "thesis")
         XCTAssertEqual(ml.blocks(atLevel: 0), [2])
         XCTAssertEqual(ml.blocks(atLevel: 1), [3])
         XCTAssertEqual(ml.h(atLevel: 1), 0.5)
         XCTAssertEqual(ml.switchEpochs, [25])
         XCTAssertEqual([ml.epochs, ml.batchSize], [50, 256])
         XCTAssertEqual(ml.lr, 0.005)
+        XCTAssertEqual(ml.inputScaling, "raw")
+
+        // The fit reading: standardised x, 1000 epochs, the switch still half-way.
+        let fit = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+        XCTAssertEqual([fit.epochs, fit.batchSize], [1000, 256])
+        XCTAssertEqual(fit.switchEpochs, [500])
+        XCTAssertEqual(fit.inputScaling, "standard")
+        XCTAssertEqual(fit.lr, 0.005)
+
+        // §6.1: Euler and RK2 at the baseline's 2 blocks.
+        let rk2 = try ExperimentConfig.builtIn(experiment: "rk2-regression", variant: "rk2")
+        let euler = try ExperimentConfig.builtIn(experiment: "rk2-regression", variant: "deep")
+        XCTAssertEqual([rk2.blocks, euler.blocks], [[2], [2]])
+        XCTAssertEqual([rk2.integrators, euler.integrators], [["midpoint"], ["euler"]])
+
+        // §6.3 / Fig. 6.9: the baseline is the 5-block RK2 MLP; a 5-block Euler one beside it.
+        let baseline = try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "deep")
+        XCTAssertEqual(baseline.blocks, [5])
+        XCTAssertEqual(baseline.integrators, ["midpoint"])
+        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "deep-euler").integrators, ["euler"])
+
+        // §5.2: an input layer and the flatten head; §5.3: no augmentation named, none by default.
+        let fashion = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
+        XCTAssertEqual(fashion.inputLayer, true)
+        XCTAssertEqual(fashion.head, "flatten")
+        XCTAssertFalse(try ExperimentConfig.builtIn(experiment: "cifar", variant: "deep").augments)
 
         let cifar = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
         XCTAssertEqual((0..<3).map { cifar.blocks(atLevel: $0) }, [[2, 2, 2], [3, 3, 3], [5, 5, 5]])
@@ -53,7 +79,7 @@ final class ConfigTests: XCTestCase {
             ("--lr", { $0.lr = 0 }),
             ("--h", { $0.h = -1 }),
             ("--batch-size", { $0.batchSize = 0 }),
-            ("--switch-epochs", { $0.switchEpochs = [50] }),
+            ("--switch-epochs", { $0.switchEpochs = [$0.epochs] }),
             ("--switch-epochs", { $0.switchEpochs = [30, 20]; $0.levels = [2, 3, 5] }),
             ("--levels", { $0.levels = [2, 2] }),
             ("--integrator", { $0.integrators = ["rk9"] }),

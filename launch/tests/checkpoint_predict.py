@@ -37,6 +37,10 @@ def main(checkpoint, predictions_csv):
 
     data = np.loadtxt(predictions_csv, delimiter=",", skiprows=1, ndmin=2)
     x, swift_pred = data[:, 0:1], data[:, 2]
+    # `input-scaling: standard` in the run's config: the network sees (x - pi) / (pi / sqrt 3).
+    config = dict(line.split(": ", 1) for line in meta.get("config", "").splitlines() if ": " in line)
+    if config.get("input-scaling", "raw").strip() == "standard":
+        x = (x - np.pi) / (np.pi / np.sqrt(3))
 
     def linear(name, v):  # weights are [out, in]
         return v @ w[name + ".weight"].T + w[name + ".bias"]

@@ -46,7 +46,7 @@ bad_input "lr = 0" "invalid --lr" train --lr 0
 bad_input "negative h" "invalid --h" train --h=-1
 bad_input "batch size 0" "invalid --batch-size" train --batch-size 0
 bad_input "switch epochs not increasing" "not strictly increasing" train --experiment cifar --switch-epochs 30,15 --data-dir /nonexistent
-bad_input "switch epoch beyond the last" "switch-epochs: epoch 60" train --switch-epochs 60
+bad_input "switch epoch beyond the last" "switch-epochs: epoch 60" train --epochs 50 --switch-epochs 60
 bad_input "block counts that do not grow" "must grow" train --variant multilevel --levels 2,2
 bad_input "batch smaller than the ranks" "smaller than the number of ranks" train --batch-size 1
 printf 'epochs: 3\nbatchsize: 12\n' > "$LOG_DIR/unknown-key.yaml"
@@ -62,8 +62,18 @@ done
 
 # The main job: `mpirun -np 4 resnet-dist` with no subcommand compares the regression variants
 # and writes the report.
-mpi_case "main job: compare regression on 4 ranks, with report" ok 4 \
-  'grep -q "^| multilevel | 3 |" <<<"$out" && f=$(grep -o "report: .*index.html" <<<"$out" | cut -c9-) && grep -q "<svg" "$f" && ls "$(dirname "$f")"/fit.svg' \
+# The deep and multilevel networks must have learned: test error norms at most 15 % of the mean
+# predictor's (the table's last column), and the headline says so.
+learned_main() {
+  local v pct
+  for v in deep multilevel; do
+    pct=$(grep -E "^\| $v \| 3 \|" <<<"$out" | grep -oE "[0-9.]+ % of mean predictor" | cut -d' ' -f1)
+    [ -n "$pct" ] && awk -v p="$pct" 'BEGIN { exit !(p <= 15) }' || return 1
+  done
+  grep -Eq "^multilevel: [0-9.e+-]+ test error norm \(mean predictor [0-9.]+\) in [0-9.]+ s; deep: .* (less|more) time$" <<<"$out"
+}
+mpi_case "main job: compare regression on 4 ranks, deep and multilevel learn, report" ok 4 \
+  'learned_main && f=$(grep -o "report: .*index.html" <<<"$out" | cut -c9-) && grep -q "<svg" "$f" && ls "$(dirname "$f")"/fit.svg' \
   -- --out "$LOG_DIR/main" --quiet
 
 # Plateau switching: rank 0 decides from the reduced loss; np 1 and np 2 switch at the same epochs.

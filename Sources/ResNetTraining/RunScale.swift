@@ -1,0 +1,47 @@
+/// How a run's settings relate to the thesis's experiment: what decides whether its figures can
+/// be set against the thesis's.
+public enum RunScale: String, Codable, Sendable {
+    /// The thesis's data, model and schedule as printed (the `thesis` preset, all the data).
+    case thesis
+    /// All the data, the thesis's model, batch and learning rate, but our reading of what the
+    /// thesis leaves open or cannot have meant (the `fit` preset: longer regression schedules,
+    /// standardised inputs).
+    case reading
+    /// Less data or fewer epochs than the thesis: a smoke test, not a replication.
+    case reduced
+    /// Another model or optimiser setting than the thesis's (blocks, widths, lr, batch, …).
+    case modified
+
+    /// Words for tables and verdicts.
+    public var phrase: String {
+        switch self {
+        case .thesis: return "the thesis's settings"
+        case .reading: return "our reading of the thesis"
+        case .reduced: return "reduced scale"
+        case .modified: return "modified settings"
+        }
+    }
+}
+
+extension ExperimentConfig {
+    /// The scale of this run against the thesis's settings of the same experiment and variant.
+    public var scale: RunScale {
+        guard let thesis = try? ExperimentConfig.builtIn(experiment: experiment, variant: variant, preset: "thesis") else {
+            return .modified
+        }
+        if subset != 0 || trainPoints < thesis.trainPoints || testPoints < thesis.testPoints || epochs < thesis.epochs {
+            return .reduced
+        }
+        let sameModel = model == thesis.model && width == thesis.width && channels == thesis.channels
+            && blocks == thesis.blocks && levels == thesis.levels && integrators == thesis.integrators
+            && activation == thesis.activation && h == thesis.h && prolongation == thesis.prolongation
+            && head == thesis.head && inputLayer == thesis.inputLayer && dataset == thesis.dataset
+        let sameTraining = batchSize == thesis.batchSize && lr == thesis.lr && optimizer == thesis.optimizer
+            && schedule == thesis.schedule && weightDecay == thesis.weightDecay && noise == thesis.noise
+            && switchMode == thesis.switchMode
+        guard sameModel, sameTraining else { return .modified }
+        let sameSchedule = epochs == thesis.epochs && switchEpochs == thesis.switchEpochs
+        let sameInputs = (inputScaling ?? "raw") == (thesis.inputScaling ?? "raw") && initialization == thesis.initialization
+        return sameSchedule && sameInputs ? .thesis : .reading
+    }
+}
