@@ -233,7 +233,8 @@ sbatch_resume() {
   local d="$LOG_DIR/sbatch-resume" ok=1 detail="" out first again
   rm -rf "$d"; mkdir -p "$d"
   local args=(--experiment regression --variant multilevel --subset 256 --batch-size 64 --epochs 6 --switch-epochs 3 --checkpoint-every 2 --quiet)
-  run_plain() { RUNS_DIR="$d/runs" RESNET_DIST="$BIN" OPENBLAS_NUM_THREADS=1 timeout -s KILL 120 bash "$here/slurm.sbatch" "$@" 2>&1; }
+  # One job id throughout, as a requeued job keeps it: the script resumes only its own job's runs.
+  run_plain() { SLURM_JOB_ID=77 RUNS_DIR="$d/runs" RESNET_DIST="$BIN" OPENBLAS_NUM_THREADS=1 timeout -s KILL 120 bash "$here/slurm.sbatch" "$@" 2>&1; }
   out=$(run_plain "${args[@]}") || { ok=0; detail="first run failed;"; }
   grep -q "resuming" <<<"$out" && { ok=0; detail="$detail resumed with nothing to resume;"; }
   first=$(ls -d "$d"/runs/*/ | head -1); first=${first%/}
@@ -243,7 +244,7 @@ sbatch_resume() {
   # Interrupt the first run after epoch 3 (the level switch wrote a checkpoint): drop what came later.
   rm -f "$first"/summary.json "$first"/checkpoint-epoch-0004.safetensors "$first"/checkpoint-epoch-0006.safetensors
   out=$(run_plain "${args[@]}")
-  grep -q "resuming from $first/checkpoint-epoch-0003.safetensors" <<<"$out" || { ok=0; detail="$detail did not resume from epoch 3;"; }
+  grep -q "resuming this job's run from $first/checkpoint-epoch-0003.safetensors" <<<"$out" || { ok=0; detail="$detail did not resume from epoch 3;"; }
   again=$(ls -td "$d"/runs/*/ | head -1)
   local resumed=$(grep -o '"finalTrainLoss" : [^,]*' "$again/summary.json" 2>/dev/null)
   [ -n "$final" ] && [ "$final" = "$resumed" ] || { ok=0; detail="$detail final loss $resumed vs $final;"; }
