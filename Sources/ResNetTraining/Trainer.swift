@@ -61,7 +61,11 @@ public final class Trainer {
             throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: communicator.size)
         }
         self.data = try collectively(communicator, "load the data") { try data ?? TrainingData.load(config) }
-        try Self.checkSizes(config, data: self.data, ranks: communicator.size)
+        // Machines may differ in memory (and in ranks per machine): every rank reports its own verdict.
+        let loaded = self.data
+        try collectively(communicator, "check the memory the run needs") {
+            try Self.checkSizes(config, data: loaded, ranks: communicator.size)
+        }
         model = ResNetModel(spec: try Self.spec(config, level: 0, data: self.data), seed: UInt64(config.seed))
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         if let resume { try restore(resume) }
