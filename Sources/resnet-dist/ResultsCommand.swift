@@ -17,7 +17,7 @@ struct ResultsCommand: ParsableCommand {
     @Argument(help: "Directories holding compare runs, e.g. runs/replicate/regression.")
     var directories: [String]
 
-    @Option(help: "How each experiment was scaled, as EXPERIMENT=TEXT (repeatable), shown in the table.")
+    @Option(help: "How each experiment was scaled, as EXPERIMENT=TEXT or DIRECTORY-NAME=TEXT (repeatable), shown in the table.")
     var scale: [String] = []
 
     func run() throws {
@@ -31,7 +31,9 @@ struct ResultsCommand: ParsableCommand {
             guard let name = runs.first?.experiment else {
                 throw ValidationError("no finished run under \(dir) (no summary.json outside unfinished comparisons); run `resnet-dist compare --out \(dir)` first, or finish a comparison with compare --resume")
             }
-            groups.append((name, scales[name] ?? "as configured", runs))
+            let base = (dir as NSString).lastPathComponent
+            let scale = scales[base] ?? scales[name] ?? runs.first?.scale?.phrase ?? "as configured"
+            groups.append((name, scale, runs))
         }
         print(ThesisComparison.markdown(runsByExperiment: groups))
     }
@@ -63,7 +65,7 @@ struct ResultsCommand: ParsableCommand {
             }
             newest[key] = (path, summary)
         }
-        let order = ["shallow", "deep", "multilevel", "rk2"]
+        let order = ["shallow", "deep", "deep-euler", "multilevel", "rk2"]
         return newest.values.map(\.1).sorted { (order.firstIndex(of: $0.variant) ?? 9) < (order.firstIndex(of: $1.variant) ?? 9) }
     }
 
