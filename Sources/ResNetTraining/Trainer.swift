@@ -207,7 +207,9 @@ public final class Trainer {
                 allreduceSeconds += reduceTime
                 stepObserver?(globalStep, loss)
                 globalStep += 1
-                if let signal = stopSignal {
+                if let local = stopSignal {
+                    // Name the signal even on a rank that did not receive it (0 there).
+                    let signal = Int32(try maxOverRanks(Int(local)))
                     levelSeconds[level] += ProcessStats.now() - epochStart
                     let path = try writeCheckpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
                                                    stepInEpoch: step + 1, epochLossSum: lossSum)
