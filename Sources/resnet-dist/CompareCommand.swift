@@ -56,6 +56,7 @@ struct CompareCommand: ParsableCommand {
                 }
             }
             let names = configs.map(\.variant)
+            continueCommand = "resnet-dist compare --resume \(directory)"
             var trained: [TrainedVariant] = []
             for config in configs {
                 if options.resume != nil {

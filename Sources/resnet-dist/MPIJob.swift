@@ -5,6 +5,10 @@ import ResNetTraining
 
 extension ValidationError: CollectiveError {}
 
+/// The command that continues a stopped job, when it is not `train --resume <run>` (a stopped
+/// comparison continues as a whole).
+nonisolated(unsafe) var continueCommand: String?
+
 /// Runs `body` with the job's communicator and turns any error into a message on this rank and
 /// a non-zero exit of the whole job — never a hang.
 ///
@@ -19,7 +23,11 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
         if case TrainingError.stopped = error {
             // Every rank stopped at the same step; rank 0 says where the checkpoint is.
-            if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(error)\n".utf8)) }
+            var text = "\(error)"
+            if let command = continueCommand, let cut = text.range(of: "; continue with: ") {
+                text = text[..<cut.lowerBound] + "; continue with: " + command
+            }
+            if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(text)\n".utf8)) }
             try? comm.barrier()
             (comm as? MPICommunicator)?.finalize()
             Foundation.exit(StopSignals.exitCode)

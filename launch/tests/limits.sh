@@ -112,6 +112,18 @@ if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1
   else fail "compare --resume metrics differ: $got vs $ref"; fi
 else fail "compare --resume: $(tail -2 "$L/cmp-resume.txt")"; fi
 
+# A comparison stopped by a signal says how to continue it (as a whole), and continues exactly.
+"$BIN" compare --experiment regression --epochs 200 --checkpoint-every 20 --quiet --out "$L/cmp-stop" > "$L/cmp-stop.txt" 2>&1 &
+job=$!
+for _ in $(seq 1 400); do ls "$L"/cmp-stop/*/regression-deep-*/checkpoint-epoch-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
+kill -TERM $job 2>/dev/null; wait $job; rc=$?
+sdir=$(run_dir "$L/cmp-stop"); sdir=${sdir%/}
+if [ $rc -ne 0 ] && grep -q "^resnet-dist: stopped by SIGTERM .*; continue with: resnet-dist compare --resume $sdir\$" "$L/cmp-stop.txt" \
+   && timeout 60 "$BIN" compare --resume "$sdir" --quiet > /dev/null 2>&1 \
+   && [ "$(cut -d'|' -f2,5 "$sdir/comparison.md")" = "$(cut -d'|' -f2,5 "$refdir/comparison.md")" ]; then
+  pass "SIGTERM to a compare: exit $rc, 'continue with: resnet-dist compare --resume …', which ends at the uninterrupted metrics"
+else fail "stopped compare (exit $rc): $(tail -1 "$L/cmp-stop.txt" | cut -c1-200)"; fi
+
 # --- Plain messages --------------------------------------------------------------------------
 refused "--epochs -1" "invalid --epochs: must be at least 1, got -1" train --experiment regression --variant deep --epochs -1 --quiet --out "$L/runs"
 refused "--out /dev/null/x" "cannot create the run directory /dev/null/x: /dev/null is not a directory; choose another with --out" \
