@@ -31,12 +31,15 @@ if [ "$(ls -d "$J"/*/ | wc -l)" -eq 8 ] && [ $consistent -eq 8 ]; then
   pass "8 jobs started at once with seeds 1–8: 8 run directories, each with its own seed's config and checkpoints"
 else fail "8 simultaneous jobs: $(ls -d "$J"/*/ 2>/dev/null | wc -l) directories, $consistent consistent"; fi
 rm -f "$gate"
+# The name a run started in the next few seconds would take is taken already (by a run of the
+# same job id started in that second), whatever the clock says when the run starts.
+now=$(date +%s)
+for t in 0 1 2 3 4 5 6 7 8 9; do mkdir -p "$J-slurm/regression-deep-$(date -u -d "@$((now + t))" +%Y%m%d-%H%M%S)-j4242"; done
 SLURM_JOB_ID=4242 "$BIN" train --experiment regression --variant deep --epochs 1 --quiet --out "$J-slurm" > /dev/null 2>&1
-SLURM_JOB_ID=4242 "$BIN" train --experiment regression --variant deep --epochs 1 --quiet --out "$J-slurm" > /dev/null 2>&1
-names=$(ls "$J-slurm" 2>/dev/null | tr '\n' ' ')
-if [ "$(ls "$J-slurm" | grep -c -- '-j4242$')" -eq 1 ] && [ "$(ls "$J-slurm" | grep -c -- '-j4242-2$')" -eq 1 ]; then
-  pass "run directories carry Slurm's job id, and a second run of the same name gets -2: $names"
-else fail "run directory names under SLURM_JOB_ID=4242: $names"; fi
+made=$(ls "$J-slurm"/*/config.yaml 2>/dev/null | xargs -r -n1 dirname | xargs -r -n1 basename | tr '\n' ' ')
+if [[ "$made" =~ ^regression-deep-[0-9]{8}-[0-9]{6}-j4242-2\ $ ]]; then
+  pass "run directories carry Slurm's job id, and a run whose name is taken gets -2: $made"
+else fail "run directory names under SLURM_JOB_ID=4242: '$made'"; fi
 
 # --- Stop signals under mpirun: checkpoint, message, non-zero exit, exact resume ----------------
 S="$LOG_DIR/stop"; rm -rf "$S"
