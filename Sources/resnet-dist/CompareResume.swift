@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import ResNetDistributed
+import ResNetTraining
+
+// `compare --resume DIR`: the comparison directory keeps its variants' configs, and each variant
+// is found there as finished, stopped (with a checkpoint) or not started.
+
+extension CompareCommand {
+    /// One variant of a resumed comparison: its finished run as it is, its stopped run continued
+    /// in place from its newest checkpoint, or a new run.
+    func continueVariant(_ config: ExperimentConfig, in directory: String, comm: Communicator) throws -> TrainedVariant {
+        let found = try collectively(comm, "find the variant's run") { () -> [UInt8] in
+            guard comm.isRoot else { return [] }
+            return Array(try comparisonRun(of: config, in: directory).utf8)
+        }
+        var state = found
+        try comm.broadcast(&state, root: 0)
+        let text = String(decoding: state, as: UTF8.self)
+        if text.hasPrefix("done:") {
+            let run = String(text.dropFirst(5))
+            var bytes = try collectively(comm, "read the variant's summary") { () -> [UInt8] in
+                guard comm.isRoot else { return [] }
+                return [UInt8](try Data(contentsOf: URL(fileURLWithPath: run + "/summary.json")))
+            }
+            try comm.broadcast(&bytes, root: 0)
+            let summary = try collectively(comm, "parse the variant's summary") { try JSONDecoder().decode(RunSummary.self, from: Data(bytes)) }
+            var fit: TrainedVariant.Fit? = nil
+            if config.model == "mlp" {
+                // The fit plot needs the final network's function: rebuild it from the run's last checkpoint.
+                let final = try loadCheckpoint(run, comm: comm)
+                let trainer = try Trainer(config: final.config, communicator: comm, resume: final)
+                fit = try collectively(comm, "compute the fitted function") { comm.isRoot ? try trainer.regressionFit() : nil }
+            }
+            if comm.isRoot, !options.quiet { print("\(config.variant): finished before, kept (\(run))") }
+            return TrainedVariant(summary: summary, fit: fit)
+        }
+        if text.hasPrefix("partial:") {
+            let run = String(text.dropFirst(8))
+            let checkpoint = try loadCheckpoint(run, comm: comm, history: true)
+            return try trainVariant(checkpoint.config, options: options, comm: comm, resume: checkpoint, inPlace: run)
+        }
+        return try trainVariant(config, options: options, comm: comm, base: directory)
+    }
+}
+
+/// The file in a comparison directory that lists its variants' configs.
+let comparisonConfigs = "compare-configs.json"
+
+/// Rank 0 reads the configs of a comparison directory and shares them.
+func readComparison(_ directory: String, comm: Communicator) throws -> [ExperimentConfig] {
+    var bytes = try collectively(comm, "read the comparison") { () -> [UInt8] in
+        guard comm.isRoot else { return [] }
+        let path = (directory as NSString).appendingPathComponent(comparisonConfigs)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(directory) is not a comparison directory (it has no \(comparisonConfigs)); give the directory compare created, e.g. runs/regression-compare-…")
+        }
+        return [UInt8](data)
+    }
+    try comm.broadcast(&bytes, root: 0)
+    return try collectively(comm, "parse the comparison") {
+        let configs = try JSONDecoder().decode([ExperimentConfig].self, from: Data(bytes))
+        guard !configs.isEmpty else { throw ValidationError("\(directory)/\(comparisonConfigs) names no variants") }
+        for c in configs { try c.validate() }
+        return configs
+    }
+}
+
+/// The state of a variant in a comparison directory: "done:<run>" (it has a summary.json),
+/// "partial:<run>" (stopped or killed after a checkpoint: the newest such run) or "new".
+func comparisonRun(of config: ExperimentConfig, in directory: String) throws -> String {
+    let prefix = "\(config.experiment)-\(config.variant)-"
+    let fm = FileManager.default
+    let runs = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { name in
+        name.hasPrefix(prefix) && name.dropFirst(prefix.count).first?.isNumber == true
+    }.sorted().map { (directory as NSString).appendingPathComponent($0) }
+    if let done = runs.last(where: { fm.fileExists(atPath: $0 + "/summary.json") }) { return "done:" + done }
+    if let partial = runs.last(where: { (try? TrainingCheckpoint.locate($0)) != nil }) { return "partial:" + partial }
+    return "new"
+}
