@@ -100,7 +100,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (0 = off; useful for short runs, where the running averages lag the weights).")
     var preciseBn: Int?
 
-    @Option(help: "Precision of the normalised activations kept for backward: half (default; halves their memory, gradients within ≈ 5e-4 relative) or single.")
+    @Option(help: "Precision of the normalised activations kept for backward: single (the built-in default) or half (halves their memory; gradients within ≈ 5e-4 relative, and training drifts from single precision's).")
     var savedActivations: String?
 
     @Option(parsing: .unconditional, help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")

@@ -95,14 +95,17 @@ final class ConfigTests: XCTestCase {
         }
     }
 
-    /// Saved activations default to half (also for configs written before the key existed) and
-    /// the key reaches the layers through the trainer.
+    /// The built-in image experiments keep saved activations in single precision; configs written
+    /// before the key existed read as half (how they trained); the key reaches the layers.
     func testSavedActivationsDefaultAndReachTheLayers() throws {
         var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
-        XCTAssertNil(c.savedActivations)
-        XCTAssertEqual(c.savedActivationStorage, .half)
-        let old = try JSONDecoder().decode(ExperimentConfig.self, from: try JSONEncoder().encode(c))
+        XCTAssertEqual(c.savedActivations, "single")
+        XCTAssertEqual(c.savedActivationStorage, .single)
+        var written = c
+        written.savedActivations = nil
+        let old = try JSONDecoder().decode(ExperimentConfig.self, from: try JSONEncoder().encode(written))
         XCTAssertEqual(old.savedActivationStorage, .half)
+        c.savedActivations = nil
         for (k, v) in try ExperimentConfig.parseOverrides(yaml: "saved-activations: single\n", source: "t.yaml") {
             try c.set(k, v, source: "t.yaml")
         }
