@@ -24,11 +24,6 @@ final class CommunicatorTests: XCTestCase {
         }
     }
 
-    func testAgreementPassesWhenValuesMatch() throws {
-        let comm = SingleProcessCommunicator()
-        try comm.verifyAgreement([("parameter count", 1234), ("config hash", stableHash("a: 1"))])
-    }
-
     func testStableHashIsFNV1a() {
         // FNV-1a 64 of "" and "a" (published test vectors of the algorithm).
         XCTAssertEqual(UInt64(bitPattern: stableHash("")), 0xcbf2_9ce4_8422_2325)

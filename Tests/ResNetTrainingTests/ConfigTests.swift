@@ -191,7 +191,9 @@ final class ConfigTests: XCTestCase {
             }
         }
         print("YAML fuzz: \(parsed) parsed, \(rejected) rejected with a ConfigError")
-        XCTAssertEqual(parsed + rejected, 2000)
+        // Every input either parses or is refused with a ConfigError (anything else throws out of
+        // the test); both outcomes must occur often.
+        XCTAssertGreaterThan(parsed, 20)
         XCTAssertGreaterThan(rejected, 100)
     }
 
