@@ -1,14 +1,5 @@
 # Sourced by launch/test: batch-job safety — simultaneous starts, stop signals, choosing the newest
-# checkpoint. Uses mpi_args, $BIN, $LOG_DIR and the counters of launch/test.
-
-pass() { passed=$((passed + 1)); echo "MPI test passed: $1"; }
-fail() { failed=$((failed + 1)); echo "MPI test FAILED: $1"; }
-run_job() {
-  local np=$1 outfile=$2; shift 2
-  mapfile -t margs < <(mpi_args "$np")
-  timeout -s KILL 150 mpirun --timeout 120 "${margs[@]}" "$BIN" "$@" > "$outfile" 2>&1
-}
-run_dir() { ls -d "$1"/*/ 2>/dev/null | head -1; }
+# checkpoint. Uses mpi_args, pass, fail, run_job, run_dir, $BIN and $LOG_DIR of launch/test.
 
 # --- Jobs started at the same moment: one consistent run directory each -----------------------
 J="$LOG_DIR/jobs-race"; rm -rf "$J"; gate="$LOG_DIR/jobs-gate"; rm -f "$gate"; mkfifo "$gate"

@@ -2,9 +2,6 @@
 # history in metrics.jsonl only and a bounded number of checkpoints, resumable comparisons, and
 # plain messages for odd input. Uses mpi_args, mpi_case, lines, $BIN, $LOG_DIR and the counters.
 
-pass() { passed=$((passed + 1)); echo "MPI test passed: $1"; }
-fail() { failed=$((failed + 1)); echo "MPI test FAILED: $1"; }
-run_dir() { ls -d "$1"/*/ 2>/dev/null | head -1; }
 L="$LOG_DIR/limits"; rm -rf "$L"; mkdir -p "$L"
 resign() { python3 "$here/tests/resign_checkpoint.py" "$@"; }
 # refused DESCRIPTION EXPECTED-MESSAGE ARGS…: one line "resnet-dist: error: …EXPECTED…", exit 1,

@@ -1,14 +1,5 @@
 # Sourced by launch/test: checkpoints, exact resume, faults. Uses mpi_case, lines, $BIN, $LOG_DIR.
 
-pass() { passed=$((passed + 1)); echo "MPI test passed: $1"; }
-fail() { failed=$((failed + 1)); echo "MPI test FAILED: $1"; }
-# run_job NP OUTFILE ARGS…: resnet-dist under mpirun with the test limits; returns its exit code.
-run_job() {
-  local np=$1 outfile=$2; shift 2
-  mapfile -t margs < <(mpi_args "$np")
-  timeout -s KILL 150 mpirun --timeout 120 "${margs[@]}" "$BIN" "$@" > "$outfile" 2>&1
-}
-run_dir() { ls -d "$1"/*/ 2>/dev/null | head -1; }
 
 # --- Exact resume across a level switch: same np bit-identical, other np within 1e-4 ---------
 R="$LOG_DIR/resume"; rm -rf "$R"
