@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference for `launch/bench`: training steps of the Fashion-MNIST deep model
-(groups 16/32, 3 blocks per group, sigmoid, BatchNorm, Adam, batch 1024) on random 28x28
-inputs, the same architecture resnet-dist builds. Optional: launch/bench calls it only when
+(input layer, groups 16/32, 3 blocks per group, sigmoid, BatchNorm, flattened head, Adam,
+batch 1024) on random 28x28 inputs, the same architecture resnet-dist builds. Optional: launch/bench calls it only when
 torch is importable. Prints one JSON object per thread count on stdout.
 
 Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL]
@@ -31,14 +31,20 @@ class Block(nn.Module):
         return y + self.h * self.f(y)
 
 
-def model(widths=(16, 32), blocks=3, h=1.0):
-    layers, channels = [], 1
+def model(widths=(16, 32), blocks=3, h=1.0, image=28, classes=10):
+    """The network resnet-dist's fashion experiment builds: an input layer (conv3x3 -> BN -> sigma),
+    per group a projection (conv3x3, stride 2 after the first group, -> BN -> sigma) and residual
+    blocks, then the flattened features into one Linear layer."""
+    layers = [nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.Sigmoid()]
+    channels = widths[0]
     for g, width in enumerate(widths):
         layers += [nn.Conv2d(channels, width, 3, stride=1 if g == 0 else 2, padding=1, bias=False),
                    nn.BatchNorm2d(width), nn.Sigmoid()]
         layers += [Block(width, h) for _ in range(blocks)]
         channels = width
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
+        if g > 0:
+            image = (image - 1) // 2 + 1
+    layers += [nn.Flatten(), nn.Linear(channels * image * image, classes)]
     return nn.Sequential(*layers)
 
 
