@@ -19,16 +19,19 @@ np_invariance() {
     ref="$LOG_DIR/steps-$name-1.txt"
   done
   if [ $ok -eq 1 ]; then passed=$((passed + 1)); echo "MPI test passed: $name ($detail)"
-  else failed=$((failed + 1)); echo "MPI test FAILED: $name ($detail)"; tail -5 "$LOG_DIR/trace-$name-"*.txt | sed 's/^/    | /'; fi
+  else failed=$((failed + 1)); echo "MPI test FAILED: $name ($detail)"; tail -n 5 "$LOG_DIR/trace-$name-"*.txt | sed 's/^/    | /'; fi
 }
 
 # Regression MLP: 512 points, batch 64 = 8 steps per epoch, switch 2→3 blocks after epoch 2 (step 16).
 np_invariance "np-invariance regression MLP (np 1, 2, 4)" --experiment regression --variant multilevel \
   --subset 512 --batch-size 64 --epochs 3 --switch-epochs 2
 # Fashion-MNIST CNN with synchronised BatchNorm: 240 images, batch 48 = 5 steps per epoch,
-# switch 2→3 blocks per group after epoch 2 (step 10); RK2 blocks on the second level.
+# switch 2→3 blocks per group after epoch 2 (step 10); RK2 blocks on the second level. At the
+# experiment's lr 0.005 the first steps swing the loss from 2.4 to 38, which amplifies the last-bit
+# differences of summing in another order past 1e-4 on some CPUs (2.9e-4 on an AVX-512 machine);
+# lr 0.0005 keeps the trajectory smooth, so the comparison measures the summation, not the chaos.
 np_invariance "np-invariance Fashion-MNIST CNN, sync BN, Euler→RK2 (np 1, 2, 4)" --experiment fashion --variant multilevel \
-  --subset 240 --batch-size 48 --epochs 4 --switch-epochs 2 --integrator euler,midpoint
+  --subset 240 --batch-size 48 --epochs 4 --switch-epochs 2 --integrator euler,midpoint --lr 0.0005
 
 # --local-bn still trains: the loss falls over 4 epochs.
 mpi_case "local BatchNorm trains (loss falls)" ok 2 \
