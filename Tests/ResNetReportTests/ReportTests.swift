@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
+@testable import ResNetReport
 @testable import ResNetTraining
 
 /// Parses XML and keeps every element with its attributes and text, in document order.

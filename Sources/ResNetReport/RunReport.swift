@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// A regression fit to draw in `fit.svg`: the true function and each variant's prediction on a
 /// grid over [0, 2π], and optionally the test points.

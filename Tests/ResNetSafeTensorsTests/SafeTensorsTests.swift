@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ResNetTraining
+@testable import ResNetSafeTensors
 
 /// A fresh empty directory under the system temporary directory, removed by the caller.
 func makeTemporaryDirectory(_ label: String) throws -> String {

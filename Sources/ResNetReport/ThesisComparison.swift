@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// The seed thesis's reported figures, per experiment and variant, and the claims its experiments
 /// make — what `launch/replicate` compares our runs with.

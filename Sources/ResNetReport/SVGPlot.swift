@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 // A small, dependency-free SVG writer for the run report: line charts (linear or log y), scatter
 // points, dashed vertical markers and stacked bar panels. Output is deterministic: attributes are

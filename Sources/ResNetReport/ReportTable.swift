@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// Text renderings of epochs and summaries for the terminal and reports.
 public enum ReportTable {
