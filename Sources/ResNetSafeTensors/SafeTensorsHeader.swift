@@ -1,253 +1,142 @@
-// A small, strict JSON reader and writer for safetensors headers.
+// The JSON header of a safetensors file: read with Foundation, written here.
 //
-// Foundation's JSONSerialization forgets the order of object keys and its failure modes differ
-// between platforms; the header is tiny and its grammar is fixed, so resnet-dist carries its own
-// parser. It keeps object keys in file order, rejects duplicate keys, caps the nesting depth, and
-// reports the byte offset of every error. Numbers are kept as their source text and converted only
-// where the schema needs an integer.
+// Reading: JSONSerialization parses the header. What it does not do is added around it:
+// - it resolves a repeated key silently (the last one wins) and forgets the order of keys, so
+//   the keys of every object are listed in source order by a scan of the text it accepted; a
+//   repeat is refused, and the top level's order breaks ties between empty tensors;
+// - it guesses UTF-16 or UTF-32 from NUL bytes and skips a byte-order mark, so a header with
+//   either (neither can stand in a JSON text in UTF-8 outside a string) is refused before.
+// Values come back as Foundation's: `[String: Any]`, `[Any]`, `String`, `NSNumber`, `NSNull`.
+//
+// Writing: the format fixes the entries' order and the padding, so the bytes are put together
+// here: compact, keys in the order given, only the escapes JSON requires.
 
-/// A parsed JSON value. Objects keep their keys in source order.
-enum SafeTensorsJSON: Sendable, Equatable {
-    case object([(key: String, value: SafeTensorsJSON)])
-    case array([SafeTensorsJSON])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
+import Foundation
 
-    static func == (lhs: SafeTensorsJSON, rhs: SafeTensorsJSON) -> Bool {
-        switch (lhs, rhs) {
-        case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-        case let (.array(a), .array(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
-        case let (.number(a), .number(b)): return a == b
-        case let (.bool(a), .bool(b)): return a == b
-        case (.null, .null): return true
-        default: return false
+enum SafeTensorsHeader {
+    /// The header's top-level entries in file order.
+    static func parse(_ bytes: [UInt8]) throws(SafeTensorsError) -> [(key: String, value: Any)] {
+        guard bytes.contains(where: { !isWhitespace($0) }) else { throw .malformedJSON("the header is empty") }
+        if let nul = bytes.firstIndex(of: 0) { throw .malformedJSON("NUL byte at header byte \(nul)") }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw .malformedJSON("byte-order mark at the start") }
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
+        } catch {
+            let info = (error as NSError).userInfo
+            throw .malformedJSON(info[NSDebugDescriptionErrorKey] as? String ?? "\(error)")
         }
-    }
-
-    /// A short name of the value's kind, for error messages.
-    var kindName: String {
-        switch self {
-        case .object: return "an object"
-        case .array: return "an array"
-        case .string: return "a string"
-        case .number: return "a number"
-        case .bool: return "a boolean"
-        case .null: return "null"
+        guard let object = root as? [String: Any] else {
+            throw .invalidHeader("the header must be a JSON object, found \(kind(root))")
         }
-    }
-}
-
-/// Recursive-descent parser over UTF-8 bytes that have already been validated as UTF-8.
-struct SafeTensorsJSONParser {
-    static let maxDepth = 64
-
-    private let bytes: [UInt8]
-    private var index = 0
-
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    /// Parses one JSON document; surrounding whitespace (the writer's space padding) is allowed.
-    static func parse(_ bytes: [UInt8]) throws(SafeTensorsError) -> SafeTensorsJSON {
-        var parser = SafeTensorsJSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        if parser.index == bytes.count { throw parser.fail("the header is empty") }
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index != bytes.count { throw parser.fail("unexpected characters after the JSON value") }
-        return value
-    }
-
-    private func fail(_ reason: String) -> SafeTensorsError {
-        .malformedJSON(offset: index, reason: reason)
-    }
-
-    private mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
-            }
+        var entries: [(key: String, value: Any)] = []
+        for key in try topLevelKeys(bytes) {
+            guard let value = object[key] else { throw .malformedJSON("key \"\(key)\" could not be read back") }
+            entries.append((key, value))
         }
+        return entries
     }
 
-    private mutating func parseValue(depth: Int) throws(SafeTensorsError) -> SafeTensorsJSON {
-        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth) levels") }
-        guard index < bytes.count else { throw fail("unexpected end of the header") }
-        switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default:
-            throw fail("unexpected character \(describeByte(bytes[index]))")
-        }
-    }
-
-    private func describeByte(_ b: UInt8) -> String {
-        if b >= 0x21 && b < 0x7F { return "'\(Character(UnicodeScalar(b)))'" }
-        return "0x" + String(b, radix: 16)
-    }
-
-    private mutating func expectLiteral(_ literal: String) throws(SafeTensorsError) {
-        let lit = Array(literal.utf8)
-        guard bytes.count - index >= lit.count, Array(bytes[index..<(index + lit.count)]) == lit else {
-            throw fail("invalid literal (expected \(literal))")
-        }
-        index += lit.count
-    }
-
-    private mutating func parseObject(depth: Int) throws(SafeTensorsError) -> SafeTensorsJSON {
-        index += 1  // {
-        var members: [(key: String, value: SafeTensorsJSON)] = []
-        var seen = Set<String>()
-        skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of the header inside an object") }
-            guard bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key in an object") }
-            let keyOffset = index
-            let key = try parseString()
-            guard seen.insert(key).inserted else {
-                throw SafeTensorsError.malformedJSON(offset: keyOffset, reason: "duplicate key \"\(key)\"")
-            }
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after an object key") }
-            index += 1
-            skipWhitespace()
-            let value = try parseValue(depth: depth + 1)
-            members.append((key: key, value: value))
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of the header inside an object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw fail("expected ',' or '}' in an object")
-        }
-    }
-
-    private mutating func parseArray(depth: Int) throws(SafeTensorsError) -> SafeTensorsJSON {
-        index += 1  // [
-        var elements: [SafeTensorsJSON] = []
-        skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
-        while true {
-            skipWhitespace()
-            elements.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of the header inside an array") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
-            throw fail("expected ',' or ']' in an array")
-        }
-    }
-
-    private mutating func parseHex4() throws(SafeTensorsError) -> UInt32 {
-        guard bytes.count - index >= 4 else { throw fail("truncated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[index]
-            let digit: UInt32
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw fail("invalid hex digit in a \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
-    }
-
-    private mutating func parseString() throws(SafeTensorsError) -> String {
-        index += 1  // opening quote
-        var out: [UInt8] = []
-        while true {
-            guard index < bytes.count else { throw fail("unterminated string") }
-            let c = bytes[index]
-            switch c {
+    /// The keys of the top-level object in source order; throws if any object repeats a key.
+    /// `bytes` is a JSON text JSONSerialization accepted, so strings end and brackets match.
+    private static func topLevelKeys(_ bytes: [UInt8]) throws(SafeTensorsError) -> [String] {
+        var open: [Set<String>?] = []     // one per open bracket: an object's keys so far, or nil
+        var expectingKey = false
+        var topLevel: [String] = []
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "{"): open.append([]); expectingKey = true
+            case UInt8(ascii: "["): open.append(nil); expectingKey = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): open.removeLast(); expectingKey = false
+            case UInt8(ascii: ","): expectingKey = open.last! != nil
             case UInt8(ascii: "\""):
-                index += 1
-                // The whole header was validated as UTF-8 and escapes append whole scalars.
-                return String(decoding: out, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                index += 1
-                guard index < bytes.count else { throw fail("unterminated escape in a string") }
-                let e = bytes[index]
-                index += 1
-                switch e {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalarValue = try parseHex4()
-                    if (0xD800...0xDBFF).contains(scalarValue) {
-                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
-                              bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw fail("unpaired UTF-16 surrogate in a \\u escape")
-                        }
-                        index += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("invalid UTF-16 low surrogate in a \\u escape") }
-                        scalarValue = 0x10000 + ((scalarValue - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(scalarValue) {
-                        throw fail("unpaired UTF-16 surrogate in a \\u escape")
-                    }
-                    guard let scalar = Unicode.Scalar(scalarValue) else { throw fail("invalid \\u escape") }
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
-                default:
-                    throw fail("invalid escape \\\(describeByte(e)) in a string")
+                let start = i
+                i += 1
+                while bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+                guard expectingKey else { break }
+                let key = string(bytes[start...i])
+                guard open[open.count - 1]!.insert(key).inserted else {
+                    throw .malformedJSON("duplicate key \"\(key)\" at header byte \(start)")
                 }
-            default:
-                if c < 0x20 { throw fail("unescaped control character in a string") }
-                out.append(c)
-                index += 1
+                if open.count == 1 { topLevel.append(key) }
+                expectingKey = false
+            default: break
             }
+            i += 1
+        }
+        return topLevel
+    }
+
+    /// The value of a JSON string literal (quotes included); escapes are left to Foundation.
+    private static func string(_ literal: ArraySlice<UInt8>) -> String {
+        let inner = literal.dropFirst().dropLast()
+        guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
+        return (try? JSONSerialization.jsonObject(with: Data(literal), options: .fragmentsAllowed)) as? String ?? ""
+    }
+
+    private static func isWhitespace(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
+    }
+
+    /// JSONSerialization's booleans are NSNumbers whose type is a C char.
+    static func isBoolean(_ number: NSNumber) -> Bool {
+        String(cString: number.objCType) == "c"
+    }
+
+    /// A short name of a parsed value's kind, for error messages.
+    static func kind(_ value: Any) -> String {
+        switch value {
+        case is [String: Any]: return "an object"
+        case is [Any]: return "an array"
+        case is String: return "a string"
+        case let n as NSNumber: return isBoolean(n) ? "a boolean" : "a number"
+        case is NSNull: return "null"
+        default: return "a value of type \(type(of: value))"
         }
     }
 
-    private mutating func parseNumber() throws(SafeTensorsError) -> String {
-        let start = index
-        func isDigit(_ i: Int) -> Bool {
-            i < bytes.count && bytes[i] >= UInt8(ascii: "0") && bytes[i] <= UInt8(ascii: "9")
-        }
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard isDigit(index) else { throw fail("invalid number") }
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-        } else {
-            while isDigit(index) { index += 1 }
-        }
-        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            guard isDigit(index) else { throw fail("invalid number: no digits after '.'") }
-            while isDigit(index) { index += 1 }
-        }
-        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-            guard isDigit(index) else { throw fail("invalid number: no digits in the exponent") }
-            while isDigit(index) { index += 1 }
-        }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
-    }
-}
+    // MARK: - Writing
 
-/// Deterministic JSON output: no whitespace, escapes only what JSON requires.
-enum SafeTensorsJSONWriter {
-    static func appendString(_ s: String, to out: inout [UInt8]) {
+    /// The header of a file holding `tensors` in this order: the `__metadata__` entry first
+    /// (omitted when empty) with sorted keys, compact JSON, padded with spaces to a multiple of 8.
+    static func encode(metadata: [String: String], tensors: [SafeTensor]) -> [UInt8] {
+        var header: [UInt8] = [UInt8(ascii: "{")]
+        var first = true
+        func separator() {
+            if !first { header.append(UInt8(ascii: ",")) }
+            first = false
+        }
+        if !metadata.isEmpty {
+            separator()
+            appendString(SafeTensorsFile.metadataKey, to: &header)
+            header.append(contentsOf: Array(":{".utf8))
+            for (i, key) in metadata.keys.sorted().enumerated() {
+                if i > 0 { header.append(UInt8(ascii: ",")) }
+                appendString(key, to: &header)
+                header.append(UInt8(ascii: ":"))
+                appendString(metadata[key]!, to: &header)
+            }
+            header.append(UInt8(ascii: "}"))
+        }
+        var offset = 0
+        for t in tensors {
+            separator()
+            appendString(t.name, to: &header)
+            header.append(contentsOf: Array(":{\"dtype\":".utf8))
+            appendString(t.dtype.rawValue, to: &header)
+            header.append(contentsOf: Array(",\"shape\":[".utf8))
+            header.append(contentsOf: Array(t.shape.map(String.init).joined(separator: ",").utf8))
+            header.append(contentsOf: Array("],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}".utf8))
+            offset += t.bytes.count
+        }
+        header.append(UInt8(ascii: "}"))
+        while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
+        return header
+    }
+
+    /// A JSON string literal: escapes only what JSON requires.
+    private static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
@@ -266,9 +155,5 @@ enum SafeTensorsJSONWriter {
             }
         }
         out.append(UInt8(ascii: "\""))
-    }
-
-    static func appendInteger<T: BinaryInteger>(_ n: T, to out: inout [UInt8]) {
-        out.append(contentsOf: Array(String(n).utf8))
     }
 }
