@@ -1,6 +1,7 @@
-// Replacing a file atomically and durably.
+// File I/O the checkpoints rely on: replacing a file atomically and durably, and reading a
+// regular file whole.
 //
-// The classic sequence: create a uniquely named temporary file in the target's directory, write
+// The atomic write is the classic sequence: create a uniquely named temporary file in the target's directory, write
 // everything, fsync it, close it, rename it over the target, fsync the directory. A crash or error
 // at any point before the rename leaves the old file untouched; on error the temporary file is
 // removed.
@@ -33,6 +34,7 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(operation) failed: \(message) (errno \(errno))" }
 }
 
+/// Replacing a file so that a crash leaves either the old bytes or the new, never a mix.
 public enum AtomicFile {
     /// Stages of `write(_:to:)` at which tests can inject a failure.
     enum Stage: Sendable {
@@ -99,6 +101,42 @@ public enum AtomicFile {
         guard dfd >= 0 else { throw .last("open directory \(directory) for fsync") }
         defer { close(dfd) }
         guard fsync(dfd) == 0 else { throw .last("fsync directory \(directory)") }
+    }
+}
+
+/// Reading a file whole.
+public enum RegularFile {
+    /// The bytes of the regular file at `path`. A file that grows while it is read is an error
+    /// rather than read without bound; one that shrinks is read as it is.
+    public static func bytes(at path: String) throws(FileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .last("open for reading") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .last("fstat") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw FileError(operation: "open for reading", errno: EISDIR, message: "not a regular file")
+        }
+        // Read up to the size fstat reported, then confirm end of file.
+        let size = Int(st.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .last("read")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        if done < size { bytes.removeLast(size - done) }  // the file shrank: return what is there
+        var extra: UInt8 = 0
+        let more = withUnsafeMutableBytes(of: &extra) { read(fd, $0.baseAddress!, 1) }
+        if more > 0 {
+            throw FileError(operation: "read", errno: 0, message: "the file grew while it was being read")
+        }
+        return bytes
     }
 }
 
