@@ -169,7 +169,7 @@ public enum RunReport {
         return runs.map { r in
             var saving = "–"
             if let deep, r.variant != "deep", deep.trainSeconds > 0 {
-                saving = String(format: "%+.1f %%", 100 * (deep.trainSeconds - r.trainSeconds) / deep.trainSeconds)
+                saving = String(format: "%+.1f %%", 100 * r.timeSaving(versus: deep))
             }
             return [
                 r.variant,
