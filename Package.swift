@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "resnet-dist", targets: ["resnet-dist"]),
         .library(name: "ResNetTraining", targets: ["ResNetTraining"]),
+        .library(name: "ResNetSafeTensors", targets: ["ResNetSafeTensors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,13 +36,22 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(coreFlags, .when(configuration: .release))]),
         .target(name: "ResNetData", dependencies: ["CZlib"]),
         .target(name: "ResNetDistributed", dependencies: ["CMPIShim"]),
+        // The safetensors format: needs only Foundation, so any tool can read checkpoints.
+        .target(name: "ResNetSafeTensors"),
         .target(name: "ResNetTraining", dependencies: [
-            "ResNetCore", "ResNetData", "ResNetDistributed",
+            "ResNetCore", "ResNetData", "ResNetDistributed", "ResNetSafeTensors",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Reports read the records training writes (RunSummary, EpochRecord); training never
+        // calls them, the CLI does.
+        .target(name: "ResNetReport", dependencies: ["ResNetTraining"]),
+        // Benchmarks measure training, so they sit above it.
+        .target(name: "ResNetBench", dependencies: [
+            "ResNetTraining", "ResNetCore", "ResNetData", "ResNetDistributed",
+        ]),
         .executableTarget(name: "resnet-dist", dependencies: [
-            "ResNetTraining", "ResNetDistributed", "ResNetCore",
+            "ResNetTraining", "ResNetReport", "ResNetBench", "ResNetSafeTensors", "ResNetDistributed", "ResNetCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,7 +59,9 @@ let package = Package(
         .testTarget(name: "ResNetCoreTests", dependencies: ["ResNetCore"]),
         .testTarget(name: "ResNetDataTests", dependencies: ["ResNetData"]),
         .testTarget(name: "ResNetDistributedTests", dependencies: ["ResNetDistributed"]),
-        .testTarget(name: "ResNetTrainingTests", dependencies: ["ResNetTraining"]),
+        .testTarget(name: "ResNetSafeTensorsTests", dependencies: ["ResNetSafeTensors"]),
+        .testTarget(name: "ResNetTrainingTests", dependencies: ["ResNetTraining", "ResNetSafeTensors"]),
+        .testTarget(name: "ResNetReportTests", dependencies: ["ResNetReport", "ResNetTraining"]),
     ],
     swiftLanguageModes: [.v5]
 )

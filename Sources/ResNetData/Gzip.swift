@@ -2,9 +2,8 @@ import CZlib
 
 /// gzip decompression and compression over zlib.
 ///
-/// `decompress` parses the gzip member header itself (magic, method, flags, optional fields), so a
-/// damaged header gets a precise message, then inflates the raw deflate data straight into a buffer
-/// preallocated from the trailer's ISIZE field, and checks the CRC-32 and length in the trailer.
+/// zlib reads the gzip framing itself: inflating with windowBits 15 + 16 accepts only a gzip
+/// member, parses its header, and at its end checks the CRC-32 and the length in the trailer.
 /// Concatenated members (as `cat a.gz b.gz` makes) are decoded one after another.
 public enum Gzip {
     /// True when `bytes` start with the gzip magic 0x1f 0x8b.
@@ -16,19 +15,41 @@ public enum Gzip {
     /// `maxOutputBytes` bounds the output, so a corrupt or hostile file cannot exhaust memory.
     public static func decompress(_ input: [UInt8], path: String,
                                   maxOutputBytes: Int = 1 << 32) throws(DataError) -> [UInt8] {
-        // A deflate stream expands at most ~1032:1; an ISIZE beyond that is a lie, so do not trust
-        // it for preallocation (the output may still grow if the data really are that long).
+        // The last member's trailer ends with ISIZE, the data's length mod 2^32: a good first
+        // allocation. A deflate stream expands at most ~1032:1, so a larger ISIZE is a lie and is
+        // not trusted (the output still grows if the data really are that long).
         let isize = input.count >= 4 ? Int(readUInt32LE(input, input.count - 4)) : 0
         let plausible = min(isize, input.count.multipliedReportingOverflow(by: 1032).partialValue, maxOutputBytes)
         var output = [UInt8](repeating: 0, count: max(plausible, 0))
         var produced = 0
-        var offset = 0
-        repeat {
-            offset = try decompressMember(input, from: offset, path: path, output: &output,
-                                          produced: &produced, maxOutputBytes: maxOutputBytes)
-            // Trailing zero padding (written by some tape tools) is tolerated, as gzip(1) does.
-            if input[offset...].allSatisfy({ $0 == 0 }) { break }
-        } while offset < input.count
+        try withInflateStream(path: path) { stream throws(DataError) in
+            var consumed = 0
+            while true {
+                if produced == output.count {
+                    guard output.count < maxOutputBytes else {
+                        throw .corruptGzip(path: path, detail: "decompressed data exceed \(maxOutputBytes) bytes")
+                    }
+                    let grown = min(maxOutputBytes, max(output.count * 2, output.count + (1 << 16)))
+                    output.append(contentsOf: repeatElement(0, count: grown - output.count))
+                }
+                let status = inflateStep(stream, input, consumed: &consumed, output: &output, produced: &produced)
+                switch status {
+                case Z_STREAM_END:
+                    // Trailing zero padding (written by some tape tools) is tolerated, as gzip(1)
+                    // does; anything else must be another member.
+                    if input[consumed...].allSatisfy({ $0 == 0 }) { return }
+                    inflateReset(stream)
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where consumed == input.count:
+                    throw .corruptGzip(path: path, detail: "stream cut off before its end (file truncated)")
+                case Z_BUF_ERROR:
+                    continue  // the output was full; grow it and go on
+                default:
+                    throw .corruptGzip(path: path, detail: failure(stream, status))
+                }
+            }
+        }
         if output.count != produced { output.removeSubrange(produced...) }
         return output
     }
@@ -36,29 +57,12 @@ public enum Gzip {
     /// The first `count` bytes of the first member's data (fewer if the data are shorter or
     /// damaged; `decompress` reports what is wrong), without inflating the rest.
     public static func decompressPrefix(_ input: [UInt8], count: Int, path: String) throws(DataError) -> [UInt8] {
-        let dataStart = try parseHeader(input, from: 0, path: path)
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw .corruptGzip(path: path, detail: "zlib could not be initialised")
-        }
-        defer { inflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: count)
-        var produced = 0, consumed = 0
-        while produced < count {
-            let status: Int32 = input.withUnsafeBufferPointer { inBuf in
-                output.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + dataStart + consumed)
-                    stream.avail_in = uInt(min(inBuf.count - dataStart - consumed, Int(UInt32.max)))
-                    stream.next_out = outBuf.baseAddress! + produced
-                    stream.avail_out = uInt(count - produced)
-                    let availIn = Int(stream.avail_in), availOut = Int(stream.avail_out)
-                    let status = inflate(&stream, Z_NO_FLUSH)
-                    consumed += availIn - Int(stream.avail_in)
-                    produced += availOut - Int(stream.avail_out)
-                    return status
-                }
-            }
-            guard status == Z_OK else { break }
+        var produced = 0
+        try withInflateStream(path: path) { stream throws(DataError) in
+            var consumed = 0
+            while produced < count,
+                  inflateStep(stream, input, consumed: &consumed, output: &output, produced: &produced) == Z_OK {}
         }
         return Array(output[..<produced])
     }
@@ -89,130 +93,47 @@ public enum Gzip {
         return output
     }
 
-    // MARK: - One gzip member (RFC 1952)
+    // MARK: - zlib
 
-    private static let flagText: UInt8 = 1, flagHeaderCRC: UInt8 = 2, flagExtra: UInt8 = 4,
-                       flagName: UInt8 = 8, flagComment: UInt8 = 16
-
-    /// Decodes the member starting at `start`, appending to `output`; returns the offset after it.
-    private static func decompressMember(_ input: [UInt8], from start: Int, path: String,
-                                         output: inout [UInt8], produced: inout Int,
-                                         maxOutputBytes: Int) throws(DataError) -> Int {
-        let dataStart = try parseHeader(input, from: start, path: path)
-        let memberStart = produced
-        let consumed = try inflateRaw(input, from: dataStart, path: path, output: &output,
-                                      produced: &produced, maxOutputBytes: maxOutputBytes)
-        let trailer = dataStart + consumed
-        guard trailer + 8 <= input.count else {
-            throw .corruptGzip(path: path, detail: "stream ends before the 8-byte gzip trailer")
-        }
-        let expectedCRC = readUInt32LE(input, trailer)
-        let expectedSize = readUInt32LE(input, trailer + 4)
-        let crc: UInt32 = output.withUnsafeBufferPointer { buf in
-            var crc: uLong = 0
-            var p = buf.baseAddress! + memberStart
-            var remaining = produced - memberStart
-            while remaining > 0 {                      // crc32 takes a 32-bit length
-                let chunk = min(remaining, 1 << 30)
-                crc = crc32(crc, p, uInt(chunk))
-                p += chunk; remaining -= chunk
-            }
-            return UInt32(truncatingIfNeeded: crc)
-        }
-        guard crc == expectedCRC else {
-            throw .corruptGzip(path: path, detail: "CRC-32 mismatch: data damaged")
-        }
-        guard UInt32(truncatingIfNeeded: produced - memberStart) == expectedSize else {
-            throw .corruptGzip(path: path, detail: "length in trailer does not match the data")
-        }
-        return trailer + 8
-    }
-
-    /// Validates a gzip member header and returns the offset of the deflate data.
-    private static func parseHeader(_ input: [UInt8], from start: Int, path: String) throws(DataError) -> Int {
-        guard input.count - start >= 10 else {
-            throw .corruptGzip(path: path, detail: "header cut off (\(input.count - start) bytes)")
-        }
-        guard input[start] == 0x1f, input[start + 1] == 0x8b else {
-            throw .corruptGzip(path: path, detail: "bad magic bytes at offset \(start)")
-        }
-        guard input[start + 2] == 8 else {
-            throw .corruptGzip(path: path, detail: "unknown compression method \(input[start + 2])")
-        }
-        let flags = input[start + 3]
-        guard flags & 0xE0 == 0 else {
-            throw .corruptGzip(path: path, detail: "reserved header flags set (0x\(String(flags, radix: 16)))")
-        }
-        var p = start + 10
-        func need(_ n: Int, _ what: String) throws(DataError) {
-            guard n <= input.count - p else { throw .corruptGzip(path: path, detail: "header cut off in \(what)") }
-        }
-        if flags & flagExtra != 0 {
-            try need(2, "extra field length")
-            let length = Int(input[p]) | Int(input[p + 1]) << 8
-            p += 2
-            try need(length, "extra field")
-            p += length
-        }
-        for (flag, what) in [(flagName, "file name"), (flagComment, "comment")] where flags & flag != 0 {
-            guard let zero = input[p...].firstIndex(of: 0) else {
-                throw .corruptGzip(path: path, detail: "header cut off in \(what)")
-            }
-            p = zero + 1
-        }
-        if flags & flagHeaderCRC != 0 {
-            try need(2, "header CRC")
-            p += 2
-        }
-        return p
-    }
-
-    /// Inflates raw deflate data from `start`; returns the number of input bytes consumed.
-    private static func inflateRaw(_ input: [UInt8], from start: Int, path: String,
-                                   output: inout [UInt8], produced: inout Int,
-                                   maxOutputBytes: Int) throws(DataError) -> Int {
-        var stream = z_stream()
-        // Negative windowBits: raw deflate, the gzip wrapper is handled above.
-        guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+    /// Runs `body` with an inflate stream that accepts gzip members only. The stream lives at a
+    /// fixed address for its whole life, as zlib requires.
+    private static func withInflateStream(path: String,
+                                          _ body: (UnsafeMutablePointer<z_stream>) throws(DataError) -> Void) throws(DataError) {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deallocate() }
+        guard inflateInit2_(stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corruptGzip(path: path, detail: "zlib could not be initialised")
         }
-        defer { inflateEnd(&stream) }
-        var consumed = 0
-        while true {
-            if produced == output.count {
-                guard output.count < maxOutputBytes else {
-                    throw .corruptGzip(path: path, detail: "decompressed data exceed \(maxOutputBytes) bytes")
-                }
-                let grown = min(maxOutputBytes, max(output.count * 2, output.count + (1 << 16)))
-                output.append(contentsOf: repeatElement(0, count: grown - output.count))
+        defer { inflateEnd(stream) }
+        try body(stream)
+    }
+
+    /// One call of `inflate` on the unread input into the free output; advances both counters.
+    private static func inflateStep(_ stream: UnsafeMutablePointer<z_stream>, _ input: [UInt8], consumed: inout Int,
+                                    output: inout [UInt8], produced: inout Int) -> Int32 {
+        input.withUnsafeBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { outBuf in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress.map { $0 + consumed })
+                stream.pointee.avail_in = uInt(min(inBuf.count - consumed, Int(UInt32.max)))
+                stream.pointee.next_out = outBuf.baseAddress.map { $0 + produced }
+                stream.pointee.avail_out = uInt(min(outBuf.count - produced, Int(UInt32.max)))
+                let availIn = Int(stream.pointee.avail_in), availOut = Int(stream.pointee.avail_out)
+                let status = inflate(stream, Z_NO_FLUSH)
+                consumed += availIn - Int(stream.pointee.avail_in)
+                produced += availOut - Int(stream.pointee.avail_out)
+                return status
             }
-            let status: Int32 = input.withUnsafeBufferPointer { inBuf in
-                output.withUnsafeMutableBufferPointer { outBuf in
-                    let inStart = start + consumed
-                    stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress! + inStart)
-                    stream.avail_in = uInt(min(inBuf.count - inStart, Int(UInt32.max)))
-                    stream.next_out = outBuf.baseAddress! + produced
-                    stream.avail_out = uInt(min(outBuf.count - produced, Int(UInt32.max)))
-                    let availIn = Int(stream.avail_in), availOut = Int(stream.avail_out)
-                    let status = inflate(&stream, Z_NO_FLUSH)
-                    consumed += availIn - Int(stream.avail_in)
-                    produced += availOut - Int(stream.avail_out)
-                    return status
-                }
-            }
-            switch status {
-            case Z_STREAM_END:
-                return consumed
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR where start + consumed == input.count:
-                throw .corruptGzip(path: path, detail: "deflate data cut off (file truncated)")
-            case Z_BUF_ERROR:
-                continue  // output was full; grow and go on
-            default:
-                let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-                throw .corruptGzip(path: path, detail: message)
-            }
+        }
+    }
+
+    /// What went wrong, in words: zlib's message, with its two trailer checks spelled out.
+    private static func failure(_ stream: UnsafeMutablePointer<z_stream>, _ status: Int32) -> String {
+        switch stream.pointee.msg.map({ String(cString: $0) }) {
+        case "incorrect data check": return "CRC-32 mismatch: data damaged"
+        case "incorrect length check": return "length in trailer does not match the data"
+        case let message?: return message
+        case nil: return "zlib error \(status)"
         }
     }
 }

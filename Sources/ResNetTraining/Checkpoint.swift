@@ -1,5 +1,6 @@
 import Foundation
 import ResNetCore
+import ResNetSafeTensors
 
 /// Everything needed to continue a run exactly: weights, BatchNorm statistics, optimizer state,
 /// level and epoch. Stored as safetensors (readable by Python's `safetensors`, numpy and PyTorch)

@@ -1,17 +1,17 @@
 import ResNetData
 
 /// The trainer's view of the data sharding: which samples this rank takes in each step.
-struct GlobalBatchPlan {
+package struct GlobalBatchPlan {
     let sharder: GlobalBatchSharder
 
-    init(datasetSize: Int, batchSize: Int, seed: UInt64) {
+    package init(datasetSize: Int, batchSize: Int, seed: UInt64) {
         sharder = GlobalBatchSharder(datasetSize: datasetSize, globalBatchSize: batchSize, seed: seed)
     }
 
-    var stepsPerEpoch: Int { sharder.stepsPerEpoch }
+    package var stepsPerEpoch: Int { sharder.stepsPerEpoch }
 
     /// The epoch's permutation, computed once per epoch from (seed, epoch) on every rank.
-    func epoch(_ epoch: Int) -> EpochPlan { sharder.epoch(epoch) }
+    package func epoch(_ epoch: Int) -> EpochPlan { sharder.epoch(epoch) }
 
     static func evaluationRange(count: Int, rank: Int, ranks: Int) -> Range<Int> {
         GlobalBatchSharder.evaluationRange(count: count, rank: rank, worldSize: ranks)

@@ -1,6 +1,7 @@
 import Foundation
 import ResNetCore
 import ResNetData
+import ResNetSafeTensors
 
 /// What an independent implementation (e.g. `launch/pytorch_peer.py`) needs to train side by
 /// side with resnet-dist and follow the same trajectory, as one safetensors file:

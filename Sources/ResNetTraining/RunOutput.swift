@@ -1,4 +1,5 @@
 import Foundation
+import ResNetSafeTensors
 
 /// The run directory rank 0 writes: `config.yaml`, `metrics.jsonl`, `summary.json` (and
 /// checkpoints). Created before training so that an unwritable path fails at once.
@@ -139,12 +140,12 @@ public final class RunOutput {
         try write(try encoder.encode(summary), to: "summary.json")
     }
 
-    /// Writes a file atomically: a temporary file in the same directory, then a rename.
+    /// Writes a file atomically and durably, as checkpoints are written (`AtomicFile`).
     public func write(_ data: Data, to name: String) throws {
         do {
-            try data.write(to: URL(fileURLWithPath: path(name)), options: .atomic)
+            try AtomicFile.write([UInt8](data), to: path(name))
         } catch {
-            throw TrainingError.output("cannot write \(path(name)): \(Self.reason(error))")
+            throw TrainingError.output("cannot write \(path(name)): \(error.message)")
         }
     }
 

@@ -139,7 +139,7 @@ public final class Trainer {
     }
 
     /// The model spec of `level`.
-    static func spec(_ c: ExperimentConfig, level: Int, data: TrainingData) throws -> ModelSpec {
+    package static func spec(_ c: ExperimentConfig, level: Int, data: TrainingData) throws -> ModelSpec {
         guard let integrator = Integrator(name: c.integrator(atLevel: level)),
               let activation = Activation(rawValue: c.activation) else {
             throw ConfigError.invalid(key: "integrator", problem: "\(c.integrator(atLevel: level))")
@@ -318,7 +318,7 @@ public final class Trainer {
 
     /// One step: forward and backward on this rank's shard, one allreduce of the gradients,
     /// the optimizer. Returns the global loss and the seconds spent in the allreduce.
-    func trainStep(indices: [Int], globalBatch: Int, epoch: Int, learningRate: Double) throws -> (Double, Double) {
+    package func trainStep(indices: [Int], globalBatch: Int, epoch: Int, learningRate: Double) throws -> (Double, Double) {
         let batch = data.trainBatch(indices, epoch: epoch)
         model.zeroGradients()
         let prediction = try model.forward(batch.input, training: true)

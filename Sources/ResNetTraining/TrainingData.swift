@@ -9,7 +9,7 @@ public enum BatchTargets {
 
 /// The training and test sets of an experiment, behind one interface for the trainer.
 public struct TrainingData {
-    enum Source {
+    package enum Source {
         case regression(train: RegressionDataset, test: RegressionDataset, function: RegressionFunction)
         case images(train: ImageDataset, test: ImageDataset, augment: Bool)
     }
@@ -18,6 +18,11 @@ public struct TrainingData {
     public let seed: UInt64
     /// Regression: x is standardised before the network sees it (see `networkInput`).
     var standardizesInput = false
+
+    package init(source: Source, seed: UInt64) {
+        self.source = source
+        self.seed = seed
+    }
 
     public var trainCount: Int {
         switch source {

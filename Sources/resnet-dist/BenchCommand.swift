@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ResNetCore
 import ResNetDistributed
+import ResNetBench
 import ResNetTraining
 
 /// `resnet-dist bench`: the performance figures of issue 8, as Markdown and JSON.

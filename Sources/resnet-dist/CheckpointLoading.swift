@@ -1,5 +1,6 @@
 import Foundation
 import ResNetDistributed
+import ResNetSafeTensors
 import ResNetTraining
 
 /// Rank 0 reads the checkpoint (its directory need not be visible to other hosts) and broadcasts

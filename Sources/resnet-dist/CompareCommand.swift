@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResNetDistributed
+import ResNetReport
 import ResNetTraining
 
 struct CompareCommand: ParsableCommand {

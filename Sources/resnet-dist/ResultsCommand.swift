@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ResNetReport
 import ResNetTraining
 
 struct ResultsCommand: ParsableCommand {

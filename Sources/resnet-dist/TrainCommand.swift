@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ResNetDistributed
+import ResNetReport
 import ResNetTraining
 
 struct TrainCommand: ParsableCommand {

@@ -162,6 +162,26 @@ final class GzipTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(named, path: "n.gz"), payload)
     }
 
+    /// Every proper prefix of a member is refused as cut off, the trailer included; a wrong
+    /// length in the trailer is refused though the CRC matches.
+    func testTruncationAndLengthMismatchAreRefused() throws {
+        let payload = (0 ..< 3000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let member = Gzip.compress(payload)
+        for n in 0 ..< member.count {
+            XCTAssertThrowsError(try Gzip.decompress(Array(member[..<n]), path: "t.gz"), "prefix \(n)") {
+                XCTAssertTrue("\($0)".contains("truncated"), "prefix \(n): \($0)")
+            }
+        }
+        var wrongLength = member
+        wrongLength[member.count - 4] ^= 1
+        XCTAssertThrowsError(try Gzip.decompress(wrongLength, path: "l.gz")) {
+            XCTAssertTrue("\($0)".contains("length in trailer"), "\($0)")
+        }
+        var zlibFramed = member
+        zlibFramed[0] = 0x78; zlibFramed[1] = 0x9C                 // a zlib header is not gzip
+        XCTAssertThrowsError(try Gzip.decompress(zlibFramed, path: "z.gz"))
+    }
+
     func testDecompressionBoundedByLimit() throws {
         let zeros = [UInt8](repeating: 0, count: 1 << 20)
         XCTAssertThrowsError(try Gzip.decompress(Gzip.compress(zeros), path: "bomb.gz", maxOutputBytes: 1 << 16)) {

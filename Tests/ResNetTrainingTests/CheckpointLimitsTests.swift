@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import ResNetCore
 import ResNetDistributed
+import ResNetSafeTensors
 @testable import ResNetTraining
 
 /// Checkpoints signed over their header, history rebuilt from metrics.jsonl, checkpoint pruning,

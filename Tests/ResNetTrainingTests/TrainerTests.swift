@@ -1,5 +1,6 @@
 import XCTest
 import ResNetDistributed
+import ResNetSafeTensors
 @testable import ResNetTraining
 
 final class TrainerTests: XCTestCase {

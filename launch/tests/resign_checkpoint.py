@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Edits a resnet-dist checkpoint and signs it again, so that tests can build checkpoints that pass
 the checksum but hold impossible values. Standard library only; the checksum is recomputed from the
-algorithm documented in SafeTensors+IO.swift (FNV-1a 64 over the tensors, then over the metadata).
+algorithm documented in SafeTensorsFile+Checksum.swift (FNV-1a 64 over the tensors, then over the metadata).
 
   resign_checkpoint.py IN OUT [KEY=VALUE | KEY:FIELD=JSON | -KEY ...] [--nan TENSOR] [--tensors-only]
 

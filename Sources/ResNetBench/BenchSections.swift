@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 import ResNetCore
 import ResNetDistributed
 

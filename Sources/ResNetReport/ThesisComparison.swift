@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// The seed thesis's reported figures, per experiment and variant, and the claims its experiments
 /// make — what `launch/replicate` compares our runs with.
@@ -81,7 +82,7 @@ public enum ThesisComparison {
             involved = [deep, ml]
             let metricOK = better(ml, deep) || comparable(ml, deep)
             // A saving within timing noise does not count: at least 5 % of the deep run's time.
-            let saving = (deep.trainSeconds - ml.trainSeconds) / deep.trainSeconds
+            let saving = ml.timeSaving(versus: deep)
             holds = metricOK && saving >= 0.05
             detail = "multilevel \(format(ml)) vs deep \(format(deep)) (\(metricOK ? "comparable or better" : "worse")), time \(String(format: "%+.1f %%", -100 * saving))"
         case "rk2-regression":
@@ -137,7 +138,7 @@ public enum ThesisComparison {
                 let ours = accuracy ? String(format: "%.2f %%", 100 * s.testMetric) : String(format: "%.3f (error norm)", s.testMetric)
                 let theirs = thesis?.metric.map { accuracy ? String(format: "%.2f %%", $0) : String(format: "%.3f", $0) } ?? "–"
                 let theirTime = thesis?.seconds.map { String(format: "%.0f s (GPU)", $0) } ?? "–"
-                let saving = deep.flatMap { d in s.variant == "deep" ? nil : String(format: "%+.1f %%", 100 * (d.trainSeconds - s.trainSeconds) / d.trainSeconds) } ?? "–"
+                let saving = deep.flatMap { d in s.variant == "deep" ? nil : String(format: "%+.1f %%", 100 * s.timeSaving(versus: d)) } ?? "–"
                 out.append("| \(group.experiment) | \(s.variant) | \(group.scale) | \(theirs) | \(ours) | \(theirTime) | \(String(format: "%.2f s", s.trainSeconds)) | \(saving) |")
             }
             let v = verdict(experiment: group.experiment, runs: group.runs)

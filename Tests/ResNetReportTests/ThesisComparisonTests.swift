@@ -1,4 +1,5 @@
 import XCTest
+@testable import ResNetReport
 @testable import ResNetTraining
 
 /// Each branch of the verdicts: a claim is "reproduced" only at the thesis's settings, with

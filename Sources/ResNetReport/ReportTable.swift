@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// Text renderings of epochs and summaries for the terminal and reports.
 public enum ReportTable {
@@ -35,8 +36,8 @@ public enum ReportTable {
         let trivial = base.trivialMetric.map {
             accuracy ? String(format: " (chance %.1f %%)", 100 * $0) : String(format: " (mean predictor %.3g)", $0)
         } ?? ""
-        let change = (other.trainSeconds - base.trainSeconds) / base.trainSeconds
-        let time = String(format: "%.0f %% %@ time", abs(100 * change), change <= 0 ? "less" : "more")
+        let saving = other.timeSaving(versus: base)
+        let time = String(format: "%.0f %% %@ time", abs(100 * saving), saving >= 0 ? "less" : "more")
         return String(format: "%@: %@%@ in %.1f s; %@: %@ in %.1f s — %@",
                       other.variant, metric(other), trivial, other.trainSeconds, base.variant, metric(base),
                       base.trainSeconds, time)
@@ -60,7 +61,7 @@ public enum ReportTable {
         for s in runs {
             let saving: String
             if let deep, s.variant != "deep", deep.trainSeconds > 0 {
-                saving = String(format: "%+.1f%%", 100 * (deep.trainSeconds - s.trainSeconds) / deep.trainSeconds)
+                saving = String(format: "%+.1f%%", 100 * s.timeSaving(versus: deep))
             } else {
                 saving = "–"
             }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ResNetTraining
+@testable import ResNetSafeTensors
 
 /// SplitMix64: a tiny, seedable generator so fuzz runs are reproducible.
 struct SplitMix64: RandomNumberGenerator {

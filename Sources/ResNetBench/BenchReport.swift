@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 import ResNetCore
 
 /// The figures of `resnet-dist bench`, as JSON and as Markdown tables. Each `bench` invocation

@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// A regression fit to draw in `fit.svg`: the true function and each variant's prediction on a
 /// grid over [0, 2π], and optionally the test points.
@@ -168,7 +169,7 @@ public enum RunReport {
         return runs.map { r in
             var saving = "–"
             if let deep, r.variant != "deep", deep.trainSeconds > 0 {
-                saving = String(format: "%+.1f %%", 100 * (deep.trainSeconds - r.trainSeconds) / deep.trainSeconds)
+                saving = String(format: "%+.1f %%", 100 * r.timeSaving(versus: deep))
             }
             return [
                 r.variant,

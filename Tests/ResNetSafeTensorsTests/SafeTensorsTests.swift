@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ResNetTraining
+@testable import ResNetSafeTensors
 
 /// A fresh empty directory under the system temporary directory, removed by the caller.
 func makeTemporaryDirectory(_ label: String) throws -> String {
@@ -118,12 +118,12 @@ final class SafeTensorsTests: XCTestCase {
         assertParseError(rawSafeTensors(header: "", data: []), "header is empty")
         assertParseError([2, 0, 0, 0, 0, 0, 0, 0, 0xC3, 0x28], "not valid UTF-8")
         assertParseError(rawSafeTensors(header: "{\"w\":", data: []), "malformed JSON")
-        assertParseError(rawSafeTensors(header: "{\"w\" 1}", data: []), "expected ':'")
-        assertParseError(rawSafeTensors(header: "{}}", data: []), "after the JSON value")
+        assertParseError(rawSafeTensors(header: "{\"w\" 1}", data: []), "malformed JSON header")
+        assertParseError(rawSafeTensors(header: "{}}", data: []), "malformed JSON header")
         assertParseError(rawSafeTensors(header: "{\"a\":\"\u{01}\"}", data: []), "control character")
         assertParseError(rawSafeTensors(header: "{\"a\":\"\\ud800\"}", data: []), "surrogate")
-        assertParseError(rawSafeTensors(header: "{\"a\":01}", data: []), "expected ',' or '}'")
-        assertParseError(rawSafeTensors(header: String(repeating: "[", count: 1000), data: []), "nesting deeper")
+        assertParseError(rawSafeTensors(header: "{\"a\":01}", data: []), "leading zero")
+        assertParseError(rawSafeTensors(header: String(repeating: "[", count: 1000), data: []), "nested")
         assertParseError(rawSafeTensors(header: "[1,2]", data: []), "must be a JSON object, found an array")
         assertParseError(rawSafeTensors(header: #"{"a":{},"a":{}}"#, data: []), "duplicate key \"a\"")
         assertParseError(rawSafeTensors(header: #"{"w":5}"#, data: []), "tensor \"w\": entry must be an object")
@@ -148,6 +148,42 @@ final class SafeTensorsTests: XCTestCase {
         assertParseError(rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"v":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: data), "overlaps")
         assertParseError(rawSafeTensors(header: #"{"__metadata__":{"epoch":3}}"#, data: []), "value of \"epoch\" must be a string, found a number")
         assertParseError(rawSafeTensors(header: #"{"__metadata__":["x"]}"#, data: []), "must be an object of strings")
+    }
+
+    /// What JSONSerialization alone would let through: repeated keys (it keeps the last), a
+    /// header it would read as UTF-16 or after a byte-order mark, numbers that are not plain
+    /// integers, booleans where numbers belong.
+    func testRefusalsAddedAroundTheJSONReader() {
+        let data = [UInt8](repeating: 0, count: 8)
+        assertParseError(rawSafeTensors(header: #"{"a":{},"\u0061":{}}"#, data: []), "duplicate key \"a\"")
+        assertParseError(rawSafeTensors(header: #"{"w":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: data),
+                         "duplicate key \"dtype\"")
+        assertParseError(rawSafeTensors(header: #"{"__metadata__":{"k":"1","k":"2"}}"#, data: []), "duplicate key \"k\"")
+        assertParseError([4, 0, 0, 0, 0, 0, 0, 0, 0x7B, 0x00, 0x7D, 0x00], "NUL byte at header byte 1")
+        assertParseError([4, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x7B, 0x00, 0x7D], "NUL byte at header byte 0")
+        assertParseError(rawSafeTensors(header: "\u{FEFF}{}", data: []), "byte-order mark")
+        assertParseError(rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[2e0],"data_offsets":[0,8]}}"#, data: data), "found 2.0")
+        assertParseError(rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8e0]}}"#, data: data), "found 8.0")
+        assertParseError(rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[true],"data_offsets":[0,8]}}"#, data: data), "found a boolean")
+        assertParseError(rawSafeTensors(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}}"#, data: data), "too large")
+        // Keys repeated in different objects are not duplicates.
+        XCTAssertNoThrow(try SafeTensorsFile.parse(rawSafeTensors(
+            header: #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#, data: [1, 2])))
+    }
+
+    /// Empty tensors share an offset with their neighbours; the header's order keeps them in the
+    /// order they were written.
+    func testEmptyTensorsAtOneOffsetKeepTheHeaderOrder() throws {
+        let file = SafeTensorsFile(tensors: [
+            SafeTensor(name: "w", shape: [1], floats: [1]),
+            SafeTensor(name: "z", shape: [0], floats: []),
+            SafeTensor(name: "m", shape: [0, 3], floats: []),
+            SafeTensor(name: "a", shape: [0], int64s: []),
+            SafeTensor(name: "v", shape: [1], floats: [2]),
+        ])
+        let back = try SafeTensorsFile.parse(file.serialized())
+        XCTAssertEqual(back.tensors.map(\.name), ["w", "z", "m", "a", "v"])
+        XCTAssertEqual(back, file)
     }
 
     func testTypedAccessorOnWrongDTypeThrows() throws {

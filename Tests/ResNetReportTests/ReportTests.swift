@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
+@testable import ResNetReport
 @testable import ResNetTraining
 
 /// Parses XML and keeps every element with its attributes and text, in document order.
@@ -385,5 +386,23 @@ final class ProgressReporterTests: XCTestCase {
         p.step(epoch: 1, step: 1, loss: 1, samples: 1)
         p.message("switching to level 2")
         XCTAssertEqual(sink.chunks.last, "\r\u{1B}[Kswitching to level 2\n")
+    }
+}
+
+/// The "saving vs deep" figure, as each report prints it.
+final class TimeSavingTests: XCTestCase {
+    func testSavingIsTheShareOfTheDeepRunsTimeInEveryReport() {
+        let runs = comparedRuns()                       // shallow 60 s, deep 100 s, multilevel 80 s
+        XCTAssertEqual(runs[2].timeSaving(versus: runs[1]), 0.2, accuracy: 1e-12)
+        XCTAssertEqual(runs[0].timeSaving(versus: runs[1]), 0.4, accuracy: 1e-12)
+        let table = ReportTable.comparison(runs).split(separator: "\n").map(String.init)
+        XCTAssertTrue(table[2].hasPrefix("| shallow |") && table[2].contains("| +40.0% |"), table[2])
+        XCTAssertTrue(table[3].hasPrefix("| deep |") && table[3].contains("| – |"), table[3])
+        XCTAssertTrue(table[4].hasPrefix("| multilevel |") && table[4].contains("| +20.0% |"), table[4])
+        XCTAssertTrue(ReportTable.headline(runs)?.hasSuffix("— 20 % less time") ?? false, "\(String(describing: ReportTable.headline(runs)))")
+        var slower = runs
+        slower[2] = syntheticRun(variant: "multilevel", levels: [(2, 1, "euler"), (3, 0.5, "euler")], switches: [5],
+                                 seconds: [70, 55], peakMB: 118)
+        XCTAssertTrue(ReportTable.headline(slower)?.hasSuffix("— 25 % more time") ?? false, "\(String(describing: ReportTable.headline(slower)))")
     }
 }

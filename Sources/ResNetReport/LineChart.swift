@@ -1,0 +1,165 @@
+import Foundation
+
+// A line chart (linear or log y) with scatter points, dashed vertical markers (level switches)
+// and a legend to the right of the plot area.
+
+/// One line of a line chart.
+public struct PlotSeries {
+    public var label: String
+    public var points: [(x: Double, y: Double)]
+    public var color: String
+    public var width: Double
+    public var dash: String?
+
+    public init(label: String, points: [(x: Double, y: Double)], color: String, width: Double = 2, dash: String? = nil) {
+        self.label = label
+        self.points = points
+        self.color = color
+        self.width = width
+        self.dash = dash
+    }
+}
+
+/// A vertical dashed line at `x` with a short label (a level switch).
+public struct PlotMarker {
+    public var x: Double
+    public var label: String
+    public var color: String
+}
+
+/// A line chart with a legend to the right of the plot area.
+struct LineChart {
+    var id: String
+    var title: String
+    var xLabel: String
+    var yLabel: String
+    var yScale: PlotAxis.Scale = .linear
+    var integerX = false
+    var series: [PlotSeries] = []
+    var markers: [PlotMarker] = []
+    /// Drawn as small dots under the lines (e.g. test points).
+    var scatter: (label: String, points: [(x: Double, y: Double)])? = nil
+    /// A fixed x range and ticks instead of fitted ones (the fit chart's [0, 2π] in multiples of π/2).
+    var xDomain: (lower: Double, upper: Double)? = nil
+    var xTicks: [(value: Double, label: String)]? = nil
+    var width = 820.0
+    var height = 440.0
+
+    static let margin = (left: 78.0, right: 170.0, top: 44.0, bottom: 56.0)
+
+    var xAxis: PlotAxis {
+        if let d = xDomain {
+            return PlotAxis(scale: .linear, lower: d.lower, upper: d.upper, pixelLower: Self.margin.left,
+                            pixelUpper: width - Self.margin.right)
+        }
+        var xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
+        xs += scatter?.points.map(\.x) ?? []
+        return PlotAxis.fitting(xs, scale: .linear, pixelLower: Self.margin.left,
+                                pixelUpper: width - Self.margin.right, integer: integerX)
+    }
+
+    var yAxis: PlotAxis {
+        var ys = series.flatMap { $0.points.map(\.y) }
+        ys += scatter?.points.map(\.y) ?? []
+        return PlotAxis.fitting(ys, scale: yScale, pixelLower: height - Self.margin.bottom, pixelUpper: Self.margin.top)
+    }
+
+    func render() -> SVGWriter {
+        var svg = SVGWriter(width: width, height: height)
+        let xa = xAxis, ya = yAxis
+        let m = Self.margin
+        let left = m.left, right = width - m.right, top = m.top, bottom = height - m.bottom
+        svg.text(title, x: left, y: 26, size: 16, weight: "bold", cls: "title")
+
+        // Grid and ticks.
+        for t in ya.ticks() {
+            let y = ya.position(t.value)
+            let major = ya.scale == .linear || abs(log10(t.value).rounded() - log10(t.value)) < 1e-9
+            svg.line(left, y, right, y, stroke: major ? "#dddddd" : "#eeeeee", cls: "grid")
+            svg.text(t.label, x: left - 6, y: y + 4, size: 11, anchor: "end", cls: "ytick")
+        }
+        for t in xTicks ?? xa.ticks(integer: integerX) {
+            let x = xa.position(t.value)
+            svg.line(x, top, x, bottom, stroke: "#eeeeee", cls: "grid")
+            svg.line(x, bottom, x, bottom + 5, stroke: "#444444")
+            svg.text(t.label, x: x, y: bottom + 18, size: 11, anchor: "middle", cls: "xtick")
+        }
+        svg.rect(x: left, y: top, width: right - left, height: bottom - top, fill: "none",
+                 extra: [("stroke", "#444444"), ("stroke-width", "1")])
+        svg.text(xLabel, x: (left + right) / 2, y: height - 14, size: 13, anchor: "middle", cls: "xlabel")
+        svg.text(yLabel, x: 18, y: (top + bottom) / 2, size: 13, anchor: "middle", rotate: -90, cls: "ylabel")
+
+        drawMarkers(&svg, xa: xa, top: top, bottom: bottom)
+
+        for (i, s) in series.enumerated() {
+            var a: [(String, String)] = [("class", "series"), ("id", "\(id)-series-\(i)"), ("data-label", s.label),
+                                         ("d", pathData(s.points, xa: xa, ya: ya)), ("fill", "none"),
+                                         ("stroke", s.color), ("stroke-width", svgNumber(s.width)),
+                                         ("stroke-linejoin", "round")]
+            if let dash = s.dash { a.append(("stroke-dasharray", dash)) }
+            svg.element("path", a)
+        }
+        if let scatter {
+            svg.open("g", [("class", "points"), ("data-label", scatter.label), ("fill", "#888888"), ("fill-opacity", "0.6")])
+            for p in scatter.points where xa.accepts(p.x) && ya.accepts(p.y) {
+                svg.element("circle", [("cx", svgNumber(xa.position(p.x))), ("cy", svgNumber(ya.position(p.y))), ("r", "2")])
+            }
+            svg.close("g")
+        }
+
+        drawLegend(&svg, x: right + 16, y: top + 6)
+        return svg
+    }
+
+    /// "M x,y L x,y …"; a point that cannot be drawn (NaN, ≤ 0 on a log axis) breaks the line.
+    func pathData(_ points: [(x: Double, y: Double)], xa: PlotAxis, ya: PlotAxis) -> String {
+        var parts: [String] = []
+        var pen = false
+        for p in points {
+            guard xa.accepts(p.x), ya.accepts(p.y) else { pen = false; continue }
+            parts.append("\(pen ? "L" : "M")\(svgNumber(xa.position(p.x))),\(svgNumber(ya.position(p.y)))")
+            pen = true
+        }
+        return parts.joined(separator: " ")
+    }
+
+    private func drawMarkers(_ svg: inout SVGWriter, xa: PlotAxis, top: Double, bottom: Double) {
+        // Several variants may switch at the same epoch: draw the line once and stack the labels.
+        var drawn: [Double: Int] = [:]
+        var seen = Set<String>()
+        for mk in markers {
+            let key = "\(mk.x)|\(mk.label)"
+            guard !seen.contains(key) else { continue }
+            seen.insert(key)
+            let x = xa.position(mk.x)
+            let row = drawn[mk.x, default: 0]
+            if row == 0 {
+                svg.line(x, top, x, bottom, stroke: mk.color, width: 1.3, dash: "6 4", cls: "switch",
+                         extra: [("data-x", svgNumber(mk.x))])
+            }
+            drawn[mk.x] = row + 1
+            svg.text(mk.label, x: x + 4, y: top + 14 + Double(row) * 14, size: 11, fill: mk.color, cls: "switch-label")
+        }
+    }
+
+    private func drawLegend(_ svg: inout SVGWriter, x: Double, y: Double) {
+        var row = 0.0
+        for s in series {
+            let yy = y + row * 20
+            svg.line(x, yy, x + 24, yy, stroke: s.color, width: s.width + 0.5, dash: s.dash, cls: "legend-line")
+            svg.text(s.label, x: x + 30, y: yy + 4, size: 12, cls: "legend")
+            row += 1
+        }
+        if let scatter {
+            let yy = y + row * 20
+            svg.element("circle", [("cx", svgNumber(x + 12)), ("cy", svgNumber(yy)), ("r", "3"), ("fill", "#888888")])
+            svg.text(scatter.label, x: x + 30, y: yy + 4, size: 12, cls: "legend")
+            row += 1
+        }
+        if !markers.isEmpty {
+            let yy = y + row * 20
+            svg.line(x, yy, x + 24, yy, stroke: "#555555", width: 1.3, dash: "6 4", cls: "legend-line")
+            svg.text("level switch", x: x + 30, y: yy + 4, size: 12, cls: "legend")
+        }
+    }
+}

@@ -1,0 +1,159 @@
+// The JSON header of a safetensors file: read with Foundation, written here.
+//
+// Reading: JSONSerialization parses the header. What it does not do is added around it:
+// - it resolves a repeated key silently (the last one wins) and forgets the order of keys, so
+//   the keys of every object are listed in source order by a scan of the text it accepted; a
+//   repeat is refused, and the top level's order breaks ties between empty tensors;
+// - it guesses UTF-16 or UTF-32 from NUL bytes and skips a byte-order mark, so a header with
+//   either (neither can stand in a JSON text in UTF-8 outside a string) is refused before.
+// Values come back as Foundation's: `[String: Any]`, `[Any]`, `String`, `NSNumber`, `NSNull`.
+//
+// Writing: the format fixes the entries' order and the padding, so the bytes are put together
+// here: compact, keys in the order given, only the escapes JSON requires.
+
+import Foundation
+
+enum SafeTensorsHeader {
+    /// The header's top-level entries in file order.
+    static func parse(_ bytes: [UInt8]) throws(SafeTensorsError) -> [(key: String, value: Any)] {
+        guard bytes.contains(where: { !isWhitespace($0) }) else { throw .malformedJSON("the header is empty") }
+        if let nul = bytes.firstIndex(of: 0) { throw .malformedJSON("NUL byte at header byte \(nul)") }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw .malformedJSON("byte-order mark at the start") }
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
+        } catch {
+            let info = (error as NSError).userInfo
+            throw .malformedJSON(info[NSDebugDescriptionErrorKey] as? String ?? "\(error)")
+        }
+        guard let object = root as? [String: Any] else {
+            throw .invalidHeader("the header must be a JSON object, found \(kind(root))")
+        }
+        var entries: [(key: String, value: Any)] = []
+        for key in try topLevelKeys(bytes) {
+            guard let value = object[key] else { throw .malformedJSON("key \"\(key)\" could not be read back") }
+            entries.append((key, value))
+        }
+        return entries
+    }
+
+    /// The keys of the top-level object in source order; throws if any object repeats a key.
+    /// `bytes` is a JSON text JSONSerialization accepted, so strings end and brackets match.
+    private static func topLevelKeys(_ bytes: [UInt8]) throws(SafeTensorsError) -> [String] {
+        var open: [Set<String>?] = []     // one per open bracket: an object's keys so far, or nil
+        var expectingKey = false
+        var topLevel: [String] = []
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "{"): open.append([]); expectingKey = true
+            case UInt8(ascii: "["): open.append(nil); expectingKey = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): open.removeLast(); expectingKey = false
+            case UInt8(ascii: ","): expectingKey = open.last! != nil
+            case UInt8(ascii: "\""):
+                let start = i
+                i += 1
+                while bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+                guard expectingKey else { break }
+                let key = string(bytes[start...i])
+                guard open[open.count - 1]!.insert(key).inserted else {
+                    throw .malformedJSON("duplicate key \"\(key)\" at header byte \(start)")
+                }
+                if open.count == 1 { topLevel.append(key) }
+                expectingKey = false
+            default: break
+            }
+            i += 1
+        }
+        return topLevel
+    }
+
+    /// The value of a JSON string literal (quotes included); escapes are left to Foundation.
+    private static func string(_ literal: ArraySlice<UInt8>) -> String {
+        let inner = literal.dropFirst().dropLast()
+        guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
+        return (try? JSONSerialization.jsonObject(with: Data(literal), options: .fragmentsAllowed)) as? String ?? ""
+    }
+
+    private static func isWhitespace(_ b: UInt8) -> Bool {
+        b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
+    }
+
+    /// JSONSerialization's booleans are NSNumbers whose type is a C char.
+    static func isBoolean(_ number: NSNumber) -> Bool {
+        String(cString: number.objCType) == "c"
+    }
+
+    /// A short name of a parsed value's kind, for error messages.
+    static func kind(_ value: Any) -> String {
+        switch value {
+        case is [String: Any]: return "an object"
+        case is [Any]: return "an array"
+        case is String: return "a string"
+        case let n as NSNumber: return isBoolean(n) ? "a boolean" : "a number"
+        case is NSNull: return "null"
+        default: return "a value of type \(type(of: value))"
+        }
+    }
+
+    // MARK: - Writing
+
+    /// The header of a file holding `tensors` in this order: the `__metadata__` entry first
+    /// (omitted when empty) with sorted keys, compact JSON, padded with spaces to a multiple of 8.
+    static func encode(metadata: [String: String], tensors: [SafeTensor]) -> [UInt8] {
+        var header: [UInt8] = [UInt8(ascii: "{")]
+        var first = true
+        func separator() {
+            if !first { header.append(UInt8(ascii: ",")) }
+            first = false
+        }
+        if !metadata.isEmpty {
+            separator()
+            appendString(SafeTensorsFile.metadataKey, to: &header)
+            header.append(contentsOf: Array(":{".utf8))
+            for (i, key) in metadata.keys.sorted().enumerated() {
+                if i > 0 { header.append(UInt8(ascii: ",")) }
+                appendString(key, to: &header)
+                header.append(UInt8(ascii: ":"))
+                appendString(metadata[key]!, to: &header)
+            }
+            header.append(UInt8(ascii: "}"))
+        }
+        var offset = 0
+        for t in tensors {
+            separator()
+            appendString(t.name, to: &header)
+            header.append(contentsOf: Array(":{\"dtype\":".utf8))
+            appendString(t.dtype.rawValue, to: &header)
+            header.append(contentsOf: Array(",\"shape\":[".utf8))
+            header.append(contentsOf: Array(t.shape.map(String.init).joined(separator: ",").utf8))
+            header.append(contentsOf: Array("],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}".utf8))
+            offset += t.bytes.count
+        }
+        header.append(UInt8(ascii: "}"))
+        while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
+        return header
+    }
+
+    /// A JSON string literal: escapes only what JSON requires.
+    private static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                        hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
