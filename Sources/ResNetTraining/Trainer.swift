@@ -140,13 +140,10 @@ public final class Trainer {
 
     /// The model spec of `level`.
     static func spec(_ c: ExperimentConfig, level: Int, data: TrainingData) throws -> ModelSpec {
-        guard let integrator = Integrator(name: c.integrator(atLevel: level)),
-              let activation = Activation(rawValue: c.activation) else {
-            throw ConfigError.invalid(key: "integrator", problem: "\(c.integrator(atLevel: level))")
-        }
+        let integrator = c.integrator(atLevel: level), activation = c.activation
         let blocks = c.blocks(atLevel: level)
         let h = c.h(atLevel: level)
-        if c.model == "mlp" {
+        if c.model == .mlp {
             return ModelSpec.mlp(inputs: 1, outputs: 1, width: c.width, blocks: blocks[0], h: h,
                                  integrator: integrator, activation: activation, initialization: c.initializationKind)
         }
@@ -225,7 +222,7 @@ public final class Trainer {
                 epoch: epoch + 1, level: level + 1, blocks: model.spec.blocks, h: model.spec.h,
                 integrator: model.spec.integrator.rawValue, learningRate: lr,
                 trainLoss: lossSum / Double(data.trainCount), testMetric: metric.value,
-                testMetricName: metric.name, epochSeconds: seconds,
+                testMetricName: metric.kind, epochSeconds: seconds,
                 samplesPerSecond: Double(data.trainCount) / seconds,
                 allreduceShare: seconds > 0 ? allreduceSeconds / seconds : 0,
                 peakRSSBytes: ProcessStats.peakResidentBytes())
@@ -364,7 +361,7 @@ public final class Trainer {
 
     /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
     /// whole test set split across ranks.
-    public func evaluate() throws -> (name: String, value: Double) {
+    public func evaluate() throws -> (kind: MetricKind, value: Double) {
         try synchroniseRunningStatistics()
         let mine = GlobalBatchPlan.evaluationRange(count: data.testCount, rank: comm.rank, ranks: comm.size)
         var totals = [0.0]
@@ -391,8 +388,8 @@ public final class Trainer {
             lower = range.upperBound
         }
         try comm.allreduceSum(&totals)
-        if data.isClassification { return ("test accuracy", totals[0] / Double(data.testCount)) }
-        return ("test error norm", totals[0].squareRoot())
+        if data.isClassification { return (.accuracy, totals[0] / Double(data.testCount)) }
+        return (.errorNorm, totals[0].squareRoot())
     }
 
     /// Optimizer steps in one epoch (the same on every rank).
@@ -442,7 +439,7 @@ public final class Trainer {
 
     private func shouldSwitch(after epoch: Int, history: [EpochRecord]) throws -> Bool {
         guard level + 1 < config.levelCount else { return false }
-        if config.switchMode == "schedule" { return config.switchEpochs[level] == epoch + 1 }
+        if config.switchMode == .schedule { return config.switchEpochs[level] == epoch + 1 }
         // Plateau: rank 0 decides from the (already allreduced) loss and tells everyone.
         var decision: [UInt8] = [0]
         if comm.isRoot {
@@ -466,13 +463,13 @@ public final class Trainer {
     /// continues with the deeper model.
     private func switchLevel(epoch: Int, metricBefore: Double) throws {
         let newSpec = try Self.spec(config, level: level + 1, data: data)
-        let keepMoments = config.optimizerStateOnSwitch == "prolong"
+        let keepMoments = config.optimizerStateOnSwitch == .prolong
         let oldBlocks = model.spec.blocks
         var next: ResNetModel
         var moments: [[Float]] = []
         var outputChange = 0.0
         if comm.isRoot {
-            let rule: ProlongationRule = config.prolongation == "double" ? .double : .insert
+            let rule = config.prolongation.rule
             let (prolonged, map) = try prolong(model, toBlocks: newSpec.blocks, rule: rule,
                                                integrator: newSpec.integrator, h: newSpec.h)
             let probe = data.testBatch(0..<min(256, data.testCount)).input
@@ -514,16 +511,15 @@ public final class Trainer {
     }
 
     private func learningRate(epoch: Int, step: Int, stepsPerEpoch: Int) -> Double {
-        guard config.schedule == "cosine" else { return config.lr }
         let levelEnd: Int
-        if config.switchMode == "schedule", level < config.switchEpochs.count {
+        if config.switchMode == .schedule, level < config.switchEpochs.count {
             levelEnd = config.switchEpochs[level]
         } else {
             levelEnd = config.epochs
         }
         let t = (epoch - levelStartEpoch) * stepsPerEpoch + step
-        let total = max(1, (levelEnd - levelStartEpoch) * stepsPerEpoch)
-        return config.lr * (1 + cos(Double.pi * Double(t) / Double(total))) / 2
+        let total = (levelEnd - levelStartEpoch) * stepsPerEpoch
+        return config.schedule.schedule.learningRate(base: config.lr, stepInLevel: t, stepsInLevel: total)
     }
 
     private func maxOverRanks(_ value: Int) throws -> Int {

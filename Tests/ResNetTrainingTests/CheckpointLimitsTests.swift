@@ -134,7 +134,7 @@ final class CheckpointLimitsTests: XCTestCase {
         let a = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
         var b = a
         b.seed = 7
-        b.savedActivations = "single"
+        b.savedActivations = .single
         XCTAssertEqual(a.fields.map(\.key), b.fields.map(\.key))
         let differing = zip(a.fields, b.fields).filter { $0.0.value != $0.1.value }.map(\.0.key)
         XCTAssertEqual(differing, ["seed", "saved-activations"])

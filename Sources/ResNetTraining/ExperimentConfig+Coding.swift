@@ -1,0 +1,234 @@
+import Foundation
+import ResNetCore
+import Yams
+
+extension ExperimentConfig {
+    /// The keys of YAML files, flags and `config.yaml` (kebab-case), in the order they are written.
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
+        case experiment, variant, dataset, model, width, channels, activation, blocks, levels, prolongation, h
+        case integrators = "integrator", switchMode = "switch", switchEpochs = "switch-epochs", patience
+        case minImprovement = "min-improvement", maxLevels = "max-levels"
+        case optimizerStateOnSwitch = "optimizer-state-on-switch"
+        case epochs, batchSize = "batch-size", lr, optimizer, momentum, weightDecay = "weight-decay", schedule
+        case seed, subset, dataDir = "data-dir", localBN = "local-bn", preciseBN = "precise-bn"
+        case checkpointEvery = "checkpoint-every", keepCheckpoints = "keep-checkpoints"
+        case savedActivations = "saved-activations", head, inputLayer = "input-layer", initialization = "init"
+        case inputScaling = "input-scaling", augment, preset
+        case trainPoints = "train-points", testPoints = "test-points", noise
+
+        /// The Swift property name: the key of the JSON form (`config_json` in checkpoints and
+        /// peer exports), which keeps the names earlier versions wrote there.
+        var propertyName: String {
+            switch self {
+            case .integrators: return "integrators"
+            case .switchMode: return "switchMode"
+            case .localBN: return "localBN"
+            case .preciseBN: return "preciseBN"
+            case .initialization: return "initialization"
+            default:
+                let parts = rawValue.split(separator: "-")
+                return parts[0] + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+            }
+        }
+
+        /// A key given either way: kebab-case, or the property name of the JSON form.
+        init?(anySpelling name: String) {
+            guard let key = Self(rawValue: name) ?? Self.allCases.first(where: { $0.propertyName == name }) else { return nil }
+            self = key
+        }
+
+        /// Lists, which a YAML file or a flag may also give as one value or as "2,3,5".
+        var isList: Bool { [.channels, .blocks, .levels, .integrators, .switchEpochs].contains(self) }
+
+        /// The names a key of a fixed set of names accepts (nil for the other keys).
+        var choices: String? {
+            switch self {
+            case .dataset: return Dataset.spelledChoices
+            case .model: return ModelSpec.Kind.spelledChoices
+            case .activation: return Activation.spelledChoices
+            case .prolongation: return Prolongation.spelledChoices
+            case .integrators: return "euler, midpoint (rk2), heun or rk4"
+            case .switchMode: return SwitchRule.spelledChoices
+            case .optimizerStateOnSwitch: return OptimizerStateOnSwitch.spelledChoices
+            case .optimizer: return OptimizerKind.spelledChoices
+            case .schedule: return ScheduleKind.spelledChoices
+            case .savedActivations: return HalfPrecision.Storage.spelledChoices
+            case .head: return ModelSpec.Head.spelledChoices
+            case .initialization: return ModelSpec.Initialization.spelledChoices
+            case .inputScaling: return InputScaling.spelledChoices
+            case .preset: return Preset.spelledChoices
+            default: return nil
+            }
+        }
+    }
+
+    public static var settableKeys: [String] { CodingKeys.allCases.map(\.rawValue).sorted() }
+
+    /// The config as YAML with kebab-case keys (what `--config` reads back).
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// The JSON form, keyed by property name (sorted keys: the same text on every rank).
+    public static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .custom { path in
+            guard path.count == 1, let key = CodingKeys(stringValue: path[0].stringValue) else { return path.last! }
+            return AnyKey(key.propertyName)
+        }
+        return encoder
+    }
+
+    /// Reads a whole config from YAML (`config.yaml`) or from its JSON form, including those
+    /// written by earlier versions.
+    public static func decode(_ text: String, source: String) throws -> ExperimentConfig {
+        var values: [CodingKeys: Node] = [:]
+        for (name, value) in try parseOverrides(yaml: text, source: source, anySpelling: true) {
+            values[CodingKeys(rawValue: name)!] = value
+        }
+        return try decode(values, source: source)
+    }
+
+    /// Applies `value` to `key`; `source` names where it came from (a file, or "command line").
+    public mutating func set(_ key: String, _ value: Node, source: String) throws {
+        try apply([(key, value)], source: source)
+    }
+
+    /// Applies command-line flags: each value is the flag's text, read as a YAML file's would be.
+    public mutating func apply(flags: [(key: String, text: String)], source: String) throws {
+        try apply(flags.map { ($0.key, Node($0.text)) }, source: source)
+    }
+
+    /// Applies the keys of one source on top of this config: the config is written as YAML,
+    /// the given keys replace theirs, and the result is decoded. A wrong type or an unknown
+    /// name is an error naming the key and the source.
+    public mutating func apply(_ overrides: [(key: String, value: Node)], source: String) throws {
+        var values: [CodingKeys: Node] = [:]
+        for (name, value) in try Self.parseOverrides(yaml: yaml(), source: "the config") {
+            values[CodingKeys(rawValue: name)!] = value
+        }
+        var given: Set<CodingKeys> = []
+        for (name, value) in overrides {
+            guard let key = CodingKeys(rawValue: name) else {
+                throw ConfigError.unknownKey(name, file: source, known: Self.settableKeys)
+            }
+            values[key] = value
+            given.insert(key)
+        }
+        var c = try Self.decode(values, source: source)
+        // One block count applies to every group, and counts that are the same in every group
+        // follow a change in the number of groups.
+        if c.model == .cnn, c.blocks.count != c.channels.count, let b = c.blocks.first, c.blocks.allSatisfy({ $0 == b }),
+           given.contains(.channels) || (given.contains(.blocks) && c.blocks.count == 1) {
+            c.blocks = c.channels.map { _ in b }
+        }
+        self = c
+    }
+
+    static func decode(_ values: [CodingKeys: Node], source: String) throws -> ExperimentConfig {
+        var pairs: [(Node, Node)] = []
+        for key in CodingKeys.allCases {
+            if let value = values[key] { pairs.append((Node(key.rawValue), normalized(value, key: key))) }
+        }
+        let mapping = Node.Mapping(pairs)
+        do {
+            return try YAMLDecoder().decode(ExperimentConfig.self, from: Yams.serialize(node: .mapping(mapping)))
+        } catch let error as DecodingError {
+            throw configError(error, values: values, source: source)
+        } catch {
+            throw ConfigError.unreadableFile(path: source, reason: "\(error)")
+        }
+    }
+
+    /// Lists given as one value or as "2,3,5" become lists; integrator names are spelled as
+    /// the core spells them (`rk2` is `midpoint`).
+    static func normalized(_ node: Node, key: CodingKeys) -> Node {
+        var node = node
+        if key.isList, let scalar = node.scalar {
+            let parts = scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            node = .sequence(Node.Sequence(parts.map { Node($0) }))
+        }
+        if key == .integrators, let items = node.sequence {
+            node = .sequence(Node.Sequence(items.map { item in
+                item.scalar.flatMap { Integrator(name: $0.string) }.map { Node($0.rawValue) } ?? item
+            }))
+        }
+        return node
+    }
+
+    /// The decoding error as the key, the source and what the key takes.
+    static func configError(_ error: DecodingError, values: [CodingKeys: Node], source: String) -> ConfigError {
+        let context: DecodingError.Context
+        let expected: String
+        switch error {
+        case .typeMismatch(let type, let c), .valueNotFound(let type, let c):
+            context = c
+            switch type {
+            case is Int.Type: expected = "an integer"
+            case is Double.Type: expected = "a number"
+            case is Bool.Type: expected = "true or false"
+            default: expected = "a string"
+            }
+        case .dataCorrupted(let c): context = c; expected = "a value of its kind"
+        case .keyNotFound(let key, let c):
+            return .unreadableFile(path: source, reason: "it has no key '\(key.stringValue)'\(c.codingPath.isEmpty ? "" : " in \(c.codingPath.map(\.stringValue))")")
+        @unknown default: return .unreadableFile(path: source, reason: "\(error)")
+        }
+        guard let key = context.codingPath.first.flatMap({ CodingKeys(stringValue: $0.stringValue) }) else {
+            return .unreadableFile(path: source, reason: context.debugDescription)
+        }
+        if let choices = key.choices {
+            let value = values[key]
+            let given = value?.scalar?.string ?? value?.sequence.map { $0.compactMap(\.scalar?.string).joined(separator: ",") } ?? "?"
+            return .invalid(key: key.rawValue, problem: "'\(given)' is not \(choices) (\(source))")
+        }
+        if key.isList {
+            return .wrongType(key: key.rawValue, file: source, expected: expected == "an integer" ? "a list of integers such as 2,3,5" : "a list")
+        }
+        return .wrongType(key: key.rawValue, file: source, expected: expected)
+    }
+
+    /// Reads a YAML mapping of config keys. Unknown keys are errors naming the key.
+    public static func readOverrides(yamlFile path: String) throws -> [(key: String, value: Node)] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError.unreadableFile(path: path, reason: "no such file or not readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError.unreadableFile(path: path, reason: "not UTF-8 text")
+        }
+        return try parseOverrides(yaml: text, source: path)
+    }
+
+    /// The keys of a YAML mapping; `anySpelling` also takes the property names of the JSON form.
+    public static func parseOverrides(yaml text: String, source: String, anySpelling: Bool = false) throws -> [(key: String, value: Node)] {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError.unreadableFile(path: source, reason: "not valid YAML: \(error)")
+        }
+        guard let node else {
+            throw ConfigError.unreadableFile(path: source, reason: "it holds no config keys (empty, or only comments); write keys such as 'experiment: regression', or see resnet-dist train --print-config")
+        }
+        guard let mapping = node.mapping else {
+            throw ConfigError.unreadableFile(path: source, reason: "expected a mapping of keys to values at the top level")
+        }
+        return try mapping.map { k, v in
+            guard let key = k.scalar?.string else {
+                throw ConfigError.unreadableFile(path: source, reason: "a key is not a plain string")
+            }
+            guard let known = anySpelling ? CodingKeys(anySpelling: key) : CodingKeys(rawValue: key) else {
+                throw ConfigError.unknownKey(key, file: source, known: settableKeys)
+            }
+            return (known.rawValue, v)
+        }
+    }
+}
+
+/// A coding key of any name.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
