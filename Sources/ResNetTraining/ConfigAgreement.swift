@@ -10,7 +10,7 @@ extension ExperimentConfig {
             node.scalar?.string ?? "[" + (node.sequence ?? []).map(text).joined(separator: ", ") + "]"
         }
         return CodingKeys.allCases.map { key in
-            (key.rawValue, written.first { $0.key == key.rawValue }.map { text($0.value) } ?? "default")
+            (key.rawValue, written.first { $0.key == key }.map { text($0.value) } ?? "default")
         }
     }
 }

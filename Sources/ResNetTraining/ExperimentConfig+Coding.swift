@@ -82,38 +82,28 @@ extension ExperimentConfig {
     /// written by earlier versions.
     public static func decode(_ text: String, source: String) throws -> ExperimentConfig {
         var values: [CodingKeys: Node] = [:]
-        for (name, value) in try parseOverrides(yaml: text, source: source, anySpelling: true) {
-            values[CodingKeys(rawValue: name)!] = value
-        }
+        for (key, value) in try parseOverrides(yaml: text, source: source, anySpelling: true) { values[key] = value }
         return try decode(values, source: source)
     }
 
     /// Applies `value` to `key`; `source` names where it came from (a file, or "command line").
-    public mutating func set(_ key: String, _ value: Node, source: String) throws {
+    public mutating func set(_ key: CodingKeys, _ value: Node, source: String) throws {
         try apply([(key, value)], source: source)
     }
 
     /// Applies command-line flags: each value is the flag's text, read as a YAML file's would be.
-    public mutating func apply(flags: [(key: String, text: String)], source: String) throws {
+    public mutating func apply(flags: [(key: CodingKeys, text: String)], source: String) throws {
         try apply(flags.map { ($0.key, Node($0.text)) }, source: source)
     }
 
     /// Applies the keys of one source on top of this config: the config is written as YAML,
     /// the given keys replace theirs, and the result is decoded. A wrong type or an unknown
     /// name is an error naming the key and the source.
-    public mutating func apply(_ overrides: [(key: String, value: Node)], source: String) throws {
+    public mutating func apply(_ overrides: [(key: CodingKeys, value: Node)], source: String) throws {
         var values: [CodingKeys: Node] = [:]
-        for (name, value) in try Self.parseOverrides(yaml: yaml(), source: "the config") {
-            values[CodingKeys(rawValue: name)!] = value
-        }
-        var given: Set<CodingKeys> = []
-        for (name, value) in overrides {
-            guard let key = CodingKeys(rawValue: name) else {
-                throw ConfigError.unknownKey(name, file: source, known: Self.settableKeys)
-            }
-            values[key] = value
-            given.insert(key)
-        }
+        for (key, value) in try Self.parseOverrides(yaml: yaml(), source: "the config") { values[key] = value }
+        for (key, value) in overrides { values[key] = value }
+        let given = Set(overrides.map(\.key))
         var c = try Self.decode(values, source: source)
         // One block count applies to every group, and counts that are the same in every group
         // follow a change in the number of groups.
@@ -158,17 +148,10 @@ extension ExperimentConfig {
     /// The decoding error as the key, the source and what the key takes.
     static func configError(_ error: DecodingError, values: [CodingKeys: Node], source: String) -> ConfigError {
         let context: DecodingError.Context
-        let expected: String
+        var type: Any.Type = String.self
         switch error {
-        case .typeMismatch(let type, let c), .valueNotFound(let type, let c):
-            context = c
-            switch type {
-            case is Int.Type: expected = "an integer"
-            case is Double.Type: expected = "a number"
-            case is Bool.Type: expected = "true or false"
-            default: expected = "a string"
-            }
-        case .dataCorrupted(let c): context = c; expected = "a value of its kind"
+        case .typeMismatch(let t, let c), .valueNotFound(let t, let c): context = c; type = t
+        case .dataCorrupted(let c): context = c
         case .keyNotFound(let key, let c):
             return .unreadableFile(path: source, reason: "it has no key '\(key.stringValue)'\(c.codingPath.isEmpty ? "" : " in \(c.codingPath.map(\.stringValue))")")
         @unknown default: return .unreadableFile(path: source, reason: "\(error)")
@@ -181,14 +164,18 @@ extension ExperimentConfig {
             let given = value?.scalar?.string ?? value?.sequence.map { $0.compactMap(\.scalar?.string).joined(separator: ",") } ?? "?"
             return .invalid(key: key.rawValue, problem: "'\(given)' is not \(choices) (\(source))")
         }
-        if key.isList {
-            return .wrongType(key: key.rawValue, file: source, expected: expected == "an integer" ? "a list of integers such as 2,3,5" : "a list")
+        let expected: String
+        switch type {
+        case is Int.Type: expected = key.isList ? "a list of integers such as 2,3,5" : "an integer"
+        case is Double.Type: expected = "a number"
+        case is Bool.Type: expected = "true or false"
+        default: expected = key.isList ? "a list" : "a string"
         }
         return .wrongType(key: key.rawValue, file: source, expected: expected)
     }
 
     /// Reads a YAML mapping of config keys. Unknown keys are errors naming the key.
-    public static func readOverrides(yamlFile path: String) throws -> [(key: String, value: Node)] {
+    public static func readOverrides(yamlFile path: String) throws -> [(key: CodingKeys, value: Node)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError.unreadableFile(path: path, reason: "no such file or not readable")
         }
@@ -199,7 +186,7 @@ extension ExperimentConfig {
     }
 
     /// The keys of a YAML mapping; `anySpelling` also takes the property names of the JSON form.
-    public static func parseOverrides(yaml text: String, source: String, anySpelling: Bool = false) throws -> [(key: String, value: Node)] {
+    public static func parseOverrides(yaml text: String, source: String, anySpelling: Bool = false) throws -> [(key: CodingKeys, value: Node)] {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -219,7 +206,7 @@ extension ExperimentConfig {
             guard let known = anySpelling ? CodingKeys(anySpelling: key) : CodingKeys(rawValue: key) else {
                 throw ConfigError.unknownKey(key, file: source, known: settableKeys)
             }
-            return (known.rawValue, v)
+            return (known, v)
         }
     }
 }

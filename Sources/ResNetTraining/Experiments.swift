@@ -72,6 +72,11 @@ public struct Experiment: Sendable {
 
     public static func named(_ name: String) -> Experiment? { all.first { $0.name == name } }
 
+    /// The variant the reports compare the others with: the deep network trained alone.
+    public static let deepVariant = "deep"
+    /// The multi-level variant of the thesis's experiments.
+    public static let multilevelVariant = "multilevel"
+
     public static let all: [Experiment] = [
         regression, fashion, cifar, rk2Regression, rk2Fashion, rk2Multilevel,
     ]

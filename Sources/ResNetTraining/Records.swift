@@ -47,6 +47,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// The run's settings against the thesis's (absent in runs written before it).
     public var scale: RunScale? = nil
 
+    /// Whether this run is the deep baseline the other variants are compared with.
+    public var isDeepBaseline: Bool { variant == Experiment.deepVariant }
+
     /// Whether the network learned something a trivial predictor cannot: an error norm at most
     /// 15 % of the mean predictor's, or an accuracy at least five times chance (capped at 50 %).
     /// Nil when the trivial metric is unknown.

@@ -25,8 +25,8 @@ public enum ReportTable {
     /// the last variant against the first), each metric beside the trivial predictor's, and the
     /// difference in training time.
     public static func headline(_ runs: [RunSummary]) -> String? {
-        guard let base = runs.first(where: { $0.variant == "deep" }) ?? runs.first,
-              let other = runs.first(where: { $0.variant == "multilevel" }) ?? runs.last,
+        guard let base = runs.first(where: \.isDeepBaseline) ?? runs.first,
+              let other = runs.first(where: { $0.variant == Experiment.multilevelVariant }) ?? runs.last,
               other.variant != base.variant else { return nil }
         let accuracy = base.testMetricName.isAccuracy
         func metric(_ s: RunSummary) -> String {
@@ -52,14 +52,14 @@ public enum ReportTable {
 
     /// The thesis-style comparison of variants (Markdown).
     public static func comparison(_ runs: [RunSummary]) -> String {
-        let deep = runs.first { $0.variant == "deep" }
+        let deep = runs.first(where: \.isDeepBaseline)
         var lines = [
             "| variant | blocks | final train loss | \(runs.first?.testMetricName.rawValue ?? "test metric") | train time (s) | time per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for s in runs {
             let saving: String
-            if let deep, s.variant != "deep", deep.trainSeconds > 0 {
+            if let deep, !s.isDeepBaseline, deep.trainSeconds > 0 {
                 saving = String(format: "%+.1f%%", 100 * (deep.trainSeconds - s.trainSeconds) / deep.trainSeconds)
             } else {
                 saving = "–"

@@ -130,14 +130,14 @@ public enum ThesisComparison {
                    "|---|---|---|---|---|---|---|---|"]
         var verdicts: [String] = []
         for group in runsByExperiment {
-            let deep = group.runs.first { $0.variant == "deep" }
+            let deep = group.runs.first(where: \.isDeepBaseline)
             for s in group.runs {
                 let thesis = figures[group.experiment]?[s.variant]
                 let accuracy = s.testMetricName.isAccuracy
                 let ours = accuracy ? String(format: "%.2f %%", 100 * s.testMetric) : String(format: "%.3f (error norm)", s.testMetric)
                 let theirs = thesis?.metric.map { accuracy ? String(format: "%.2f %%", $0) : String(format: "%.3f", $0) } ?? "–"
                 let theirTime = thesis?.seconds.map { String(format: "%.0f s (GPU)", $0) } ?? "–"
-                let saving = deep.flatMap { d in s.variant == "deep" ? nil : String(format: "%+.1f %%", 100 * (d.trainSeconds - s.trainSeconds) / d.trainSeconds) } ?? "–"
+                let saving = deep.flatMap { d in s.isDeepBaseline ? nil : String(format: "%+.1f %%", 100 * (d.trainSeconds - s.trainSeconds) / d.trainSeconds) } ?? "–"
                 out.append("| \(group.experiment) | \(s.variant) | \(group.scale) | \(theirs) | \(ours) | \(theirTime) | \(String(format: "%.2f s", s.trainSeconds)) | \(saving) |")
             }
             let v = verdict(experiment: group.experiment, runs: group.runs)

@@ -131,42 +131,42 @@ struct TrainingOptions: ParsableArguments {
     var injectNanAtEpoch: Int?
 
     /// The flags given on the command line, as config keys.
-    func overrides() -> [(key: String, text: String)] {
-        var o: [(key: String, text: String)] = []
-        func add<T: LosslessStringConvertible>(_ key: String, _ v: T?) { if let v { o.append((key, v.description)) } }
-        func add<T: ConfigChoice>(_ key: String, _ v: T?) { if let v { o.append((key, v.rawValue)) } }
-        add("epochs", epochs)
-        add("batch-size", batchSize)
-        add("lr", lr)
-        add("optimizer", optimizer)
-        add("h", stepSize)
-        add("blocks", blocks)
-        add("integrator", integrator)
-        add("prolongation", prolongation)
-        add("levels", levels)
-        add("switch-epochs", switchEpochs)
-        add("switch", switchMode)
-        add("patience", patience)
-        add("min-improvement", minImprovement)
-        add("max-levels", maxLevels)
-        add("optimizer-state-on-switch", optimizerState)
-        add("schedule", schedule)
-        add("activation", activation)
-        add("channels", channels)
-        add("width", width)
-        add("head", head)
-        add("input-layer", inputLayer)
-        add("input-scaling", inputScaling)
-        add("init", initialization)
-        add("augment", augment)
-        add("seed", seed)
-        add("subset", subset)
-        add("data-dir", dataDir)
-        if localBn { add("local-bn", true) }
-        add("checkpoint-every", checkpointEvery)
-        add("keep-checkpoints", keepCheckpoints)
-        add("precise-bn", preciseBn)
-        add("saved-activations", savedActivations)
+    func overrides() -> [(key: ExperimentConfig.CodingKeys, text: String)] {
+        var o: [(key: ExperimentConfig.CodingKeys, text: String)] = []
+        func add<T: LosslessStringConvertible>(_ key: ExperimentConfig.CodingKeys, _ v: T?) { if let v { o.append((key, v.description)) } }
+        func add<T: ConfigChoice>(_ key: ExperimentConfig.CodingKeys, _ v: T?) { if let v { o.append((key, v.rawValue)) } }
+        add(.epochs, epochs)
+        add(.batchSize, batchSize)
+        add(.lr, lr)
+        add(.optimizer, optimizer)
+        add(.h, stepSize)
+        add(.blocks, blocks)
+        add(.integrators, integrator)
+        add(.prolongation, prolongation)
+        add(.levels, levels)
+        add(.switchEpochs, switchEpochs)
+        add(.switchMode, switchMode)
+        add(.patience, patience)
+        add(.minImprovement, minImprovement)
+        add(.maxLevels, maxLevels)
+        add(.optimizerStateOnSwitch, optimizerState)
+        add(.schedule, schedule)
+        add(.activation, activation)
+        add(.channels, channels)
+        add(.width, width)
+        add(.head, head)
+        add(.inputLayer, inputLayer)
+        add(.inputScaling, inputScaling)
+        add(.initialization, initialization)
+        add(.augment, augment)
+        add(.seed, seed)
+        add(.subset, subset)
+        add(.dataDir, dataDir)
+        if localBn { add(.localBN, true) }
+        add(.checkpointEvery, checkpointEvery)
+        add(.keepCheckpoints, keepCheckpoints)
+        add(.preciseBN, preciseBn)
+        add(.savedActivations, savedActivations)
         return o
     }
 
@@ -176,7 +176,7 @@ struct TrainingOptions: ParsableArguments {
             throw ValidationError("--resume-in-place continues a run directory given with --resume; add --resume <run directory> or drop it")
         }
         if resume != nil {
-            var given = overrides().map { "--" + $0.key }
+            var given = overrides().map { "--" + $0.key.rawValue }
             if experiment != nil { given.append("--experiment") }
             if preset != nil { given.append("--preset") }
             if configFile != nil { given.append("--config") }
@@ -187,25 +187,25 @@ struct TrainingOptions: ParsableArguments {
         }
         let file = configFile ?? ""
         var fileOverrides = try configFile.map { try ExperimentConfig.readOverrides(yamlFile: $0) } ?? []
-        func fileValue(_ key: String) throws -> String? {
+        func fileValue(_ key: ExperimentConfig.CodingKeys) throws -> String? {
             guard let v = fileOverrides.first(where: { $0.key == key })?.value else { return nil }
-            guard let s = v.scalar?.string else { throw ConfigError.wrongType(key: key, file: file, expected: "a name") }
+            guard let s = v.scalar?.string else { throw ConfigError.wrongType(key: key.rawValue, file: file, expected: "a name") }
             return s
         }
-        let name = try experiment ?? fileValue("experiment") ?? "regression"
-        let variantName = try variant ?? fileValue("variant")
-        let presetName = try fileValue("preset")
+        let name = try experiment ?? fileValue(.experiment) ?? "regression"
+        let variantName = try variant ?? fileValue(.variant)
+        let presetName = try fileValue(.preset)
         let filePreset = try presetName.map { p in
             guard let v = Preset(rawValue: p) else { throw ConfigError.invalid(key: "preset", problem: "'\(p)' is not \(Preset.spelledChoices) (\(file))") }
             return v
         }
         let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName, preset: preset ?? filePreset)
-        fileOverrides.removeAll { ["experiment", "variant", "preset"].contains($0.key) }
+        fileOverrides.removeAll { [.experiment, .variant, .preset].contains($0.key) }
         var flags = overrides()
         // In a comparison the level schedule belongs to the multi-level variants only: the
         // shallow and deep baselines stay single-level.
         if comparing && builtIn.levelCount == 1 {
-            let scheduleKeys: Set<String> = ["switch-epochs", "levels", "switch"]
+            let scheduleKeys: Set<ExperimentConfig.CodingKeys> = [.switchEpochs, .levels, .switchMode]
             fileOverrides.removeAll { scheduleKeys.contains($0.key) }
             flags.removeAll { scheduleKeys.contains($0.key) }
         }
@@ -213,7 +213,7 @@ struct TrainingOptions: ParsableArguments {
         try config.apply(fileOverrides, source: file)
         try config.apply(flags: flags, source: "command line")
         // A shorter or longer run keeps the built-in switches at the same fractions of training.
-        let explicit = fileOverrides.contains { $0.key == "switch-epochs" } || flags.contains { $0.key == "switch-epochs" }
+        let explicit = fileOverrides.contains { $0.key == .switchEpochs } || flags.contains { $0.key == .switchEpochs }
         if config.epochs != builtIn.epochs, !explicit, !config.switchEpochs.isEmpty {
             // Switches that no longer fit before the last epoch are dropped (a 1-epoch run has one level).
             config.switchEpochs = ExperimentConfig.scaledSwitchEpochs(builtIn.switchEpochs, from: builtIn.epochs, to: config.epochs)

@@ -143,6 +143,42 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    func testNamedValuesDecodeToTheirTypesAndBadNamesListTheChoices() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
+        try c.apply(try ExperimentConfig.parseOverrides(
+            yaml: "optimizer: sgd\nschedule: cosine\nswitch: plateau\nprolongation: double\nhead: pool\nblocks: 4\n", source: "t.yaml"),
+            source: "t.yaml")
+        XCTAssertEqual(c.optimizer, .sgd)
+        XCTAssertEqual(c.schedule, .cosine)
+        XCTAssertEqual(c.switchMode, .plateau)
+        XCTAssertEqual(c.prolongation, .double)
+        XCTAssertEqual(c.head, .pool)
+        XCTAssertEqual(c.blocks, [4, 4])  // one number: every group
+        try c.apply(flags: [(.channels, "8,16,32")], source: "command line")
+        XCTAssertEqual(c.blocks, [4, 4, 4])  // the same count in every group follows the groups
+        XCTAssertEqual(c.blocks(atLevel: 1), [8, 8, 8])
+        for (key, text, choices) in [(ExperimentConfig.CodingKeys.optimizer, "adamw", "adam or sgd"),
+                                     (.activation, "gelu", "sigmoid, relu or tanh"),
+                                     (.integrators, "euler,rk3", "euler, midpoint (rk2), heun or rk4")] {
+            XCTAssertThrowsError(try c.apply(flags: [(key, text)], source: "command line")) { e in
+                XCTAssertEqual("\(e)", "invalid --\(key.rawValue): '\(text)' is not \(choices) (command line)")
+            }
+        }
+    }
+
+    /// Checkpoints keep the config's JSON form keyed by property name, as before the keys became
+    /// kebab-case (launch/pytorch_peer.py reads it so); both spellings read back.
+    func testJSONFormKeepsPropertyNames() throws {
+        let c = try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "rk2")
+        let json = String(decoding: try ExperimentConfig.jsonEncoder().encode(c), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"switchMode\":\"schedule\""), json)
+        XCTAssertTrue(json.contains("\"weightDecay\":0"), json)
+        XCTAssertTrue(json.contains("\"integrators\":[\"euler\",\"midpoint\"]"), json)
+        XCTAssertFalse(json.contains("batch-size"), json)
+        XCTAssertEqual(try ExperimentConfig.decode(json, source: "json"), c)
+        XCTAssertEqual(try ExperimentConfig.decode(try c.yaml(), source: "yaml"), c)
+    }
+
     func testWrittenYAMLReadsBackToTheSameConfig() throws {
         for e in Experiment.all {
             for v in e.variants {

@@ -162,10 +162,10 @@ public enum RunReport {
 
     /// Rows of the summary table, one per run, cells already formatted (also used by tests).
     static func tableRows(_ runs: [RunSummary]) -> [[String]] {
-        let deep = runs.first { $0.variant == "deep" }
+        let deep = runs.first(where: \.isDeepBaseline)
         return runs.map { r in
             var saving = "–"
-            if let deep, r.variant != "deep", deep.trainSeconds > 0 {
+            if let deep, !r.isDeepBaseline, deep.trainSeconds > 0 {
                 saving = String(format: "%+.1f %%", 100 * (deep.trainSeconds - r.trainSeconds) / deep.trainSeconds)
             }
             return [
