@@ -47,7 +47,7 @@ extension ExperimentConfig {
             case .model: return ModelSpec.Kind.spelledChoices
             case .activation: return Activation.spelledChoices
             case .prolongation: return Prolongation.spelledChoices
-            case .integrators: return "euler, midpoint (rk2), heun or rk4"
+            case .integrators: return Integrator.spelledChoices + " (rk2 = midpoint)"
             case .switchMode: return SwitchRule.spelledChoices
             case .optimizerStateOnSwitch: return OptimizerStateOnSwitch.spelledChoices
             case .optimizer: return OptimizerKind.spelledChoices

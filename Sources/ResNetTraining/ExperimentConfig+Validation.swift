@@ -26,7 +26,7 @@ extension ExperimentConfig {
         }
         guard blocks.allSatisfy({ $0 >= 1 }) else { throw bad("blocks", "each group needs at least 1 block, got \(blocks)") }
         guard h > 0, h.isFinite else { throw bad("h", "the step size must be positive, got \(h)") }
-        guard !integrators.isEmpty else { throw bad("integrator", "needs at least one of euler, midpoint (rk2), heun, rk4") }
+        guard !integrators.isEmpty else { throw bad("integrator", "needs at least one of \(Integrator.spelledChoices)") }
         guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
         guard epochs <= Self.maxEpochs else { throw bad("epochs", "must be at most \(Self.maxEpochs), got \(epochs)") }
         guard seed >= 0 else { throw bad("seed", "must be ≥ 0, got \(seed)") }

@@ -159,7 +159,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.blocks(atLevel: 1), [8, 8, 8])
         for (key, text, choices) in [(ExperimentConfig.CodingKeys.optimizer, "adamw", "adam or sgd"),
                                      (.activation, "gelu", "sigmoid, relu or tanh"),
-                                     (.integrators, "euler,rk3", "euler, midpoint (rk2), heun or rk4")] {
+                                     (.integrators, "euler,rk3", "euler, midpoint, heun or rk4 (rk2 = midpoint)")] {
             XCTAssertThrowsError(try c.apply(flags: [(key, text)], source: "command line")) { e in
                 XCTAssertEqual("\(e)", "invalid --\(key.rawValue): '\(text)' is not \(choices) (command line)")
             }
@@ -240,8 +240,8 @@ final class ConfigTests: XCTestCase {
     }
 
     func testPlateauRule() {
-        XCTAssertFalse(Trainer.plateaued([1.0, 0.9], patience: 2, minImprovement: 0.01))
-        XCTAssertTrue(Trainer.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))
-        XCTAssertFalse(Trainer.plateaued([1.0, 0.999, 0.98], patience: 2, minImprovement: 0.01))
+        XCTAssertFalse(LevelSchedule.plateaued([1.0, 0.9], patience: 2, minImprovement: 0.01))
+        XCTAssertTrue(LevelSchedule.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))
+        XCTAssertFalse(LevelSchedule.plateaued([1.0, 0.999, 0.98], patience: 2, minImprovement: 0.01))
     }
 }
