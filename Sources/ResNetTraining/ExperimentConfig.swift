@@ -136,13 +136,8 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// How block counts grow from level to level: the explicit `levels` when given, else
-    /// the `prolongation` rule.
-    public var prolongationRule: ProlongationRule {
-        levels.isEmpty ? prolongation.rule : .explicit(levels.map { n in blocks.map { _ in n } })
-    }
-
-    /// Blocks per group at level `level` (0-based).
+    /// Blocks per group at level `level` (0-based): the explicit `levels` when given, else the
+    /// `prolongation` rule applied `level` times.
     public func blocks(atLevel level: Int) -> [Int] {
         if !levels.isEmpty {
             let n = levels[min(level, levels.count - 1)]

@@ -12,12 +12,6 @@ public struct Experiment: Sendable {
     public let variants: [Variant]
     let base: ExperimentConfig
 
-    /// The readings of the thesis a built-in experiment can start from: `fit` (the default:
-    /// regression schedules long enough, and inputs scaled, for the networks to learn) and
-    /// `thesis` (the settings as printed in the thesis, which for the regressions stay at the
-    /// mean predictor). The image experiments are the same under both.
-    public static let presets = Preset.allCases
-
     /// One line on what the presets set for this experiment (from the configs themselves).
     public var presetSummary: String {
         guard let fit = config(variant: defaultVariant, preset: .fit),

@@ -51,7 +51,7 @@ public struct TrainingData {
         let seed = UInt64(config.seed)
         switch config.dataset {
         case .regressionF1, .regressionF2:
-            let f = config.dataset.regressionFunction!
+            guard let f = config.dataset.regressionFunction else { preconditionFailure("a regression dataset names its function") }
             let (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
                                                    testCount: config.testPoints, noiseStd: config.noise)
             let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
