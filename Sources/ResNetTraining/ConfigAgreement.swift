@@ -2,16 +2,15 @@ import ResNetDistributed
 import Yams
 
 extension ExperimentConfig {
-    /// Every key as (kebab-case key, value as written in YAML), in the order of `config.yaml`;
-    /// absent optional values read "default". The same keys on every rank, whatever the values.
+    /// Every key as (kebab-case key, value as text, numbers to the last bit), in the order of
+    /// `config.yaml`; absent optional values read "default". The same keys on every rank,
+    /// whatever the values.
     public var fields: [(key: String, value: String)] {
-        let written = (try? Self.parseOverrides(yaml: yaml(), source: "the config")) ?? []
+        let values = (try? encodedValues()) ?? [:]
         func text(_ node: Node) -> String {
             node.scalar?.string ?? "[" + (node.sequence ?? []).map(text).joined(separator: ", ") + "]"
         }
-        return CodingKeys.allCases.map { key in
-            (key.rawValue, written.first { $0.key == key }.map { text($0.value) } ?? "default")
-        }
+        return CodingKeys.allCases.map { key in (key.rawValue, values[key].map(text) ?? "default") }
     }
 }
 

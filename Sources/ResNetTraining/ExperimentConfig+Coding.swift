@@ -96,12 +96,20 @@ extension ExperimentConfig {
         try apply(flags.map { ($0.key, Node($0.text)) }, source: source)
     }
 
-    /// Applies the keys of one source on top of this config: the config is written as YAML,
-    /// the given keys replace theirs, and the result is decoded. A wrong type or an unknown
+    /// Every present key's value as a node, numbers written to the last bit (JSON's shortest
+    /// exact form; YAML's writer keeps 15 digits).
+    func encodedValues() throws -> [CodingKeys: Node] {
+        let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+        var values: [CodingKeys: Node] = [:]
+        for (key, value) in try Self.parseOverrides(yaml: json, source: "the config") { values[key] = value }
+        return values
+    }
+
+    /// Applies the keys of one source on top of this config: the config's values, with the
+    /// given keys replacing theirs, are decoded as one mapping. A wrong type or an unknown
     /// name is an error naming the key and the source.
     public mutating func apply(_ overrides: [(key: CodingKeys, value: Node)], source: String) throws {
-        var values: [CodingKeys: Node] = [:]
-        for (key, value) in try Self.parseOverrides(yaml: yaml(), source: "the config") { values[key] = value }
+        var values = try encodedValues()
         for (key, value) in overrides { values[key] = value }
         let given = Set(overrides.map(\.key))
         var c = try Self.decode(values, source: source)

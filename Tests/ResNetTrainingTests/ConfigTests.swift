@@ -166,6 +166,23 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// Applying keys rewrites the whole config through YAML: every other value must come back
+    /// to the bit, whatever its digits.
+    func testApplyingKeysKeepsTheOtherValuesExactly() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
+        c.lr = 1.0 / 3
+        c.h = 0.1 + 0.2
+        c.noise = 5e-324
+        c.momentum = 0.9 - 1e-16
+        c.minImprovement = .leastNormalMagnitude
+        c.dataDir = "/data/a: b # c"
+        let before = c
+        try c.apply(flags: [(.epochs, "7")], source: "command line")
+        XCTAssertEqual(c.epochs, 7)
+        c.epochs = before.epochs
+        XCTAssertEqual(c, before)
+    }
+
     /// Checkpoints keep the config's JSON form keyed by property name, as before the keys became
     /// kebab-case (launch/pytorch_peer.py reads it so); both spellings read back.
     func testJSONFormKeepsPropertyNames() throws {
