@@ -23,7 +23,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Learning rate.")
     var lr: Double?
 
-    @Option(help: "Optimizer: adam or sgd.")
+    @Option(help: "Optimizer.")
     var optimizer: OptimizerKind?
 
     @Option(name: .customLong("h"), parsing: .unconditional, help: "Step size h of the first level (halved at every switch).")
@@ -62,7 +62,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Learning-rate schedule: constant, or cosine (restarting at each level).")
     var schedule: ScheduleKind?
 
-    @Option(help: "Activation: sigmoid, relu or tanh.")
+    @Option(help: "Activation.")
     var activation: Activation?
 
     @Option(help: ArgumentHelp("CNN: channels of each residual group, e.g. 16,32.", valueName: "c,c,…"))
