@@ -40,6 +40,12 @@ extension ExperimentConfig {
         /// Lists, which a YAML file or a flag may also give as one value or as "2,3,5".
         var isList: Bool { [.channels, .blocks, .levels, .integrators, .switchEpochs].contains(self) }
 
+        /// Keys of whole numbers (or lists of them), which also take integral numbers such as 7.0.
+        var isInteger: Bool {
+            [.width, .channels, .blocks, .levels, .switchEpochs, .patience, .maxLevels, .epochs, .batchSize, .seed,
+             .subset, .preciseBN, .checkpointEvery, .keepCheckpoints, .trainPoints, .testPoints].contains(self)
+        }
+
         /// The names a key of a fixed set of names accepts (nil for the other keys).
         var choices: String? {
             switch self {
@@ -111,12 +117,15 @@ extension ExperimentConfig {
     public mutating func apply(_ overrides: [(key: CodingKeys, value: Node)], source: String) throws {
         var values = try encodedValues()
         for (key, value) in overrides { values[key] = value }
-        let given = Set(overrides.map(\.key))
         var c = try Self.decode(values, source: source)
-        // One block count applies to every group, and counts that are the same in every group
-        // follow a change in the number of groups.
-        if c.model == .cnn, c.blocks.count != c.channels.count, let b = c.blocks.first, c.blocks.allSatisfy({ $0 == b }),
-           given.contains(.channels) || (given.contains(.blocks) && c.blocks.count == 1) {
+        // One block count applies to every group of the CNN, and counts that are the same in
+        // every group follow a later change in the number of groups (in the order given).
+        let blocksAt = overrides.lastIndex { $0.key == .blocks }, channelsAt = overrides.lastIndex { $0.key == .channels }
+        if let b = blocksAt, c.model == .cnn, c.blocks.count == 1, channelsAt.map({ $0 < b }) ?? true {
+            c.blocks = c.channels.map { _ in c.blocks[0] }
+        }
+        if let ch = channelsAt, blocksAt.map({ $0 < ch }) ?? true, c.blocks.count != c.channels.count,
+           let b = c.blocks.first, c.blocks.allSatisfy({ $0 == b }) {
             c.blocks = c.channels.map { _ in b }
         }
         self = c
@@ -137,20 +146,24 @@ extension ExperimentConfig {
         }
     }
 
-    /// Lists given as one value or as "2,3,5" become lists; integrator names are spelled as
-    /// the core spells them (`rk2` is `midpoint`).
+    /// Lists given as one value or as "2,3,5" become lists. Each value is read by its key's type
+    /// whatever its quoting ('9' is 9 for a key of numbers); integral numbers such as 7.0 count
+    /// as whole numbers. (Integrator names decode as the core reads them: rk2 is midpoint.)
     static func normalized(_ node: Node, key: CodingKeys) -> Node {
         var node = node
         if key.isList, let scalar = node.scalar {
             let parts = scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             node = .sequence(Node.Sequence(parts.map { Node($0) }))
         }
-        if key == .integrators, let items = node.sequence {
-            node = .sequence(Node.Sequence(items.map { item in
-                item.scalar.flatMap { Integrator(name: $0.string) }.map { Node($0.rawValue) } ?? item
-            }))
+        func plain(_ item: Node) -> Node {
+            guard let text = item.scalar?.string else { return item }
+            if key.isInteger, Int(text) == nil, let d = Double(text), d.rounded() == d, abs(d) < 1e15 {
+                return Node(String(Int(d)))
+            }
+            return Node(text)
         }
-        return node
+        if let items = node.sequence { return .sequence(Node.Sequence(items.map(plain))) }
+        return plain(node)
     }
 
     /// The decoding error as the key, the source and what the key takes.

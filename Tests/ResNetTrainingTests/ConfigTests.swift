@@ -127,6 +127,12 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.lr, 0.001)
         XCTAssertTrue(c.localBN)
         XCTAssertEqual(c.integrators, [.euler, .midpoint])
+        // Values are read by the key's type whatever their quoting; 7.0 is a whole number.
+        try c.apply(try ExperimentConfig.parseOverrides(yaml: "epochs: '9'\nwidth: 7.0\ndata-dir: '123'\nswitch-epochs: '2,4'\n", source: "t.yaml"),
+                    source: "t.yaml")
+        XCTAssertEqual([c.epochs, c.width], [9, 7])
+        XCTAssertEqual(c.dataDir, "123")
+        XCTAssertEqual(c.switchEpochs, [2, 4])
 
         XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "epoch: 3\n", source: "t.yaml")) { e in
             XCTAssertTrue("\(e)".contains("t.yaml: unknown key 'epoch'"), "\(e)")
