@@ -105,7 +105,9 @@ extension ExperimentConfig {
     /// Every present key's value as a node, numbers written to the last bit (JSON's shortest
     /// exact form; YAML's writer keeps 15 digits).
     func encodedValues() throws -> [CodingKeys: Node] {
-        let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: ".inf", negativeInfinity: "-.inf", nan: ".nan")
+        let json = String(decoding: try encoder.encode(self), as: UTF8.self)
         var values: [CodingKeys: Node] = [:]
         for (key, value) in try Self.parseOverrides(yaml: json, source: "the config") { values[key] = value }
         return values
