@@ -125,8 +125,6 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// Whether training images are augmented (absent: on for CIFAR-10, how configs written
     /// before the key existed trained).
     public var augments: Bool { augment ?? (dataset == .cifar10) }
-    /// What the test metric measures.
-    public var metricKind: MetricKind { dataset.model == .cnn ? .accuracy : .errorNorm }
 
     /// The number of levels the run may reach.
     public var levelCount: Int {

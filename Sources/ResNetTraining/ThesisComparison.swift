@@ -46,7 +46,7 @@ public enum ThesisComparison {
     }
 
     static func better(_ a: RunSummary, _ b: RunSummary) -> Bool {
-        a.testMetricName.isAccuracy ? a.testMetric > b.testMetric : a.testMetric < b.testMetric
+        a.testMetricName.isBetter(a.testMetric, than: b.testMetric)
     }
 
     static func format(_ s: RunSummary) -> String {
