@@ -50,7 +50,7 @@ public struct BenchSections {
     public static func trainingConfigs() throws -> [(ExperimentConfig, level: Int)] {
         var out: [(ExperimentConfig, Int)] = []
         for name in ["regression", "fashion", "cifar"] {
-            for integrator in ["euler", "midpoint"] {
+            for integrator in [Integrator.euler, .midpoint] {
                 var c = try ExperimentConfig.builtIn(experiment: name, variant: "multilevel")
                 c.integrators = [integrator]
                 for level in 0..<c.levelCount { out.append((c, level)) }
@@ -73,10 +73,10 @@ public struct BenchSections {
         let k = key(c, level, overlap: overlap)
         if let m = measured[k] { return m }
         // MLP steps take well under a millisecond: a short window still holds hundreds of them.
-        let w = window ?? (c.model == "mlp" ? min(self.window, 0.5) : self.window)
+        let w = window ?? (c.model == .mlp ? min(self.window, 0.5) : self.window)
         // CIFAR-10 steps at batch 1024 take seconds each: one measured step after the warm-up.
         // They are also long enough that the first step's page faults are a small share: no warm-up.
-        let cifar = c.dataset == "cifar10"
+        let cifar = c.dataset == .cifar10
         let m = try TrainingBenchmark.measure(config: c, communicator: comm, level: level,
                                               overlapAllreduce: overlap, warmup: cifar ? 0 : 1,
                                               minSteps: cifar ? 1 : 2, window: cifar ? 0 : w)
@@ -137,7 +137,7 @@ public struct BenchSections {
                 experiment: name, subset: subset, epochs: epochs, switchEpochs: switches, ranks: comm.size,
                 deepSeconds: deepSummary.trainSeconds, multilevelSeconds: mlSummary.trainSeconds,
                 deepMetric: deepSummary.testMetric, multilevelMetric: mlSummary.testMetric,
-                metricName: deepSummary.testMetricName,
+                metricName: deepSummary.testMetricName.rawValue,
                 theoreticalSaving: try Self.theoreticalSaving(multilevel: ml, deep: deep)))
         }
     }

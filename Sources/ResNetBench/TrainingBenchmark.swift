@@ -48,7 +48,7 @@ public enum TrainingBenchmark {
         c.integrators = [base.integrator(atLevel: level)]
         c.levels = []
         c.switchEpochs = []
-        c.switchMode = "schedule"
+        c.switchMode = .schedule
         return c
     }
 
@@ -58,7 +58,7 @@ public enum TrainingBenchmark {
         do {
             let d = try TrainingData.load(config)
             return (d, d.trainCount)
-        } catch where config.dataset == "cifar10" {
+        } catch where config.dataset == .cifar10 {
             let count = max(config.batchSize, 2048)
             var rng = ResNetCore.SplitMix64(seed: 7)
             let pixels: [UInt8] = (0..<(count * 3 * 32 * 32)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
@@ -130,7 +130,7 @@ public enum TrainingBenchmark {
             let share = try maxOverRanks(best[i].reduce / timing[0], comm)
             let rate = Double(c.batchSize) / timing[0]
             out.append(Measurement(
-                experiment: config.experiment, level: level, blocks: c.blocks, h: c.h, integrator: c.integrators[0],
+                experiment: config.experiment, level: level, blocks: c.blocks, h: c.h, integrator: c.integrators[0].rawValue,
                 batch: c.batchSize, ranks: comm.size, threads: Kernels.threadCount, overlapAllreduce: mode,
                 steps: steps, stepSeconds: timing[0], meanStepSeconds: timing[1], samplesPerSecond: rate,
                 allreduceShare: share, flopsPerSample: flops, gflops: flops * rate / 1e9,

@@ -99,15 +99,15 @@ public final class SGD {
 public enum LearningRateSchedule: Codable, Equatable, Sendable {
     case constant
     /// lr = min + (base − min)·(1 + cos(π·t/T))/2 over a level of T steps.
-    case cosineAnnealing(minimum: Float)
+    case cosineAnnealing(minimum: Double)
 
-    public func learningRate(base: Float, stepInLevel: Int, stepsInLevel: Int) -> Float {
+    public func learningRate(base: Double, stepInLevel: Int, stepsInLevel: Int) -> Double {
         switch self {
         case .constant:
             return base
         case .cosineAnnealing(let minimum):
-            let progress = stepsInLevel > 0 ? min(Double(stepInLevel) / Double(stepsInLevel), 1) : 0
-            return minimum + (base - minimum) * Float((1 + cos(Double.pi * progress)) / 2)
+            let steps = max(1, stepsInLevel)
+            return minimum + (base - minimum) * (1 + cos(Double.pi * Double(min(stepInLevel, steps)) / Double(steps))) / 2
         }
     }
 }

@@ -4,7 +4,7 @@ import ResNetTraining
 /// Text renderings of epochs and summaries for the terminal and reports.
 public enum ReportTable {
     public static func epochLine(_ r: EpochRecord, epochs: Int) -> String {
-        let metric = r.testMetricName == "test accuracy"
+        let metric = r.testMetricName.isAccuracy
             ? String(format: "acc %.2f%%", r.testMetric * 100)
             : String(format: "err %.4f", r.testMetric)
         return String(format: "epoch %d/%d  level %d  blocks %@  h %g  %@  loss %.5f  %@  %.2fs  %.0f samples/s",
@@ -14,22 +14,22 @@ public enum ReportTable {
 
     public static func summaryLine(_ s: RunSummary) -> String {
         String(format: "%@/%@ on %d ranks: final loss %.5f, %@ %@, %.2f s, peak RSS %.0f MB",
-               s.experiment, s.variant, s.ranks, s.finalTrainLoss, s.testMetricName, formatMetric(s),
+               s.experiment, s.variant, s.ranks, s.finalTrainLoss, s.testMetricName.rawValue, formatMetric(s),
                s.trainSeconds, Double(s.peakRSSBytes) / 1e6)
     }
 
     static func formatMetric(_ s: RunSummary) -> String {
-        s.testMetricName == "test accuracy" ? String(format: "%.2f%%", s.testMetric * 100) : String(format: "%.4f", s.testMetric)
+        s.testMetricName.isAccuracy ? String(format: "%.2f%%", s.testMetric * 100) : String(format: "%.4f", s.testMetric)
     }
 
     /// One line saying what a comparison shows: the multi-level run against the deep one (or
     /// the last variant against the first), each metric beside the trivial predictor's, and the
     /// difference in training time.
     public static func headline(_ runs: [RunSummary]) -> String? {
-        guard let base = runs.first(where: { $0.variant == "deep" }) ?? runs.first,
-              let other = runs.first(where: { $0.variant == "multilevel" }) ?? runs.last,
+        guard let base = runs.first(where: \.isDeepBaseline) ?? runs.first,
+              let other = runs.first(where: { $0.variant == Experiment.multilevelVariant }) ?? runs.last,
               other.variant != base.variant else { return nil }
-        let accuracy = base.testMetricName == "test accuracy"
+        let accuracy = base.testMetricName.isAccuracy
         func metric(_ s: RunSummary) -> String {
             accuracy ? String(format: "%.2f %% test accuracy", 100 * s.testMetric) : String(format: "%.3g test error norm", s.testMetric)
         }
@@ -47,20 +47,20 @@ public enum ReportTable {
     /// "8.6× chance" ("–" when unknown).
     static func versusTrivial(_ s: RunSummary) -> String {
         guard let t = s.trivialMetric, t > 0 else { return "–" }
-        return s.testMetricName == "test accuracy" ? String(format: "%.1f× chance", s.testMetric / t)
+        return s.testMetricName.isAccuracy ? String(format: "%.1f× chance", s.testMetric / t)
             : String(format: "%.1f %% of mean predictor", 100 * s.testMetric / t)
     }
 
     /// The thesis-style comparison of variants (Markdown).
     public static func comparison(_ runs: [RunSummary]) -> String {
-        let deep = runs.first { $0.variant == "deep" }
+        let deep = runs.first(where: \.isDeepBaseline)
         var lines = [
-            "| variant | blocks | final train loss | \(runs.first?.testMetricName ?? "test metric") | train time (s) | time per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
+            "| variant | blocks | final train loss | \(runs.first?.testMetricName.rawValue ?? "test metric") | train time (s) | time per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for s in runs {
             let saving: String
-            if let deep, s.variant != "deep", deep.trainSeconds > 0 {
+            if let deep, !s.isDeepBaseline, deep.trainSeconds > 0 {
                 saving = String(format: "%+.1f%%", 100 * s.timeSaving(versus: deep))
             } else {
                 saving = "–"

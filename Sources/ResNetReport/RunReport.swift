@@ -69,8 +69,7 @@ public enum RunReport {
     }
 
     static func metricChart(_ runs: [RunSummary]) -> LineChart {
-        let name = runs.first?.testMetricName ?? "test metric"
-        let accuracy = isAccuracy(name)
+        let accuracy = (runs.first?.testMetricName ?? .errorNorm).isAccuracy
         var chart = LineChart(id: "metric", title: accuracy ? "Test accuracy" : "Test error",
                               xLabel: "epoch",
                               yLabel: accuracy ? "test accuracy (%)" : "test error norm ‖prediction − truth‖₂ (log scale)")
@@ -144,7 +143,6 @@ public enum RunReport {
     }
 
     static func seriesLabel(_ r: RunSummary) -> String { r.variant.isEmpty ? r.experiment : r.variant }
-    static func isAccuracy(_ name: String) -> Bool { name == "test accuracy" }
     static func blocksText(_ b: [Int]) -> String { b.map(String.init).joined(separator: ",") }
 
     /// h as a fraction when it is 1/2^k (the multi-level steps), otherwise as a decimal.
@@ -159,23 +157,23 @@ public enum RunReport {
 
     // MARK: - HTML
 
-    static func metricText(_ value: Double, name: String) -> String {
-        isAccuracy(name) ? String(format: "%.2f %%", value * 100) : String(format: "%.4f", value)
+    static func metricText(_ value: Double, kind: MetricKind) -> String {
+        kind.isAccuracy ? String(format: "%.2f %%", value * 100) : String(format: "%.4f", value)
     }
 
     /// Rows of the summary table, one per run, cells already formatted (also used by tests).
     static func tableRows(_ runs: [RunSummary]) -> [[String]] {
-        let deep = runs.first { $0.variant == "deep" }
+        let deep = runs.first(where: \.isDeepBaseline)
         return runs.map { r in
             var saving = "–"
-            if let deep, r.variant != "deep", deep.trainSeconds > 0 {
+            if let deep, !r.isDeepBaseline, deep.trainSeconds > 0 {
                 saving = String(format: "%+.1f %%", 100 * r.timeSaving(versus: deep))
             }
             return [
                 r.variant,
                 blocksText(r.finalBlocks),
                 String(format: "%.5g", r.finalTrainLoss),
-                metricText(r.testMetric, name: r.testMetricName),
+                metricText(r.testMetric, kind: r.testMetricName),
                 String(format: "%.2f", r.trainSeconds),
                 r.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / "),
                 String(format: "%.0f", Double(r.peakRSSBytes) / 1e6),
@@ -185,8 +183,8 @@ public enum RunReport {
     }
 
     static func html(runs: [RunSummary], fit: FitSeries?, title: String) -> String {
-        let metricName = runs.first?.testMetricName ?? "test metric"
-        let headers = ["variant", "blocks", "final train loss", isAccuracy(metricName) ? "test accuracy" : "test error norm",
+        let accuracy = (runs.first?.testMetricName ?? .errorNorm).isAccuracy
+        let headers = ["variant", "blocks", "final train loss", accuracy ? "test accuracy" : "test error norm",
                        "train time (s)", "time per level (s)", "peak RSS per rank (MB)", "time saved vs deep"]
         var h = """
         <!DOCTYPE html>
@@ -227,7 +225,7 @@ public enum RunReport {
             ("loss.svg", lossChart(runs).render().inlineSVG(),
              "Training loss per epoch (log scale); dashed lines mark the level switches, labelled with the new blocks and step h."),
             ("metric.svg", metricChart(runs).render().inlineSVG(),
-             isAccuracy(metricName) ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
+             accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
         ]
         if let fit {
             figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),

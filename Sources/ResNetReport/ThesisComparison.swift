@@ -42,23 +42,23 @@ public enum ThesisComparison {
     /// Two runs' metrics are comparable: accuracies within one point; error norms within 25 %
     /// of the larger or 0.25 absolute (a fitted network's norm varies that much from seed to seed).
     static func comparable(_ a: RunSummary, _ b: RunSummary) -> Bool {
-        a.testMetricName == "test accuracy" ? abs(a.testMetric - b.testMetric) <= accuracyTolerance
+        a.testMetricName.isAccuracy ? abs(a.testMetric - b.testMetric) <= accuracyTolerance
             : abs(a.testMetric - b.testMetric) <= max(0.25, 0.25 * max(a.testMetric, b.testMetric))
     }
 
     static func better(_ a: RunSummary, _ b: RunSummary) -> Bool {
-        a.testMetricName == "test accuracy" ? a.testMetric > b.testMetric : a.testMetric < b.testMetric
+        a.testMetricName.isBetter(a.testMetric, than: b.testMetric)
     }
 
     static func format(_ s: RunSummary) -> String {
-        s.testMetricName == "test accuracy" ? String(format: "%.2f %%", 100 * s.testMetric) : String(format: "%.3f", s.testMetric)
+        s.testMetricName.isAccuracy ? String(format: "%.2f %%", 100 * s.testMetric) : String(format: "%.3f", s.testMetric)
     }
 
     /// Whether a run's metric is within tolerance of the thesis's figure (true when the thesis
     /// gives none). Error norms: within a factor of two — the thesis reports one run.
     static func matchesThesis(_ s: RunSummary) -> Bool {
         guard let figure = figures[s.experiment]?[s.variant]?.metric else { return true }
-        if s.testMetricName == "test accuracy" { return abs(100 * s.testMetric - figure) <= 100 * accuracyTolerance }
+        if s.testMetricName.isAccuracy { return abs(100 * s.testMetric - figure) <= 100 * accuracyTolerance }
         return s.testMetric <= 2 * figure && s.testMetric >= figure / 2
     }
 
@@ -112,7 +112,7 @@ public enum ThesisComparison {
             return (claim, .notComparable, "\(worst.phrase); \(detail)")
         }
         if let idle = involved.first(where: { $0.learned != true }) {
-            let trivial = idle.trivialMetric.map { idle.testMetricName == "test accuracy"
+            let trivial = idle.trivialMetric.map { idle.testMetricName.isAccuracy
                 ? String(format: "chance %.1f %%", 100 * $0) : String(format: "mean predictor %.2f", $0) } ?? "no baseline recorded"
             return (claim, .notComparable, "the \(idle.variant) network did not learn (\(format(idle)), \(trivial)); \(detail)")
         }
@@ -131,14 +131,14 @@ public enum ThesisComparison {
                    "|---|---|---|---|---|---|---|---|"]
         var verdicts: [String] = []
         for group in runsByExperiment {
-            let deep = group.runs.first { $0.variant == "deep" }
+            let deep = group.runs.first(where: \.isDeepBaseline)
             for s in group.runs {
                 let thesis = figures[group.experiment]?[s.variant]
-                let accuracy = s.testMetricName == "test accuracy"
+                let accuracy = s.testMetricName.isAccuracy
                 let ours = accuracy ? String(format: "%.2f %%", 100 * s.testMetric) : String(format: "%.3f (error norm)", s.testMetric)
                 let theirs = thesis?.metric.map { accuracy ? String(format: "%.2f %%", $0) : String(format: "%.3f", $0) } ?? "–"
                 let theirTime = thesis?.seconds.map { String(format: "%.0f s (GPU)", $0) } ?? "–"
-                let saving = deep.flatMap { d in s.variant == "deep" ? nil : String(format: "%+.1f %%", 100 * s.timeSaving(versus: d)) } ?? "–"
+                let saving = deep.flatMap { d in s.isDeepBaseline ? nil : String(format: "%+.1f %%", 100 * s.timeSaving(versus: d)) } ?? "–"
                 out.append("| \(group.experiment) | \(s.variant) | \(group.scale) | \(theirs) | \(ours) | \(theirTime) | \(String(format: "%.2f s", s.trainSeconds)) | \(saving) |")
             }
             let v = verdict(experiment: group.experiment, runs: group.runs)

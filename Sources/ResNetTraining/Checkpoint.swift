@@ -95,12 +95,13 @@ public struct TrainingCheckpoint: Equatable {
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
         func text<T: Encodable>(_ v: T) throws -> String { String(decoding: try json.encode(v), as: UTF8.self) }
+        let configJSON = String(decoding: try ExperimentConfig.jsonEncoder().encode(config), as: UTF8.self)
         var file = SafeTensorsFile(tensors: tensors, metadata: [
             "format": Self.format,
             "experiment": config.experiment,
             "variant": config.variant,
             "config": try config.yaml(),
-            "config_json": try text(config),
+            "config_json": configJSON,
             "model_spec": try text(spec),
             "level": String(level + 1),
             "blocks_per_group": spec.blocks.map(String.init).joined(separator: ","),
@@ -110,7 +111,7 @@ public struct TrainingCheckpoint: Equatable {
             "epoch": String(epoch),
             "step": String(globalStep),
             "data_order_seed": String(config.seed),
-            "optimizer": config.optimizer,
+            "optimizer": config.optimizer.rawValue,
             "optimizer_step": String(optimizerStep),
             "level_start_epoch": String(levelStartEpoch),
             "switch_epochs": try text(switchEpochs),
@@ -150,7 +151,10 @@ public struct TrainingCheckpoint: Equatable {
                 throw fail("metadata '\(key)' does not decode: \(error)")
             }
         }
-        let config = try decode(ExperimentConfig.self, "config_json")
+        let config: ExperimentConfig
+        do { config = try ExperimentConfig.decode(try field("config_json"), source: "config_json") } catch let e as TrainingError { throw e } catch {
+            throw fail("metadata 'config_json' does not decode: \(error)")
+        }
         let spec = try decode(ModelSpec.self, "model_spec")
         do { try spec.validate() } catch { throw fail("\(error)") }
         // The spec must not describe more values than the file holds, checked before the
@@ -173,7 +177,7 @@ public struct TrainingCheckpoint: Equatable {
             }
             return out
         }
-        let names = config.optimizer == "sgd" ? ["velocity"] : momentNames
+        let names = config.optimizer == .sgd ? ["velocity"] : momentNames
         let checkpoint = TrainingCheckpoint(
             config: config, spec: spec, epoch: try int("epoch"), globalStep: try int("step"),
             level: try int("level") - 1, levelStartEpoch: try int("level_start_epoch"),

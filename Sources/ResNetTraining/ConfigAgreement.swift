@@ -1,22 +1,17 @@
 import ResNetDistributed
+import Yams
 
 extension ExperimentConfig {
-    /// Every field as (kebab-case key, value as text), in declaration order; absent optional
-    /// values read "default". The same keys on every rank, whatever the values.
+    /// Every key as (kebab-case key, value as text, numbers to the last bit), in the order of
+    /// `config.yaml`; absent optional values read "default". The same keys on every rank,
+    /// whatever the values.
     public var fields: [(key: String, value: String)] {
-        Mirror(reflecting: self).children.compactMap { child in
-            guard let label = child.label else { return nil }
-            let value: String
-            if let optional = child.value as? OptionalDescribing { value = optional.describedOrDefault }
-            else { value = "\(child.value)" }
-            return (Self.kebab(label), value)
+        let values = (try? encodedValues()) ?? [:]
+        func text(_ node: Node) -> String {
+            node.scalar?.string ?? "[" + (node.sequence ?? []).map(text).joined(separator: ", ") + "]"
         }
+        return CodingKeys.allCases.map { key in (key.rawValue, values[key].map(text) ?? "default") }
     }
-}
-
-private protocol OptionalDescribing { var describedOrDefault: String { get } }
-extension Optional: OptionalDescribing {
-    fileprivate var describedOrDefault: String { map { "\($0)" } ?? "default" }
 }
 
 extension Communicator {

@@ -1,7 +1,6 @@
 import ResNetCore
 
 extension ExperimentConfig {
-    static let integratorNames = ["euler", "midpoint", "rk2", "heun", "rk4"]
     /// More epochs than any run could finish; counts stay far from overflow in every product.
     public static let maxEpochs = 100_000_000
 
@@ -11,16 +10,11 @@ extension ExperimentConfig {
         guard Experiment.named(experiment) != nil else {
             throw ConfigError.unknownExperiment(experiment, known: Experiment.all.map(\.name))
         }
-        guard ["regression-f1", "regression-f2", "fashion-mnist", "cifar10"].contains(dataset) else {
-            throw bad("dataset", "'\(dataset)' is not one of regression-f1, regression-f2, fashion-mnist, cifar10")
+        if dataset.model != model {
+            throw bad("model", "dataset \(dataset.rawValue) needs model \(dataset.model.rawValue)")
         }
-        guard ["mlp", "cnn"].contains(model) else { throw bad("model", "'\(model)' is not mlp or cnn") }
-        let isImage = dataset == "fashion-mnist" || dataset == "cifar10"
-        if isImage != (model == "cnn") {
-            throw bad("model", "dataset \(dataset) needs model \(isImage ? "cnn" : "mlp")")
-        }
-        if model == "mlp", width <= 0 { throw bad("width", "must be positive, got \(width)") }
-        if model == "cnn" {
+        if model == .mlp, width <= 0 { throw bad("width", "must be positive, got \(width)") }
+        if model == .cnn {
             guard !channels.isEmpty, channels.allSatisfy({ $0 > 0 }) else {
                 throw bad("channels", "needs one positive channel count per group, got \(channels)")
             }
@@ -31,48 +25,20 @@ extension ExperimentConfig {
             throw bad("blocks", "the MLP has one group of blocks; give one number, got \(blocks)")
         }
         guard blocks.allSatisfy({ $0 >= 1 }) else { throw bad("blocks", "each group needs at least 1 block, got \(blocks)") }
-        guard ["sigmoid", "relu", "tanh"].contains(activation) else {
-            throw bad("activation", "'\(activation)' is not sigmoid, relu or tanh")
-        }
-        guard ["insert", "double"].contains(prolongation) else {
-            throw bad("prolongation", "'\(prolongation)' is not insert or double")
-        }
         guard h > 0, h.isFinite else { throw bad("h", "the step size must be positive, got \(h)") }
-        guard !integrators.isEmpty, integrators.allSatisfy(Self.integratorNames.contains) else {
-            throw bad("integrator", "\(integrators) — each must be one of euler, midpoint (rk2), heun, rk4")
-        }
+        guard !integrators.isEmpty else { throw bad("integrator", "needs at least one of \(Integrator.spelledChoices)") }
         guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
         guard epochs <= Self.maxEpochs else { throw bad("epochs", "must be at most \(Self.maxEpochs), got \(epochs)") }
         guard seed >= 0 else { throw bad("seed", "must be ≥ 0, got \(seed)") }
         guard batchSize >= 1 else { throw bad("batch-size", "must be positive, got \(batchSize)") }
         guard lr > 0, lr.isFinite else { throw bad("lr", "the learning rate must be positive, got \(lr)") }
-        guard ["adam", "sgd"].contains(optimizer) else { throw bad("optimizer", "'\(optimizer)' is not adam or sgd") }
         guard (0..<1).contains(momentum) else { throw bad("momentum", "must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 else { throw bad("weight-decay", "must be ≥ 0, got \(weightDecay)") }
-        guard ["constant", "cosine"].contains(schedule) else { throw bad("schedule", "'\(schedule)' is not constant or cosine") }
-        if let savedActivations, HalfPrecision.Storage(rawValue: savedActivations) == nil {
-            throw bad("saved-activations", "'\(savedActivations)' is not half or single")
-        }
-        if let head, ModelSpec.Head(rawValue: head) == nil {
-            throw bad("head", "'\(head)' is not flatten or pool")
-        }
-        if let initialization, ModelSpec.Initialization(rawValue: initialization) == nil {
-            throw bad("init", "'\(initialization)' is not scaled or pytorch")
-        }
-        if let inputScaling, !["raw", "standard"].contains(inputScaling) {
-            throw bad("input-scaling", "'\(inputScaling)' is not raw or standard")
-        }
-        if let preset, !Experiment.presets.contains(preset) {
-            throw bad("preset", "'\(preset)' is not one of \(Experiment.presets.joined(separator: ", "))")
-        }
-        guard ["prolong", "reset"].contains(optimizerStateOnSwitch) else {
-            throw bad("optimizer-state-on-switch", "'\(optimizerStateOnSwitch)' is not prolong or reset")
-        }
         guard subset >= 0 else { throw bad("subset", "must be ≥ 0 (0 = all data), got \(subset)") }
         guard preciseBN >= 0 else { throw bad("precise-bn", "must be ≥ 0 batches, got \(preciseBN)") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint-every", "must be ≥ 0, got \(checkpointEvery)") }
         guard checkpointsToKeep >= 0 else { throw bad("keep-checkpoints", "must be ≥ 0 (0 = keep all), got \(checkpointsToKeep)") }
-        if model == "mlp" {
+        if model == .mlp {
             guard trainPoints >= 1, testPoints >= 1 else { throw bad("train-points", "needs at least one training and one test point") }
             guard noise >= 0 else { throw bad("noise", "must be ≥ 0, got \(noise)") }
         }
@@ -82,7 +48,7 @@ extension ExperimentConfig {
     private func validateLevels() throws {
         func bad(_ key: String, _ problem: String) -> ConfigError { .invalid(key: key, problem: problem) }
         switch switchMode {
-        case "schedule":
+        case .schedule:
             for (i, e) in switchEpochs.enumerated() {
                 guard e >= 1, e < epochs else {
                     throw bad("switch-epochs", "epoch \(e) is outside 1...\(epochs - 1): a switch must come after the first epoch and before the last (--epochs \(epochs))")
@@ -91,12 +57,10 @@ extension ExperimentConfig {
                     throw bad("switch-epochs", "\(switchEpochs) is not strictly increasing")
                 }
             }
-        case "plateau":
+        case .plateau:
             guard patience >= 1 else { throw bad("patience", "must be at least 1 epoch, got \(patience)") }
             guard minImprovement >= 0 else { throw bad("min-improvement", "must be ≥ 0, got \(minImprovement)") }
             guard maxLevels >= 1 else { throw bad("max-levels", "must be at least 1, got \(maxLevels)") }
-        default:
-            throw bad("switch", "'\(switchMode)' is not schedule or plateau")
         }
         if !levels.isEmpty {
             guard levels.count >= levelCount else {
@@ -113,7 +77,7 @@ extension ExperimentConfig {
         for level in 1..<max(1, levelCount) where levels.isEmpty {
             deepest *= 2
             guard deepest <= blockLimit else {
-                throw bad(switchMode == "plateau" ? "max-levels" : "switch-epochs",
+                throw bad(switchMode == .plateau ? "max-levels" : "switch-epochs",
                           "\(levelCount) levels would need more than \(blockLimit) blocks per group by level \(level + 1); use fewer levels")
             }
         }

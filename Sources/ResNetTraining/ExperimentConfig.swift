@@ -11,28 +11,28 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var variant: String
 
     /// `regression-f1` (cos²x·sin x²), `regression-f2` (cos x²·cos x·sin x²), `fashion-mnist`, `cifar10`.
-    public var dataset: String
+    public var dataset: Dataset
     /// `mlp` or `cnn`.
-    public var model: String
+    public var model: ModelSpec.Kind
     /// Hidden width of the MLP.
     public var width: Int
     /// Channels of each residual group of the CNN.
     public var channels: [Int]
     /// `sigmoid`, `relu` or `tanh`.
-    public var activation: String
+    public var activation: Activation
 
     /// Residual blocks per group at the first level.
     public var blocks: [Int]
     /// Explicit block counts per level (every group), e.g. [2, 3, 5]; empty = derive by `prolongation`.
     public var levels: [Int]
     /// `insert` (n → 2n−1) or `double` (n → 2n).
-    public var prolongation: String
+    public var prolongation: Prolongation
     /// Step size of the first level; halved at every switch.
     public var h: Double
     /// Integrator per level (`euler`, `midpoint`/`rk2`, `heun`, `rk4`); the last one repeats.
-    public var integrators: [String]
+    public var integrators: [Integrator]
     /// `schedule` (switch at `switchEpochs`) or `plateau` (switch when the training loss stalls).
-    public var switchMode: String
+    public var switchMode: SwitchRule
     /// Epochs after which the next level starts, strictly increasing, each < epochs.
     public var switchEpochs: [Int]
     /// Plateau mode: epochs without a relative improvement of `minImprovement` before switching.
@@ -41,18 +41,18 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// Plateau mode: the number of levels at most (including the first).
     public var maxLevels: Int
     /// What happens to Adam's moments at a switch: `prolong` (mapped like the weights) or `reset`.
-    public var optimizerStateOnSwitch: String
+    public var optimizerStateOnSwitch: OptimizerStateOnSwitch
 
     public var epochs: Int
     /// Global batch size, split across ranks.
     public var batchSize: Int
     public var lr: Double
     /// `adam` or `sgd`.
-    public var optimizer: String
+    public var optimizer: OptimizerKind
     public var momentum: Double
     public var weightDecay: Double
     /// `constant`, or `cosine` (annealed within each level, restarting at a switch).
-    public var schedule: String
+    public var schedule: ScheduleKind
 
     public var seed: Int
     /// Train on the first N training samples (and N/6 test samples); 0 = all.
@@ -71,25 +71,25 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// Precision of the normalised activations the residual blocks keep for backward: `half`
     /// (the default when absent; half the memory, backward sees x̂ rounded to 11 bits) or
     /// `single` (Float). Optional so that configs written before it existed still read.
-    public var savedActivations: String? = nil
+    public var savedActivations: HalfPrecision.Storage? = nil
 
     /// CNN output layer: `flatten` (Flatten + Linear(C·H·W → classes)) or `pool` (global average
     /// pool + Linear(C → classes)). Absent in configs written before it existed: `pool`.
-    public var head: String? = nil
+    public var head: ModelSpec.Head? = nil
     /// CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group. Absent: false.
     public var inputLayer: Bool? = nil
     /// Weights of Linear and Conv2d layers: `scaled` (Xavier for sigmoid/tanh, Kaiming for ReLU)
     /// or `pytorch` (U(±1/√fan_in), PyTorch's default). Absent: scaled.
-    public var initialization: String? = nil
+    public var initialization: ModelSpec.Initialization? = nil
     /// Regression: what the network sees of x ∈ [0, 2π]: `standard` ((x − π)/(π/√3), zero mean
     /// and unit variance for uniform x) or `raw`. Absent: raw.
-    public var inputScaling: String? = nil
+    public var inputScaling: InputScaling? = nil
     /// Images: random crops and flips while training. Absent: on for CIFAR-10 (how configs
     /// written before it existed trained), off otherwise.
     public var augment: Bool? = nil
     /// The reading of the thesis the defaults come from: `fit` (ours: schedules long enough for
     /// the networks to learn) or `thesis` (the thesis's settings as printed). Absent: fit.
-    public var preset: String? = nil
+    public var preset: Preset? = nil
 
     /// Regression data: training and test points, and the noise standard deviation.
     public var trainPoints: Int
@@ -97,55 +97,52 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var noise: Double
 
     /// The config of a built-in experiment and variant.
-    public static func builtIn(experiment: String, variant: String?, preset: String? = nil) throws -> ExperimentConfig {
+    public static func builtIn(experiment: String, variant: String?, preset: Preset? = nil) throws -> ExperimentConfig {
         guard let exp = Experiment.named(experiment) else {
             throw ConfigError.unknownExperiment(experiment, known: Experiment.all.map(\.name))
         }
-        let p = preset ?? "fit"
-        guard Experiment.presets.contains(p) else {
-            throw ConfigError.invalid(key: "preset", problem: "'\(p)' is not one of \(Experiment.presets.joined(separator: ", "))")
-        }
         let v = variant ?? exp.defaultVariant
-        guard let made = exp.config(variant: v, preset: p) else {
+        guard let made = exp.config(variant: v, preset: preset ?? .fit) else {
             throw ConfigError.unknownVariant(v, experiment: experiment, known: exp.variants.map(\.name))
         }
         return made
     }
 
     /// `savedActivations` as the storage the layers use (half when absent).
-    public var savedActivationStorage: HalfPrecision.Storage {
-        savedActivations.flatMap(HalfPrecision.Storage.init(rawValue:)) ?? .half
-    }
+    public var savedActivationStorage: HalfPrecision.Storage { savedActivations ?? .half }
 
     /// `keepCheckpoints`, 3 when absent.
     public var checkpointsToKeep: Int { keepCheckpoints ?? 3 }
 
     /// The CNN head (pool when absent).
-    public var headKind: ModelSpec.Head { head.flatMap(ModelSpec.Head.init(rawValue:)) ?? .pool }
+    public var headKind: ModelSpec.Head { head ?? .pool }
     /// Whether the CNN has an input layer (false when absent).
     public var hasInputLayer: Bool { inputLayer ?? false }
     /// The weight initialisation (scaled when absent).
-    public var initializationKind: ModelSpec.Initialization {
-        initialization.flatMap(ModelSpec.Initialization.init(rawValue:)) ?? .scaled
-    }
+    public var initializationKind: ModelSpec.Initialization { initialization ?? .scaled }
     /// Whether regression inputs are standardised (raw when absent).
-    public var standardizesInput: Bool { inputScaling == "standard" }
-    /// Whether training images are augmented.
-    public var augments: Bool { augment ?? (dataset == "cifar10") }
+    public var standardizesInput: Bool { inputScaling == .standard }
+    /// Whether training images are augmented (absent: on for CIFAR-10, how configs written
+    /// before the key existed trained).
+    public var augments: Bool { augment ?? (dataset == .cifar10) }
 
     /// The number of levels the run may reach.
     public var levelCount: Int {
-        switchMode == "plateau" ? max(1, maxLevels) : switchEpochs.count + 1
+        switch switchMode {
+        case .plateau: return max(1, maxLevels)
+        case .schedule: return switchEpochs.count + 1
+        }
     }
 
-    /// Blocks per group at level `level` (0-based).
+    /// Blocks per group at level `level` (0-based): the explicit `levels` when given, else the
+    /// `prolongation` rule applied `level` times.
     public func blocks(atLevel level: Int) -> [Int] {
         if !levels.isEmpty {
             let n = levels[min(level, levels.count - 1)]
             return blocks.map { _ in n }
         }
         var b = blocks
-        for _ in 0..<level { b = b.map { prolongation == "double" ? 2 * $0 : 2 * $0 - 1 } }
+        for _ in 0..<level { b = prolongation.rule.nextBlocks(after: b) ?? b }
         return b
     }
 
@@ -153,7 +150,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public func h(atLevel level: Int) -> Double { h / pow(2, Double(level)) }
 
     /// Integrator at `level`; the list's last entry repeats.
-    public func integrator(atLevel level: Int) -> String {
+    public func integrator(atLevel level: Int) -> Integrator {
         integrators[min(level, integrators.count - 1)]
     }
 
@@ -170,8 +167,6 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
 
     /// A stable hash of the resolved config, for checking that ranks agree.
     public var fingerprint: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        String(decoding: (try? Self.jsonEncoder().encode(self)) ?? Data(), as: UTF8.self)
     }
 }

@@ -12,21 +12,15 @@ public struct Experiment: Sendable {
     public let variants: [Variant]
     let base: ExperimentConfig
 
-    /// The readings of the thesis a built-in experiment can start from: `fit` (the default:
-    /// regression schedules long enough, and inputs scaled, for the networks to learn) and
-    /// `thesis` (the settings as printed in the thesis, which for the regressions stay at the
-    /// mean predictor). The image experiments are the same under both.
-    public static let presets = ["fit", "thesis"]
-
     /// One line on what the presets set for this experiment (from the configs themselves).
     public var presetSummary: String {
-        guard let fit = config(variant: defaultVariant, preset: "fit"),
-              let thesis = config(variant: defaultVariant, preset: "thesis") else { return "" }
+        guard let fit = config(variant: defaultVariant, preset: .fit),
+              let thesis = config(variant: defaultVariant, preset: .thesis) else { return "" }
         func describe(_ c: ExperimentConfig) -> String {
             var parts = ["\(c.epochs) epochs"]
             if !c.switchEpochs.isEmpty { parts[0] += " (switch after \(c.switchEpochs.map(String.init).joined(separator: ", ")))" }
             parts.append("batch \(c.batchSize), lr \(c.lr)")
-            if c.model == "mlp" { parts.append(c.standardizesInput ? "x standardised" : "raw x") }
+            if c.model == .mlp { parts.append(c.standardizesInput ? "x standardised" : "raw x") }
             else { parts.append("\(c.hasInputLayer ? "input layer, " : "")\(c.headKind.rawValue) head\(c.augments ? ", augmented" : "")") }
             parts.append("\(c.initializationKind.rawValue) init")
             return parts.joined(separator: ", ")
@@ -48,13 +42,13 @@ public struct Experiment: Sendable {
         self.fitPreset = fitPreset
     }
 
-    public func config(variant: String, preset: String = "fit") -> ExperimentConfig? {
-        guard let v = variants.first(where: { $0.name == variant }), Self.presets.contains(preset) else { return nil }
+    public func config(variant: String, preset: Preset = .fit) -> ExperimentConfig? {
+        guard let v = variants.first(where: { $0.name == variant }) else { return nil }
         var c = base
         c.variant = variant
         c.preset = preset
         v.apply(&c)
-        if preset == "fit" { fitPreset?(&c) }
+        if preset == .fit { fitPreset?(&c) }
         return c
     }
 
@@ -62,7 +56,7 @@ public struct Experiment: Sendable {
     /// switches at the same fractions of the run.
     static func fitRegression(epochs: Int) -> @Sendable (inout ExperimentConfig) -> Void {
         { c in
-            c.inputScaling = "standard"
+            c.inputScaling = .standard
             if c.epochs != epochs {
                 c.switchEpochs = ExperimentConfig.scaledSwitchEpochs(c.switchEpochs, from: c.epochs, to: epochs)
                 c.epochs = epochs
@@ -72,38 +66,43 @@ public struct Experiment: Sendable {
 
     public static func named(_ name: String) -> Experiment? { all.first { $0.name == name } }
 
+    /// The variant the reports compare the others with: the deep network trained alone.
+    public static let deepVariant = "deep"
+    /// The multi-level variant of the thesis's experiments.
+    public static let multilevelVariant = "multilevel"
+
     public static let all: [Experiment] = [
         regression, fashion, cifar, rk2Regression, rk2Fashion, rk2Multilevel,
     ]
 
     // MARK: - The table
 
-    static func mlpBase(_ name: String, dataset: String) -> ExperimentConfig {
+    static func mlpBase(_ name: String, dataset: Dataset) -> ExperimentConfig {
         ExperimentConfig(
-            experiment: name, variant: "", dataset: dataset, model: "mlp", width: 32, channels: [],
-            activation: "sigmoid", blocks: [2], levels: [], prolongation: "insert", h: 1,
-            integrators: ["euler"], switchMode: "schedule", switchEpochs: [], patience: 3,
-            minImprovement: 0.01, maxLevels: 2, optimizerStateOnSwitch: "prolong", epochs: 50,
-            batchSize: 256, lr: 0.005, optimizer: "adam", momentum: 0.9, weightDecay: 0,
-            schedule: "constant", seed: 1, subset: 0, dataDir: "", localBN: false, preciseBN: 0,
-            checkpointEvery: 0, initialization: "pytorch", inputScaling: "raw", trainPoints: 2000, testPoints: 1500,
+            experiment: name, variant: "", dataset: dataset, model: .mlp, width: 32, channels: [],
+            activation: .sigmoid, blocks: [2], levels: [], prolongation: .insert, h: 1,
+            integrators: [.euler], switchMode: .schedule, switchEpochs: [], patience: 3,
+            minImprovement: 0.01, maxLevels: 2, optimizerStateOnSwitch: .prolong, epochs: 50,
+            batchSize: 256, lr: 0.005, optimizer: .adam, momentum: 0.9, weightDecay: 0,
+            schedule: .constant, seed: 1, subset: 0, dataDir: "", localBN: false, preciseBN: 0,
+            checkpointEvery: 0, initialization: .pytorch, inputScaling: .raw, trainPoints: 2000, testPoints: 1500,
             noise: 1.0 / 500)
     }
 
-    static func cnnBase(_ name: String, dataset: String, channels: [Int]) -> ExperimentConfig {
+    static func cnnBase(_ name: String, dataset: Dataset, channels: [Int]) -> ExperimentConfig {
         var c = mlpBase(name, dataset: dataset)
-        c.model = "cnn"
+        c.model = .cnn
         c.width = 0
         c.channels = channels
         c.blocks = channels.map { _ in 2 }
         c.batchSize = 1024
         c.inputScaling = nil
-        c.head = "flatten"
+        c.head = .flatten
         c.inputLayer = true
         c.augment = false
         // Float x̂ tracks PyTorch (81.17 % vs its 81.09 % after 2 Fashion epochs from the same
         // weights and batches); half precision drifted to 79.04 %. Half stays an option.
-        c.savedActivations = "single"
+        c.savedActivations = .single
         return c
     }
 
@@ -123,7 +122,7 @@ public struct Experiment: Sendable {
                 c.switchEpochs = [25]
             },
         ],
-        base: mlpBase("regression", dataset: "regression-f1"),
+        base: mlpBase("regression", dataset: .regressionF1),
         fitPreset: fitRegression(epochs: regressionFitEpochs))
 
     /// Epochs of the regressions' `fit` reading (the thesis prints 50).
@@ -140,7 +139,7 @@ public struct Experiment: Sendable {
                 c.switchEpochs = [25]
             },
         ],
-        base: cnnBase("fashion", dataset: "fashion-mnist", channels: [16, 32]))
+        base: cnnBase("fashion", dataset: .fashionMNIST, channels: [16, 32]))
 
     static let cifar = Experiment(
         name: "cifar",
@@ -154,7 +153,7 @@ public struct Experiment: Sendable {
                 c.switchEpochs = [15, 30]
             },
         ],
-        base: cnnBase("cifar", dataset: "cifar10", channels: [16, 32, 64]))
+        base: cnnBase("cifar", dataset: .cifar10, channels: [16, 32, 64]))
 
     static let rk2Regression = Experiment(
         name: "rk2-regression",
@@ -163,10 +162,10 @@ public struct Experiment: Sendable {
         variants: [
             Variant(name: "deep", summary: "2 Euler blocks, h 1 (the thesis's baseline)", apply: shallow),
             Variant(name: "rk2", summary: "2 midpoint RK2 blocks, h 1") { c in
-                c.integrators = ["midpoint"]
+                c.integrators = [.midpoint]
             },
         ],
-        base: mlpBase("rk2-regression", dataset: "regression-f1"),
+        base: mlpBase("rk2-regression", dataset: .regressionF1),
         fitPreset: fitRegression(epochs: regressionFitEpochs))
 
     static let rk2Fashion = Experiment(
@@ -177,13 +176,13 @@ public struct Experiment: Sendable {
             Variant(name: "deep", summary: "3 Euler blocks per group, h 1", apply: deep(3)),
             Variant(name: "rk2", summary: "3 midpoint RK2 blocks per group, h 1") { c in
                 c.blocks = c.blocks.map { _ in 3 }
-                c.integrators = ["midpoint"]
+                c.integrators = [.midpoint]
             },
         ],
-        base: cnnBase("rk2-fashion", dataset: "fashion-mnist", channels: [16, 32]))
+        base: cnnBase("rk2-fashion", dataset: .fashionMNIST, channels: [16, 32]))
 
     static let rk2Multilevel: Experiment = {
-        var base = mlpBase("rk2-multilevel", dataset: "regression-f2")
+        var base = mlpBase("rk2-multilevel", dataset: .regressionF2)
         base.levels = [2, 3, 5]
         base.switchEpochs = [1000, 4000]
         base.epochs = 8000
@@ -196,14 +195,14 @@ public struct Experiment: Sendable {
             variants: [
                 Variant(name: "multilevel", summary: "Euler at every level, switches at epochs 1000 and 4000") { _ in },
                 Variant(name: "rk2", summary: "level 1 Euler, levels 2–3 midpoint RK2") { c in
-                    c.integrators = ["euler", "midpoint"]
+                    c.integrators = [.euler, .midpoint]
                 },
                 Variant(name: "deep", summary: "the thesis's baseline (Fig. 6.9): 5 midpoint RK2 blocks from the start, h 1/4") { c in
                     c.levels = []
                     c.switchEpochs = []
                     c.blocks = [5]
                     c.h = 0.25
-                    c.integrators = ["midpoint"]
+                    c.integrators = [.midpoint]
                 },
                 Variant(name: "deep-euler", summary: "5 Euler blocks from the start, h 1/4") { c in
                     c.levels = []
@@ -213,6 +212,6 @@ public struct Experiment: Sendable {
                 },
             ],
             base: base,
-            fitPreset: { c in c.inputScaling = "standard" })
+            fitPreset: { c in c.inputScaling = .standard })
     }()
 }

@@ -6,9 +6,9 @@ import ResNetCore
 public enum MemoryBudget {
     /// Bytes one rank needs to train `spec`: parameters, gradients and optimizer moments,
     /// BatchNorm state, the activations kept for backward of `batchPerRank` samples, and the data.
-    public static func bytesNeeded(spec: ModelSpec, optimizer: String, batchPerRank: Int, dataBytes: Double) -> Double {
+    public static func bytesNeeded(spec: ModelSpec, optimizer: OptimizerKind, batchPerRank: Int, dataBytes: Double) -> Double {
         let size = spec.sizeEstimate
-        let copies = 2.0 + (optimizer == "sgd" ? 1 : 2)
+        let copies = 2.0 + Double(optimizer == .sgd ? 1 : 2)
         return 4 * (size.parameters * copies + size.state + Double(batchPerRank) * size.activationsPerSample) + dataBytes
     }
 

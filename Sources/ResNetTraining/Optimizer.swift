@@ -6,7 +6,7 @@ enum Optimizer {
     case sgd(SGD)
 
     static func make(_ c: ExperimentConfig, parameterCount: Int) -> Optimizer {
-        if c.optimizer == "sgd" {
+        if c.optimizer == .sgd {
             return .sgd(SGD(parameterCount: parameterCount, momentum: Float(c.momentum), weightDecay: Float(c.weightDecay)))
         }
         return .adam(Adam(parameterCount: parameterCount, weightDecay: Float(c.weightDecay)))

@@ -28,7 +28,7 @@ public enum PeerExport {
     /// Writes the export of `config` (all `config.epochs` epochs) to `path`.
     public static func write(config: ExperimentConfig, to path: String) throws {
         try config.validate()
-        guard config.switchMode == "schedule" else {
+        guard config.switchMode == .schedule else {
             throw TrainingError.output("a peer export needs scheduled level switches (--switch schedule); plateau switches depend on the losses")
         }
         let data = try TrainingData.load(config)
@@ -58,7 +58,7 @@ public enum PeerExport {
         var file = SafeTensorsFile(tensors: tensors, metadata: [
             "format": format,
             "config": try config.yaml(),
-            "config_json": try text(config),
+            "config_json": String(decoding: try ExperimentConfig.jsonEncoder().encode(config), as: UTF8.self),
             "levels": try text(levels),
             "epochs": String(config.epochs),
             "steps_per_epoch": String(plan.stepsPerEpoch),

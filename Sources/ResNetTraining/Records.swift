@@ -11,7 +11,7 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var trainLoss: Double
     /// Test accuracy (images) or the L2 norm of prediction − truth over the test set (regression).
     public var testMetric: Double
-    public var testMetricName: String
+    public var testMetricName: MetricKind
     public var epochSeconds: Double
     public var samplesPerSecond: Double
     /// Share of step time spent in the gradient allreduce (0 on one rank).
@@ -27,7 +27,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var epochs: Int
     public var finalTrainLoss: Double
     public var testMetric: Double
-    public var testMetricName: String
+    public var testMetricName: MetricKind
     public var trainSeconds: Double
     /// Wall time spent at each level, in seconds.
     public var levelSeconds: [Double]
@@ -47,12 +47,15 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// The run's settings against the thesis's (absent in runs written before it).
     public var scale: RunScale? = nil
 
+    /// Whether this run is the deep baseline the other variants are compared with.
+    public var isDeepBaseline: Bool { variant == Experiment.deepVariant }
+
     /// Whether the network learned something a trivial predictor cannot: an error norm at most
     /// 15 % of the mean predictor's, or an accuracy at least five times chance (capped at 50 %).
     /// Nil when the trivial metric is unknown.
     public var learned: Bool? {
         guard let trivialMetric else { return nil }
-        if testMetricName == "test accuracy" { return testMetric >= min(0.5, 5 * trivialMetric) }
+        if testMetricName.isAccuracy { return testMetric >= min(0.5, 5 * trivialMetric) }
         return testMetric <= 0.15 * trivialMetric
     }
 }

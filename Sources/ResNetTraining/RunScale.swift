@@ -26,7 +26,7 @@ public enum RunScale: String, Codable, Sendable {
 extension ExperimentConfig {
     /// The scale of this run against the thesis's settings of the same experiment and variant.
     public var scale: RunScale {
-        guard let thesis = try? ExperimentConfig.builtIn(experiment: experiment, variant: variant, preset: "thesis") else {
+        guard let thesis = try? ExperimentConfig.builtIn(experiment: experiment, variant: variant, preset: .thesis) else {
             return .modified
         }
         if subset != 0 || trainPoints < thesis.trainPoints || testPoints < thesis.testPoints || epochs < thesis.epochs {
@@ -41,7 +41,7 @@ extension ExperimentConfig {
             && switchMode == thesis.switchMode
         guard sameModel, sameTraining else { return .modified }
         let sameSchedule = epochs == thesis.epochs && switchEpochs == thesis.switchEpochs
-        let sameInputs = (inputScaling ?? "raw") == (thesis.inputScaling ?? "raw") && initialization == thesis.initialization
+        let sameInputs = (inputScaling ?? .raw) == (thesis.inputScaling ?? .raw) && initialization == thesis.initialization
         return sameSchedule && sameInputs ? .thesis : .reading
     }
 }

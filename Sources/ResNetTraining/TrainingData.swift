@@ -55,8 +55,8 @@ public struct TrainingData {
     public static func load(_ config: ExperimentConfig) throws -> TrainingData {
         let seed = UInt64(config.seed)
         switch config.dataset {
-        case "regression-f1", "regression-f2":
-            let f: RegressionFunction = config.dataset == "regression-f1" ? .cosSquaredSinSquare : .cosSquareCosSinSquare
+        case .regressionF1, .regressionF2:
+            guard let f = config.dataset.regressionFunction else { preconditionFailure("a regression dataset names its function") }
             let (train, test) = makeRegressionData(f, seed: seed, trainCount: config.trainPoints,
                                                    testCount: config.testPoints, noiseStd: config.noise)
             let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
@@ -64,13 +64,13 @@ public struct TrainingData {
                                                         function: f), seed: seed)
             data.standardizesInput = config.standardizesInput
             return data
-        case "fashion-mnist":
+        case .fashionMNIST:
             let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
             let (train, test) = try loadFashionMNIST(directory: dir)
             let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
                                                 augment: config.augments), seed: seed)
-        default:
+        case .cifar10:
             let dir = config.dataDir.isEmpty ? defaultCIFAR10Directory : config.dataDir
             let (train, test) = try loadCIFAR10(directory: dir)
             let n = try checkedSubsetSizes(config, train: train.count, test: test.count)

@@ -26,7 +26,7 @@ extension CompareCommand {
             try comm.broadcast(&bytes, root: 0)
             let summary = try collectively(comm, "parse the variant's summary") { try JSONDecoder().decode(RunSummary.self, from: Data(bytes)) }
             var fit: TrainedVariant.Fit? = nil
-            if config.model == "mlp" {
+            if config.model == .mlp {
                 // The fit plot needs the final network's function: rebuild it from the run's last checkpoint.
                 let final = try loadCheckpoint(run, comm: comm)
                 let trainer = try Trainer(config: final.config, communicator: comm, resume: final)

@@ -34,11 +34,11 @@ struct EvalCommand: ParsableCommand {
             let metric = try trainer.evaluate()
             guard metric.value.isFinite else {
                 let bad = ckpt.parameters.filter { !$0.isFinite }.count + ckpt.state.filter { !$0.isFinite }.count
-                throw TrainingError.output("\(checkpoint): the \(metric.name) is \(metric.value.isNaN ? "nan" : "\(metric.value)"): \(bad) of the checkpoint's \(ckpt.parameters.count + ckpt.state.count) weights and statistics are NaN or infinite (the run diverged before it was written); evaluate an earlier checkpoint")
+                throw TrainingError.output("\(checkpoint): the \(metric.kind.rawValue) is \(metric.value.isNaN ? "nan" : "\(metric.value)"): \(bad) of the checkpoint's \(ckpt.parameters.count + ckpt.state.count) weights and statistics are NaN or infinite (the run diverged before it was written); evaluate an earlier checkpoint")
             }
             if comm.isRoot {
-                let value = metric.name == "test accuracy" ? String(format: "%.4f%%", metric.value * 100) : String(format: "%.6f", metric.value)
-                print("\(config.experiment)/\(config.variant) after epoch \(ckpt.epoch), level \(ckpt.level + 1) (blocks \(ckpt.spec.blocks), h \(ckpt.spec.h), \(ckpt.spec.integrator.rawValue)): \(metric.name) \(value)")
+                let value = metric.kind.isAccuracy ? String(format: "%.4f%%", metric.value * 100) : String(format: "%.6f", metric.value)
+                print("\(config.experiment)/\(config.variant) after epoch \(ckpt.epoch), level \(ckpt.level + 1) (blocks \(ckpt.spec.blocks), h \(ckpt.spec.h), \(ckpt.spec.integrator.rawValue)): \(metric.kind.rawValue) \(value)")
             }
             if let predictions {
                 try collectively(comm, "write the predictions") {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ResNetCore
 import ResNetTraining
 
 /// The options shared by `train` and `compare`: an experiment, and overrides of its defaults.
@@ -11,7 +12,7 @@ struct TrainingOptions: ParsableArguments {
     var configFile: String?
 
     @Option(help: "Reading of the thesis the defaults come from: fit (default; regressions run long enough, on standardised x, to learn) or thesis (the settings as printed: 50 epochs on raw x, which stay at the mean predictor).")
-    var preset: String?
+    var preset: Preset?
 
     @Option(parsing: .unconditional, help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given).")
     var epochs: Int?
@@ -22,8 +23,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Learning rate.")
     var lr: Double?
 
-    @Option(help: "Optimizer: adam or sgd.")
-    var optimizer: String?
+    @Option(help: "Optimizer.")
+    var optimizer: OptimizerKind?
 
     @Option(name: .customLong("h"), parsing: .unconditional, help: "Step size h of the first level (halved at every switch).")
     var stepSize: Double?
@@ -35,7 +36,7 @@ struct TrainingOptions: ParsableArguments {
     var integrator: String?
 
     @Option(help: "Prolongation at a switch: insert (n → 2n−1, the thesis) or double (n → 2n).")
-    var prolongation: String?
+    var prolongation: Prolongation?
 
     @Option(help: ArgumentHelp("Block counts per level for every group, e.g. 2,3,5 (overrides the prolongation rule's counts).", valueName: "n,n,…"))
     var levels: String?
@@ -44,7 +45,7 @@ struct TrainingOptions: ParsableArguments {
     var switchEpochs: String?
 
     @Option(name: .customLong("switch"), help: "When to switch level: schedule (--switch-epochs) or plateau (when the training loss stalls).")
-    var switchMode: String?
+    var switchMode: SwitchRule?
 
     @Option(parsing: .unconditional, help: "Plateau switching: epochs without improvement before switching.")
     var patience: Int?
@@ -56,13 +57,13 @@ struct TrainingOptions: ParsableArguments {
     var maxLevels: Int?
 
     @Option(help: "Adam/SGD state at a switch: prolong (mapped like the weights) or reset.")
-    var optimizerState: String?
+    var optimizerState: OptimizerStateOnSwitch?
 
     @Option(help: "Learning-rate schedule: constant, or cosine (restarting at each level).")
-    var schedule: String?
+    var schedule: ScheduleKind?
 
-    @Option(help: "Activation: sigmoid, relu or tanh.")
-    var activation: String?
+    @Option(help: "Activation.")
+    var activation: Activation?
 
     @Option(help: ArgumentHelp("CNN: channels of each residual group, e.g. 16,32.", valueName: "c,c,…"))
     var channels: String?
@@ -71,16 +72,16 @@ struct TrainingOptions: ParsableArguments {
     var width: Int?
 
     @Option(help: "CNN output layer: flatten (Flatten + Linear(C·H·W → 10), the default) or pool (global average pool + Linear(C → 10)).")
-    var head: String?
+    var head: ModelSpec.Head?
 
     @Option(help: "CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group: true (default) or false.")
     var inputLayer: Bool?
 
     @Option(name: .customLong("init"), help: "Weight initialisation: scaled (Xavier for sigmoid/tanh, Kaiming for ReLU) or pytorch (U(±1/√fan_in), PyTorch's default).")
-    var initialization: String?
+    var initialization: ModelSpec.Initialization?
 
     @Option(help: "Regression: what the network sees of x: standard ((x − π)/(π/√3), the fit preset) or raw (x ∈ [0, 2π], the thesis preset).")
-    var inputScaling: String?
+    var inputScaling: InputScaling?
 
     @Option(help: "Images: random crops and flips while training: true or false (default false; the thesis names none).")
     var augment: Bool?
@@ -101,7 +102,7 @@ struct TrainingOptions: ParsableArguments {
     var preciseBn: Int?
 
     @Option(help: "Precision of the normalised activations kept for backward: single (the built-in default) or half (halves their memory; gradients within ≈ 5e-4 relative, and training drifts from single precision's).")
-    var savedActivations: String?
+    var savedActivations: HalfPrecision.Storage?
 
     @Option(parsing: .unconditional, help: "Write a checkpoint every N epochs (0 = at level switches and at the end).")
     var checkpointEvery: Int?
@@ -130,41 +131,42 @@ struct TrainingOptions: ParsableArguments {
     var injectNanAtEpoch: Int?
 
     /// The flags given on the command line, as config keys.
-    func overrides() -> [(String, ConfigValue)] {
-        var o: [(String, ConfigValue)] = []
-        func add(_ key: String, _ v: ConfigValue?) { if let v { o.append((key, v)) } }
-        add("epochs", epochs.map(ConfigValue.int))
-        add("batch-size", batchSize.map(ConfigValue.int))
-        add("lr", lr.map(ConfigValue.double))
-        add("optimizer", optimizer.map(ConfigValue.string))
-        add("h", stepSize.map(ConfigValue.double))
-        add("blocks", blocks.map(ConfigValue.string))
-        add("integrator", integrator.map(ConfigValue.string))
-        add("prolongation", prolongation.map(ConfigValue.string))
-        add("levels", levels.map(ConfigValue.string))
-        add("switch-epochs", switchEpochs.map(ConfigValue.string))
-        add("switch", switchMode.map(ConfigValue.string))
-        add("patience", patience.map(ConfigValue.int))
-        add("min-improvement", minImprovement.map(ConfigValue.double))
-        add("max-levels", maxLevels.map(ConfigValue.int))
-        add("optimizer-state-on-switch", optimizerState.map(ConfigValue.string))
-        add("schedule", schedule.map(ConfigValue.string))
-        add("activation", activation.map(ConfigValue.string))
-        add("channels", channels.map(ConfigValue.string))
-        add("width", width.map(ConfigValue.int))
-        add("head", head.map(ConfigValue.string))
-        add("input-layer", inputLayer.map(ConfigValue.bool))
-        add("input-scaling", inputScaling.map(ConfigValue.string))
-        add("init", initialization.map(ConfigValue.string))
-        add("augment", augment.map(ConfigValue.bool))
-        add("seed", seed.map(ConfigValue.int))
-        add("subset", subset.map(ConfigValue.int))
-        add("data-dir", dataDir.map(ConfigValue.string))
-        if localBn { o.append(("local-bn", .bool(true))) }
-        add("checkpoint-every", checkpointEvery.map(ConfigValue.int))
-        add("keep-checkpoints", keepCheckpoints.map(ConfigValue.int))
-        add("precise-bn", preciseBn.map(ConfigValue.int))
-        add("saved-activations", savedActivations.map(ConfigValue.string))
+    func overrides() -> [(key: ExperimentConfig.CodingKeys, text: String)] {
+        var o: [(key: ExperimentConfig.CodingKeys, text: String)] = []
+        func add<T: LosslessStringConvertible>(_ key: ExperimentConfig.CodingKeys, _ v: T?) { if let v { o.append((key, v.description)) } }
+        func add<T: ConfigChoice>(_ key: ExperimentConfig.CodingKeys, _ v: T?) { if let v { o.append((key, v.rawValue)) } }
+        add(.epochs, epochs)
+        add(.batchSize, batchSize)
+        add(.lr, lr)
+        add(.optimizer, optimizer)
+        add(.h, stepSize)
+        add(.blocks, blocks)
+        add(.integrators, integrator)
+        add(.prolongation, prolongation)
+        add(.levels, levels)
+        add(.switchEpochs, switchEpochs)
+        add(.switchMode, switchMode)
+        add(.patience, patience)
+        add(.minImprovement, minImprovement)
+        add(.maxLevels, maxLevels)
+        add(.optimizerStateOnSwitch, optimizerState)
+        add(.schedule, schedule)
+        add(.activation, activation)
+        add(.channels, channels)
+        add(.width, width)
+        add(.head, head)
+        add(.inputLayer, inputLayer)
+        add(.inputScaling, inputScaling)
+        add(.initialization, initialization)
+        add(.augment, augment)
+        add(.seed, seed)
+        add(.subset, subset)
+        add(.dataDir, dataDir)
+        if localBn { add(.localBN, true) }
+        add(.checkpointEvery, checkpointEvery)
+        add(.keepCheckpoints, keepCheckpoints)
+        add(.preciseBN, preciseBn)
+        add(.savedActivations, savedActivations)
         return o
     }
 
@@ -174,7 +176,7 @@ struct TrainingOptions: ParsableArguments {
             throw ValidationError("--resume-in-place continues a run directory given with --resume; add --resume <run directory> or drop it")
         }
         if resume != nil {
-            var given = overrides().map { "--" + $0.0 }
+            var given = overrides().map { "--" + $0.key.rawValue }
             if experiment != nil { given.append("--experiment") }
             if preset != nil { given.append("--preset") }
             if configFile != nil { given.append("--config") }
@@ -183,36 +185,36 @@ struct TrainingOptions: ParsableArguments {
                 throw ValidationError("--resume continues the checkpoint's run with the checkpoint's config; drop \(given.joined(separator: ", ")) (start a new run to change them)")
             }
         }
-        let fileOverrides = try configFile.map { try ExperimentConfig.readOverrides(yamlFile: $0) } ?? []
-        func fileValue(_ key: String) throws -> String? {
+        let file = configFile ?? ""
+        var fileOverrides = try configFile.map { try ExperimentConfig.readOverrides(yamlFile: $0) } ?? []
+        func fileValue(_ key: ExperimentConfig.CodingKeys) throws -> String? {
             guard let v = fileOverrides.first(where: { $0.key == key })?.value else { return nil }
-            guard case .string(let s) = v else {
-                throw ConfigError.wrongType(key: key, file: configFile ?? "", expected: "a name")
-            }
+            guard let s = v.scalar?.string else { throw ConfigError.wrongType(key: key.rawValue, file: file, expected: "a name") }
             return s
         }
-        let name = try experiment ?? fileValue("experiment") ?? "regression"
-        let variantName = try variant ?? fileValue("variant")
-        let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName,
-                                                   preset: try preset ?? fileValue("preset"))
-        var config = builtIn
+        let name = try experiment ?? fileValue(.experiment) ?? "regression"
+        let variantName = try variant ?? fileValue(.variant)
+        let presetName = try fileValue(.preset)
+        let filePreset = try presetName.map { p in
+            guard let v = Preset(rawValue: p) else { throw ConfigError.invalid(key: "preset", problem: "'\(p)' is not \(Preset.spelledChoices) (\(file))") }
+            return v
+        }
+        let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName, preset: preset ?? filePreset)
+        fileOverrides.removeAll { [.experiment, .variant, .preset].contains($0.key) }
+        var flags = overrides()
         // In a comparison the level schedule belongs to the multi-level variants only: the
         // shallow and deep baselines stay single-level.
-        let scheduleKeys: Set<String> = ["switch-epochs", "levels", "switch"]
-        let skipSchedule = comparing && builtIn.levelCount == 1
-        var explicit: Set<String> = []
-        for (key, value) in fileOverrides where key != "experiment" && key != "variant" && key != "preset" {
-            if skipSchedule && scheduleKeys.contains(key) { continue }
-            try config.set(key, value, source: configFile ?? "")
-            explicit.insert(key)
+        if comparing && builtIn.levelCount == 1 {
+            let scheduleKeys: Set<ExperimentConfig.CodingKeys> = [.switchEpochs, .levels, .switchMode]
+            fileOverrides.removeAll { scheduleKeys.contains($0.key) }
+            flags.removeAll { scheduleKeys.contains($0.key) }
         }
-        for (key, value) in overrides() {
-            if skipSchedule && scheduleKeys.contains(key) { continue }
-            try config.set(key, value, source: "command line")
-            explicit.insert(key)
-        }
+        var config = builtIn
+        try config.apply(fileOverrides, source: file)
+        try config.apply(flags: flags, source: "command line")
         // A shorter or longer run keeps the built-in switches at the same fractions of training.
-        if config.epochs != builtIn.epochs, !explicit.contains("switch-epochs"), !config.switchEpochs.isEmpty {
+        let explicit = fileOverrides.contains { $0.key == .switchEpochs } || flags.contains { $0.key == .switchEpochs }
+        if config.epochs != builtIn.epochs, !explicit, !config.switchEpochs.isEmpty {
             // Switches that no longer fit before the last epoch are dropped (a 1-epoch run has one level).
             config.switchEpochs = ExperimentConfig.scaledSwitchEpochs(builtIn.switchEpochs, from: builtIn.epochs, to: config.epochs)
                 .filter { $0 < config.epochs }
@@ -221,5 +223,3 @@ struct TrainingOptions: ParsableArguments {
         return config
     }
 }
-
-

@@ -55,12 +55,12 @@ func syntheticRun(variant: String, epochs: Int = 10, levels: [(blocks: Int, h: D
         history.append(EpochRecord(epoch: e, level: level + 1, blocks: [l.blocks, l.blocks], h: l.h, integrator: l.integrator,
                                    learningRate: 0.005, trainLoss: 2.0 * pow(0.7, Double(e)),
                                    testMetric: metric == "test accuracy" ? acc : 5 * pow(0.8, Double(e)),
-                                   testMetricName: metric, epochSeconds: 1, samplesPerSecond: 1000,
+                                   testMetricName: MetricKind(rawValue: metric)!, epochSeconds: 1, samplesPerSecond: 1000,
                                    allreduceShare: 0, peakRSSBytes: Int(peakMB * 1e6)))
     }
     let last = history.last!
     return RunSummary(experiment: "fashion", variant: variant, ranks: 2, epochs: epochs, finalTrainLoss: last.trainLoss,
-                      testMetric: last.testMetric, testMetricName: metric, trainSeconds: seconds.reduce(0, +),
+                      testMetric: last.testMetric, testMetricName: MetricKind(rawValue: metric)!, trainSeconds: seconds.reduce(0, +),
                       levelSeconds: seconds, switchEpochs: switches, finalBlocks: last.blocks, parameterCount: 1000,
                       peakRSSBytes: Int(peakMB * 1e6), runDirectory: nil, history: history)
 }

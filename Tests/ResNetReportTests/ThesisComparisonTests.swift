@@ -106,7 +106,7 @@ final class ThesisComparisonTests: XCTestCase {
 
     func testScaleOfBuiltInConfigs() throws {
         XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep").scale, .thesis)
-        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "regression", variant: "deep", preset: "thesis").scale, .thesis)
+        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "regression", variant: "deep", preset: .thesis).scale, .thesis)
         XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "regression", variant: "deep").scale, .reading)
         var small = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         small.subset = 2048

@@ -135,10 +135,13 @@ final class CheckpointLimitsTests: XCTestCase {
         let a = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
         var b = a
         b.seed = 7
-        b.savedActivations = "single"
+        b.savedActivations = .single
         XCTAssertEqual(a.fields.map(\.key), b.fields.map(\.key))
         let differing = zip(a.fields, b.fields).filter { $0.0.value != $0.1.value }.map(\.0.key)
         XCTAssertEqual(differing, ["seed", "saved-activations"])
         XCTAssertTrue(b.fields.contains { $0.key == "seed" && $0.value == "7" })
+        var c = a
+        c.lr = a.lr.nextUp  // differs in the last bit only
+        XCTAssertEqual(zip(a.fields, c.fields).filter { $0.0.value != $0.1.value }.map(\.0.key), ["lr"])
     }
 }

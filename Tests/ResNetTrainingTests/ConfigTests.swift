@@ -16,38 +16,38 @@ final class ConfigTests: XCTestCase {
     }
 
     func testThesisSchedulesAsRead() throws {
-        let ml = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel", preset: "thesis")
+        let ml = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel", preset: .thesis)
         XCTAssertEqual(ml.blocks(atLevel: 0), [2])
         XCTAssertEqual(ml.blocks(atLevel: 1), [3])
         XCTAssertEqual(ml.h(atLevel: 1), 0.5)
         XCTAssertEqual(ml.switchEpochs, [25])
         XCTAssertEqual([ml.epochs, ml.batchSize], [50, 256])
         XCTAssertEqual(ml.lr, 0.005)
-        XCTAssertEqual(ml.inputScaling, "raw")
+        XCTAssertEqual(ml.inputScaling, .raw)
 
         // The fit reading: standardised x, 1000 epochs, the switch still half-way.
         let fit = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
         XCTAssertEqual([fit.epochs, fit.batchSize], [1000, 256])
         XCTAssertEqual(fit.switchEpochs, [500])
-        XCTAssertEqual(fit.inputScaling, "standard")
+        XCTAssertEqual(fit.inputScaling, .standard)
         XCTAssertEqual(fit.lr, 0.005)
 
         // §6.1: Euler and RK2 at the baseline's 2 blocks.
         let rk2 = try ExperimentConfig.builtIn(experiment: "rk2-regression", variant: "rk2")
         let euler = try ExperimentConfig.builtIn(experiment: "rk2-regression", variant: "deep")
         XCTAssertEqual([rk2.blocks, euler.blocks], [[2], [2]])
-        XCTAssertEqual([rk2.integrators, euler.integrators], [["midpoint"], ["euler"]])
+        XCTAssertEqual([rk2.integrators, euler.integrators], [[.midpoint], [.euler]])
 
         // §6.3 / Fig. 6.9: the baseline is the 5-block RK2 MLP; a 5-block Euler one beside it.
         let baseline = try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "deep")
         XCTAssertEqual(baseline.blocks, [5])
-        XCTAssertEqual(baseline.integrators, ["midpoint"])
-        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "deep-euler").integrators, ["euler"])
+        XCTAssertEqual(baseline.integrators, [.midpoint])
+        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "deep-euler").integrators, [.euler])
 
         // §5.2: an input layer and the flatten head; §5.3: no augmentation named, none by default.
         let fashion = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         XCTAssertEqual(fashion.inputLayer, true)
-        XCTAssertEqual(fashion.head, "flatten")
+        XCTAssertEqual(fashion.head, .flatten)
         XCTAssertFalse(try ExperimentConfig.builtIn(experiment: "cifar", variant: "deep").augments)
 
         let cifar = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
@@ -55,12 +55,12 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual((0..<3).map { cifar.h(atLevel: $0) }, [1, 0.5, 0.25])
 
         let rk2ml = try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "rk2")
-        XCTAssertEqual((0..<3).map { rk2ml.integrator(atLevel: $0) }, ["euler", "midpoint", "midpoint"])
+        XCTAssertEqual((0..<3).map { rk2ml.integrator(atLevel: $0) }, [.euler, .midpoint, .midpoint])
         XCTAssertEqual(rk2ml.switchEpochs, [1000, 4000])
         XCTAssertEqual([rk2ml.epochs, rk2ml.batchSize], [8000, 512])
 
         var doubled = ml
-        doubled.prolongation = "double"
+        doubled.prolongation = .double
         XCTAssertEqual(doubled.blocks(atLevel: 1), [4])
     }
 
@@ -82,9 +82,8 @@ final class ConfigTests: XCTestCase {
             ("--switch-epochs", { $0.switchEpochs = [$0.epochs] }),
             ("--switch-epochs", { $0.switchEpochs = [30, 20]; $0.levels = [2, 3, 5] }),
             ("--levels", { $0.levels = [2, 2] }),
-            ("--integrator", { $0.integrators = ["rk9"] }),
+            ("--integrator", { $0.integrators = [] }),
             ("--blocks", { $0.blocks = [2, 2] }),
-            ("--saved-activations", { $0.savedActivations = "double" }),
         ]
         for (flag, change) in cases {
             var c = base
@@ -99,11 +98,11 @@ final class ConfigTests: XCTestCase {
     /// before the key existed read as half (how they trained); the key reaches the layers.
     func testSavedActivationsDefaultAndReachTheLayers() throws {
         var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
-        XCTAssertEqual(c.savedActivations, "single")
+        XCTAssertEqual(c.savedActivations, .single)
         XCTAssertEqual(c.savedActivationStorage, .single)
         var written = c
         written.savedActivations = nil
-        let old = try JSONDecoder().decode(ExperimentConfig.self, from: try JSONEncoder().encode(written))
+        let old = try ExperimentConfig.decode(String(decoding: try JSONEncoder().encode(written), as: UTF8.self), source: "json")
         XCTAssertEqual(old.savedActivationStorage, .half)
         c.savedActivations = nil
         for (k, v) in try ExperimentConfig.parseOverrides(yaml: "saved-activations: single\n", source: "t.yaml") {
@@ -111,7 +110,7 @@ final class ConfigTests: XCTestCase {
         }
         XCTAssertEqual(c.savedActivationStorage, .single)
         var r = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
-        r.savedActivations = "single"
+        r.savedActivations = .single
         _ = try Trainer(config: r, communicator: SingleProcessCommunicator())
         XCTAssertEqual(NormActConv.savedStorage, .single)
         r.savedActivations = nil
@@ -127,7 +126,13 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.levels, [2, 3, 5])
         XCTAssertEqual(c.lr, 0.001)
         XCTAssertTrue(c.localBN)
-        XCTAssertEqual(c.integrators, ["euler", "rk2"])
+        XCTAssertEqual(c.integrators, [.euler, .midpoint])
+        // Values are read by the key's type whatever their quoting; 7.0 is a whole number.
+        try c.apply(try ExperimentConfig.parseOverrides(yaml: "epochs: '9'\nwidth: 7.0\ndata-dir: '123'\nswitch-epochs: '2,4'\n", source: "t.yaml"),
+                    source: "t.yaml")
+        XCTAssertEqual([c.epochs, c.width], [9, 7])
+        XCTAssertEqual(c.dataDir, "123")
+        XCTAssertEqual(c.switchEpochs, [2, 4])
 
         XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "epoch: 3\n", source: "t.yaml")) { e in
             XCTAssertTrue("\(e)".contains("t.yaml: unknown key 'epoch'"), "\(e)")
@@ -142,6 +147,59 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "epochs: [1\n", source: "t.yaml")) { e in
             XCTAssertTrue("\(e)".contains("not valid YAML"), "\(e)")
         }
+    }
+
+    func testNamedValuesDecodeToTheirTypesAndBadNamesListTheChoices() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
+        try c.apply(try ExperimentConfig.parseOverrides(
+            yaml: "optimizer: sgd\nschedule: cosine\nswitch: plateau\nprolongation: double\nhead: pool\nblocks: 4\n", source: "t.yaml"),
+            source: "t.yaml")
+        XCTAssertEqual(c.optimizer, .sgd)
+        XCTAssertEqual(c.schedule, .cosine)
+        XCTAssertEqual(c.switchMode, .plateau)
+        XCTAssertEqual(c.prolongation, .double)
+        XCTAssertEqual(c.head, .pool)
+        XCTAssertEqual(c.blocks, [4, 4])  // one number: every group
+        try c.apply(flags: [(.channels, "8,16,32")], source: "command line")
+        XCTAssertEqual(c.blocks, [4, 4, 4])  // the same count in every group follows the groups
+        XCTAssertEqual(c.blocks(atLevel: 1), [8, 8, 8])
+        for (key, text, choices) in [(ExperimentConfig.CodingKeys.optimizer, "adamw", "adam or sgd"),
+                                     (.activation, "gelu", "sigmoid, relu or tanh"),
+                                     (.integrators, "euler,rk3", "euler, midpoint, heun or rk4 (rk2 = midpoint)")] {
+            XCTAssertThrowsError(try c.apply(flags: [(key, text)], source: "command line")) { e in
+                XCTAssertEqual("\(e)", "invalid --\(key.rawValue): '\(text)' is not \(choices) (command line)")
+            }
+        }
+    }
+
+    /// Applying keys rewrites the whole config through YAML: every other value must come back
+    /// to the bit, whatever its digits.
+    func testApplyingKeysKeepsTheOtherValuesExactly() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
+        c.lr = 1.0 / 3
+        c.h = 0.1 + 0.2
+        c.noise = 5e-324
+        c.momentum = 0.9 - 1e-16
+        c.minImprovement = .leastNormalMagnitude
+        c.dataDir = "/data/a: b # c"
+        let before = c
+        try c.apply(flags: [(.epochs, "7")], source: "command line")
+        XCTAssertEqual(c.epochs, 7)
+        c.epochs = before.epochs
+        XCTAssertEqual(c, before)
+    }
+
+    /// Checkpoints keep the config's JSON form keyed by property name, as before the keys became
+    /// kebab-case (launch/pytorch_peer.py reads it so); both spellings read back.
+    func testJSONFormKeepsPropertyNames() throws {
+        let c = try ExperimentConfig.builtIn(experiment: "rk2-multilevel", variant: "rk2")
+        let json = String(decoding: try ExperimentConfig.jsonEncoder().encode(c), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"switchMode\":\"schedule\""), json)
+        XCTAssertTrue(json.contains("\"weightDecay\":0"), json)
+        XCTAssertTrue(json.contains("\"integrators\":[\"euler\",\"midpoint\"]"), json)
+        XCTAssertFalse(json.contains("batch-size"), json)
+        XCTAssertEqual(try ExperimentConfig.decode(json, source: "json"), c)
+        XCTAssertEqual(try ExperimentConfig.decode(try c.yaml(), source: "yaml"), c)
     }
 
     func testWrittenYAMLReadsBackToTheSameConfig() throws {
@@ -205,8 +263,8 @@ final class ConfigTests: XCTestCase {
     }
 
     func testPlateauRule() {
-        XCTAssertFalse(Trainer.plateaued([1.0, 0.9], patience: 2, minImprovement: 0.01))
-        XCTAssertTrue(Trainer.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))
-        XCTAssertFalse(Trainer.plateaued([1.0, 0.999, 0.98], patience: 2, minImprovement: 0.01))
+        XCTAssertFalse(LevelSchedule.plateaued([1.0, 0.9], patience: 2, minImprovement: 0.01))
+        XCTAssertTrue(LevelSchedule.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))
+        XCTAssertFalse(LevelSchedule.plateaued([1.0, 0.999, 0.98], patience: 2, minImprovement: 0.01))
     }
 }

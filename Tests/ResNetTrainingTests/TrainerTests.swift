@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import ResNetDistributed
 import ResNetSafeTensors
@@ -71,5 +72,35 @@ final class TrainerTests: XCTestCase {
         _ = try resumed.run()
         XCTAssertEqual(resumedLosses, Array(losses.suffix(resumedLosses.count)))
         XCTAssertEqual(resumedLosses.count, 16)
+    }
+
+    /// The cosine schedule restarts at each level and equals lr·(1 + cos(π·t/T))/2 over the
+    /// level's T steps, to the bit (the formula the trainer used before the core's schedule).
+    func testLevelScheduleLearningRateAndSwitches() throws {
+        var c = try smallRegression(epochs: 6)
+        c.schedule = .cosine
+        c.switchEpochs = [2]
+        var levels = LevelSchedule(config: c)
+        let steps = 4
+        for epoch in 0..<2 {
+            for step in 0..<steps {
+                let t = epoch * steps + step
+                XCTAssertEqual(levels.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps),
+                               c.lr * (1 + cos(Double.pi * Double(t) / Double(2 * steps))) / 2)
+            }
+        }
+        let comm = SingleProcessCommunicator()
+        XCTAssertFalse(try levels.shouldSwitch(after: 0, trainLosses: [1], comm: comm))
+        XCTAssertTrue(try levels.shouldSwitch(after: 1, trainLosses: [1, 1], comm: comm))
+        levels.advance(startingAt: 2)
+        XCTAssertEqual([levels.level, levels.levelStartEpoch], [1, 2])
+        XCTAssertEqual(levels.switchEpochs, [2])
+        XCTAssertFalse(try levels.shouldSwitch(after: 4, trainLosses: [1, 1, 1, 1, 1], comm: comm))  // no third level
+        // The second level runs from epoch 2 to the end (epoch 6): 16 steps, restarting at lr.
+        XCTAssertEqual(levels.learningRate(epoch: 2, step: 0, stepsPerEpoch: steps), c.lr)
+        XCTAssertEqual(levels.learningRate(epoch: 4, step: 0, stepsPerEpoch: steps),
+                       c.lr * (1 + cos(Double.pi * 8 / 16)) / 2)
+        c.schedule = .constant
+        XCTAssertEqual(LevelSchedule(config: c).learningRate(epoch: 1, step: 3, stepsPerEpoch: steps), c.lr)
     }
 }

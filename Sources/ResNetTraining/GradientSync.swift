@@ -1,0 +1,72 @@
+import ResNetCore
+import ResNetDistributed
+
+/// Backward with the gradients summed across ranks, and the step's loss and stop requests
+/// agreed on in their own small reduction.
+///
+/// One path for every setting: as backward finishes each segment of the model (head, residual
+/// groups from the last, stem), its gradient range joins a bucket; a bucket that holds at least
+/// `bucketElements` floats starts its non-blocking allreduce at once, and the rest starts when
+/// backward ends. `bucketElements = .max` makes the whole gradient buffer one allreduce after
+/// backward; smaller buckets overlap communication with the rest of backward. The sums are the
+/// same either way.
+struct GradientSync {
+    let comm: Communicator
+    /// Finished gradient ranges are gathered until a bucket holds at least this many floats.
+    var bucketElements: Int
+
+    /// What the ranks agreed on in one step.
+    struct Agreement {
+        /// The sum of the ranks' losses (each normalised by the global batch): the global loss.
+        var loss: Double
+        /// Whether some rank asked to stop.
+        var stop: Bool
+        /// Seconds spent waiting for the reductions after backward (the communication that
+        /// backward did not hide).
+        var waitSeconds: Double
+    }
+
+    /// Runs `model.backward(gradient)` and returns once the gradients in `model.gradients`
+    /// are the sums over all ranks, with the agreed loss and stop request.
+    func backward(_ model: ResNetModel, _ gradient: Tensor, localLoss: Float, localStop: Bool) throws -> Agreement {
+        guard comm.size > 1 else {
+            try model.backward(gradient)
+            return Agreement(loss: Double(localLoss), stop: localStop, waitSeconds: 0)
+        }
+        // The loss and the stop flag travel in their own two-float buffer, started first.
+        let agreed = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2)
+        defer { agreed.deallocate() }
+        agreed[0] = localLoss
+        agreed[1] = localStop ? 1 : 0
+        var pending: [PendingReduction] = [try comm.startAllreduceSum(agreed)]
+        var bucket: UnsafeMutableBufferPointer<Float>?
+        var failure: Error?
+        func flush() {
+            guard let b = bucket, failure == nil else { return }
+            bucket = nil
+            do { pending.append(try comm.startAllreduceSum(b)) } catch { failure = error }
+        }
+        // The model holds its gradient buffer for the whole backward and the waits, so no
+        // pointer outlives its access.
+        let waitSeconds = try model.backward(gradient, onGradientsReady: { ready in
+            // Ranges arrive disjoint, adjacent and descending: extend the bucket downwards.
+            if let b = bucket {
+                bucket = UnsafeMutableBufferPointer(start: ready.baseAddress, count: ready.count + b.count)
+            } else {
+                bucket = ready
+            }
+            if bucket!.count >= bucketElements { flush() }
+        }, finish: {
+            let waitStart = ProcessStats.now()
+            flush()
+            var firstError = failure
+            for p in pending {
+                do { try p.wait() } catch { if firstError == nil { firstError = error } }
+            }
+            pending.removeAll()
+            if let firstError { throw firstError }
+            return ProcessStats.now() - waitStart
+        })
+        return Agreement(loss: Double(agreed[0]), stop: agreed[1] > 0, waitSeconds: waitSeconds)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import ResNetCore
+import ResNetData
+import ResNetDistributed
+
+extension Trainer {
+    /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
+    /// whole test set split across ranks.
+    public func evaluate() throws -> (kind: MetricKind, value: Double) {
+        try synchroniseRunningStatistics()
+        let mine = GlobalBatchPlan.evaluationRange(count: data.testCount, rank: comm.rank, ranks: comm.size)
+        var totals = [0.0]
+        let chunk = 1000
+        var lower = mine.lowerBound
+        while lower < mine.upperBound {
+            let range = lower..<min(lower + chunk, mine.upperBound)
+            let batch = data.testBatch(range)
+            let out = try model.forward(batch.input, training: false)
+            switch batch.targets {
+            case .values(let target):
+                for i in 0..<out.count {
+                    let d = Double(out.data[i]) - Double(target.data[i])
+                    totals[0] += d * d
+                }
+            case .classes(let labels):
+                let classes = out.shape[1]
+                for (i, label) in labels.enumerated() {
+                    let row = out.data[(i * classes)..<((i + 1) * classes)]
+                    let predicted = row.indices.max { row[$0] < row[$1] }! - i * classes
+                    if predicted == label { totals[0] += 1 }
+                }
+            }
+            lower = range.upperBound
+        }
+        try comm.allreduceSum(&totals)
+        if data.isClassification { return (.accuracy, totals[0] / Double(data.testCount)) }
+        return (.errorNorm, totals[0].squareRoot())
+    }
+
+    /// Optimizer steps in one epoch (the same on every rank).
+    public var stepsPerEpoch: Int {
+        GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed)).stepsPerEpoch
+    }
+
+    /// Regression only: the model's function on `gridPoints` points over the data's interval
+    /// [0, 2π], the true function there, and the test set — what `fit.svg` shows.
+    public func regressionFit(gridPoints: Int = 400) throws -> (x: [Double], truth: [Double], prediction: [Double], testX: [Double], testY: [Double])? {
+        guard let test = data.regressionTestSet, let f = data.regressionFunction else { return nil }
+        let x = (0..<gridPoints).map { 2 * Double.pi * Double($0) / Double(gridPoints - 1) }
+        let out = try model.forward(Tensor(shape: [gridPoints, 1], data: x.map { data.networkInput(Float($0)) }), training: false)
+        return (x, x.map { f($0) }, out.data.map(Double.init), test.x.map(Double.init), test.y.map(Double.init))
+    }
+
+    /// Regression only: the test inputs, true values and the model's predictions (inference mode).
+    public func regressionPredictions() throws -> (x: [Float], truth: [Float], prediction: [Float])? {
+        guard let test = data.regressionTestSet else { return nil }
+        let out = try model.forward(Tensor(shape: [test.count, 1], data: test.x.map(data.networkInput)), training: false)
+        return (test.x, test.y, out.data)
+    }
+
+    /// `--precise-bn K`: the running statistics are reset and set to the plain average of the
+    /// batch statistics of the epoch's first K global batches under the current weights, so they
+    /// describe the final weights rather than a momentum average over the last steps' (which lags
+    /// behind while weights move fast). Every rank takes part in each forward (the BatchNorm sums
+    /// are reduced unless --local-bn), so all agree.
+    func recalibrateBatchNorm(plan: EpochPlan) throws {
+        guard config.preciseBN > 0 else { return }
+        try model.reestimateBatchNormStatistics(batches: config.preciseBN) { k in
+            let shard = plan.shard(step: k % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
+            _ = try model.forward(data.trainBatch(shard.indices, epoch: plan.epoch).input, training: true)
+        }
+    }
+
+    /// With local BatchNorm each rank's running statistics differ; average them so every rank
+    /// evaluates (and checkpoints) the same model. With synchronised BatchNorm they already agree.
+    func synchroniseRunningStatistics() throws {
+        guard comm.size > 1, config.localBN, !model.state.isEmpty else { return }
+        try comm.allreduceSum(&model.state)
+        let scale = 1 / Float(comm.size)
+        for i in model.state.indices { model.state[i] *= scale }
+    }
+}
