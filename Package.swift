@@ -32,12 +32,14 @@ let package = Package(
         // The only C code that includes <mpi.h>.
         .target(name: "CMPIShim", dependencies: ["COpenMPI"]),
 
-        .target(name: "ResNetCore", dependencies: ["COpenBLAS"],
+        // Seeded randomness and stable hashing, the same on every rank.
+        .target(name: "ResNetBase"),
+        .target(name: "ResNetCore", dependencies: ["ResNetBase", "COpenBLAS"],
                 swiftSettings: [.unsafeFlags(coreFlags, .when(configuration: .release))]),
-        .target(name: "ResNetData", dependencies: ["CZlib"]),
-        .target(name: "ResNetDistributed", dependencies: ["CMPIShim"]),
+        .target(name: "ResNetData", dependencies: ["ResNetBase", "CZlib"]),
+        .target(name: "ResNetDistributed", dependencies: ["ResNetBase", "CMPIShim"]),
         // The safetensors format: needs only Foundation, so any tool can read checkpoints.
-        .target(name: "ResNetSafeTensors"),
+        .target(name: "ResNetSafeTensors", dependencies: ["ResNetBase"]),
         .target(name: "ResNetTraining", dependencies: [
             "ResNetCore", "ResNetData", "ResNetDistributed", "ResNetSafeTensors",
             .product(name: "Logging", package: "swift-log"),
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "ResNetSafeTensorsTests", dependencies: ["ResNetSafeTensors"]),
         .testTarget(name: "ResNetTrainingTests", dependencies: ["ResNetTraining", "ResNetSafeTensors"]),
         .testTarget(name: "ResNetReportTests", dependencies: ["ResNetReport", "ResNetTraining"]),
+        .testTarget(name: "ResNetBenchTests", dependencies: ["ResNetBench", "ResNetCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

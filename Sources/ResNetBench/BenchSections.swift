@@ -26,7 +26,7 @@ public struct BenchSections {
         Kernels.threadCount = 1
         var rows = try KernelBenchmark.run(batch: batch, gemmSize: 1024, repetitions: 5).map(BenchReport.KernelRow.init)
         let reference = rows[0].gflops
-        // The CIFAR-10 shapes and the stride-2 projections, beside issue 3's Fashion-MNIST rows.
+        // The CIFAR-10 shapes and the stride-2 projections, beside the Fashion-MNIST rows.
         for (cin, cout, size, stride) in [(16, 16, 32, 1), (32, 32, 16, 1), (64, 64, 8, 1), (16, 32, 28, 2), (32, 64, 16, 2)] {
             let (fwd, bwd, flops) = try LayerTiming.conv(inputChannels: cin, outputChannels: cout, size: size,
                                                          stride: stride, batch: batch)

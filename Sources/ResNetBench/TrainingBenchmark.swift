@@ -60,7 +60,7 @@ public enum TrainingBenchmark {
             return (d, d.trainCount)
         } catch where config.dataset == .cifar10 {
             let count = max(config.batchSize, 2048)
-            var rng = ResNetCore.SplitMix64(seed: 7)
+            var rng = SplitMix64(seed: 7)
             let pixels: [UInt8] = (0..<(count * 3 * 32 * 32)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
             let labels: [UInt8] = (0..<count).map { i in UInt8(i % 10) }
             let set = ImageDataset(images: pixels, labels: labels, channels: 3, height: 32, width: 32)

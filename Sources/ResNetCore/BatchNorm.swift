@@ -14,7 +14,6 @@ public final class BatchNorm: Layer {
     private var savedNormalized: Tensor?
     private var savedInverseStd: [Float] = []
     private var savedCount: Double = 0
-    private var savedTraining = false
 
     public init(channels: Int, weightOffset: Int, biasOffset: Int,
                 runningMeanOffset: Int, runningVarianceOffset: Int) {
@@ -25,21 +24,21 @@ public final class BatchNorm: Layer {
         self.runningVarianceOffset = runningVarianceOffset
     }
 
-    /// Registers `name.weight`, `name.bias` (parameters) and `name.running_mean`,
-    /// `name.running_var` (state).
-    convenience init(_ name: String, channels: Int, layout: LayoutBuilder) {
-        let w = layout.addParameter("\(name).weight", shape: [channels], initializer: .constant(1))
-        let b = layout.addParameter("\(name).bias", shape: [channels], initializer: .constant(0))
-        let m = layout.addState("\(name).running_mean", shape: [channels], initializer: .constant(0))
-        let v = layout.addState("\(name).running_var", shape: [channels], initializer: .constant(1))
+    /// Registers `path.weight`, `path.bias` (parameters) and `path.running_mean`,
+    /// `path.running_var` (state).
+    convenience init(_ path: LayerPath, channels: Int, layout: LayoutBuilder) {
+        let w = layout.addParameter(ParameterName(path, .weight), shape: [channels], initializer: .constant(1))
+        let b = layout.addParameter(ParameterName(path, .bias), shape: [channels], initializer: .constant(0))
+        let m = layout.addState(ParameterName(path, .runningMean), shape: [channels], initializer: .constant(0))
+        let v = layout.addState(ParameterName(path, .runningVariance), shape: [channels], initializer: .constant(1))
         self.init(channels: channels, weightOffset: w, biasOffset: b, runningMeanOffset: m, runningVarianceOffset: v)
     }
 
-    /// The same γ and β with running statistics of its own, registered as `name.running_mean`
-    /// and `name.running_var` (a Runge–Kutta stage's copy of F).
-    func stageCopy(name: String, layout: LayoutBuilder) -> BatchNorm {
-        let m = layout.addState("\(name).running_mean", shape: [channels], initializer: .constant(0))
-        let v = layout.addState("\(name).running_var", shape: [channels], initializer: .constant(1))
+    /// The same γ and β with running statistics of its own, registered as `path.running_mean`
+    /// and `path.running_var` (a Runge–Kutta stage's copy of F).
+    func stageCopy(_ path: LayerPath, layout: LayoutBuilder) -> BatchNorm {
+        let m = layout.addState(ParameterName(path, .runningMean), shape: [channels], initializer: .constant(0))
+        let v = layout.addState(ParameterName(path, .runningVariance), shape: [channels], initializer: .constant(1))
         return BatchNorm(channels: channels, weightOffset: weightOffset, biasOffset: biasOffset,
                          runningMeanOffset: m, runningVarianceOffset: v)
     }
@@ -163,7 +162,6 @@ public final class BatchNorm: Layer {
         if training {
             savedNormalized = normalized
             savedInverseStd = inverseStd
-            savedTraining = true
         } else {
             savedNormalized = nil
         }

@@ -80,13 +80,6 @@ public enum Kernels {
         return (s1, s2)
     }
 
-    /// y += alpha · x over `count` elements.
-    @inlinable
-    public static func axpy(_ count: Int, _ alpha: Float,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { y[i] += alpha * x[i] }
-    }
-
     /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx] from W[out, in, k, k]:
     /// the weights of the stride-1 convolution that maps dY to dX ("same" padding).
     public static func flippedWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, kernel: Int) -> [Float] {

@@ -2,22 +2,24 @@
 /// pointers a layer works on, and the `Layer` protocol (paired forward/backward).
 
 /// A named view into one of the model's flat buffers.
-public struct ParameterSlot: Codable, Equatable, Hashable, Sendable {
-    public var name: String
+public struct ParameterSlot: Equatable, Hashable, Sendable {
+    public var id: ParameterName
     public var offset: Int
     public var shape: [Int]
+    /// The tensor's name in checkpoints.
+    public var name: String { id.description }
     public var count: Int { shape.reduce(1, *) }
     public var range: Range<Int> { offset..<(offset + count) }
 
-    public init(name: String, offset: Int, shape: [Int]) {
-        self.name = name
+    public init(id: ParameterName, offset: Int, shape: [Int]) {
+        self.id = id
         self.offset = offset
         self.shape = shape
     }
 }
 
 /// The bound b of a layer's uniform weight initialisation U(−b, b).
-enum WeightBound {
+package enum WeightBound {
     /// √(6 / (fan_in + fan_out)): Xavier (Glorot).
     case xavier
     /// √(6 / fan_in): Kaiming (He) for ReLU.
@@ -25,7 +27,7 @@ enum WeightBound {
     /// 1/√fan_in: PyTorch's default for Linear and Conv2d (Kaiming uniform with a = √5).
     case fanIn
 
-    func bound(fanIn: Float, fanOut: Float) -> Float {
+    package func bound(fanIn: Float, fanOut: Float) -> Float {
         switch self {
         case .xavier: return (6 / (fanIn + fanOut)).squareRoot()
         case .kaiming: return (6 / fanIn).squareRoot()
@@ -43,24 +45,26 @@ enum SlotInitializer: Equatable {
 
 /// Hands out consecutive offsets in the parameter and state buffers, in the order layers are
 /// created (= forward order), and remembers how each slot is initialised.
-final class LayoutBuilder {
+package final class LayoutBuilder {
+    package init() {}
+
     private(set) var slots: [ParameterSlot] = []
     private(set) var stateSlots: [ParameterSlot] = []
     private(set) var initializers: [SlotInitializer] = []
     private(set) var stateInitializers: [SlotInitializer] = []
-    private(set) var parameterCount = 0
-    private(set) var stateCount = 0
+    package private(set) var parameterCount = 0
+    package private(set) var stateCount = 0
 
-    func addParameter(_ name: String, shape: [Int], initializer: SlotInitializer) -> Int {
-        let slot = ParameterSlot(name: name, offset: parameterCount, shape: shape)
+    func addParameter(_ id: ParameterName, shape: [Int], initializer: SlotInitializer) -> Int {
+        let slot = ParameterSlot(id: id, offset: parameterCount, shape: shape)
         slots.append(slot)
         initializers.append(initializer)
         parameterCount += slot.count
         return slot.offset
     }
 
-    func addState(_ name: String, shape: [Int], initializer: SlotInitializer) -> Int {
-        let slot = ParameterSlot(name: name, offset: stateCount, shape: shape)
+    func addState(_ id: ParameterName, shape: [Int], initializer: SlotInitializer) -> Int {
+        let slot = ParameterSlot(id: id, offset: stateCount, shape: shape)
         stateSlots.append(slot)
         stateInitializers.append(initializer)
         stateCount += slot.count
@@ -83,15 +87,18 @@ public struct LayerBuffers {
     /// When set, training-mode BatchNorm folds its batch statistics into the running ones with
     /// this momentum instead of its own (1/k for the k-th batch gives their plain average).
     public let statisticsMomentum: Float?
+    /// How the layers run (saved-activation precision, convolution blocking).
+    public let execution: ExecutionOptions
 
     public init(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
                 state: UnsafeMutablePointer<Float>, reducer: BatchNormReducer? = nil,
-                statisticsMomentum: Float? = nil) {
+                statisticsMomentum: Float? = nil, execution: ExecutionOptions = ExecutionOptions()) {
         self.parameters = parameters
         self.gradients = gradients
         self.state = state
         self.reducer = reducer
         self.statisticsMomentum = statisticsMomentum
+        self.execution = execution
     }
 }
 

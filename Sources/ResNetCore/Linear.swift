@@ -20,14 +20,14 @@ public final class Linear: Layer {
         self.computesInputGradient = computesInputGradient
     }
 
-    /// Registers `name.weight` and `name.bias` in the layout.
-    convenience init(_ name: String, inputFeatures: Int, outputFeatures: Int, bias: Bool = true,
+    /// Registers `path.weight and `name.bias` in the layout.
+    package convenience init(_ path: LayerPath, inputFeatures: Int, outputFeatures: Int, bias: Bool = true,
                      initialization: WeightBound, computesInputGradient: Bool = true, layout: LayoutBuilder) {
         let fanIn = Float(inputFeatures), fanOut = Float(outputFeatures)
         let bound = initialization.bound(fanIn: fanIn, fanOut: fanOut)
-        let w = layout.addParameter("\(name).weight", shape: [outputFeatures, inputFeatures],
+        let w = layout.addParameter(ParameterName(path, .weight), shape: [outputFeatures, inputFeatures],
                                     initializer: .uniform(bound: bound))
-        let b = bias ? layout.addParameter("\(name).bias", shape: [outputFeatures],
+        let b = bias ? layout.addParameter(ParameterName(path, .bias), shape: [outputFeatures],
                                            initializer: .uniform(bound: 1 / fanIn.squareRoot())) : nil
         self.init(inputFeatures: inputFeatures, outputFeatures: outputFeatures,
                   weightOffset: w, biasOffset: b, computesInputGradient: computesInputGradient)

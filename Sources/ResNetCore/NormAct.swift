@@ -1,6 +1,6 @@
 /// BatchNorm → σ as one layer: the stem of every residual group (after its projection
 /// convolution). It keeps only the normalised input x̂ — in the precision of
-/// `NormActConv.savedStorage`, half by default — and recomputes σ(γ·x̂ + β) in backward,
+/// `ExecutionOptions.savedActivations`, half by default — and recomputes σ(γ·x̂ + β) in backward,
 /// where the unfused pair kept x̂ and σ's output, both in Float (four times the memory).
 ///
 /// Parameters and state are the wrapped `BatchNorm`'s, so the model layout is unchanged.
@@ -30,7 +30,7 @@ public final class NormAct: Layer {
         let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
             try norm.statistics(x.baseAddress!, batch: n, plane: plane, training: training, buffers: buffers)
         }
-        let store = training ? SavedNormalized(shape: input.shape, image: image, storage: NormActConv.savedStorage,
+        let store = training ? SavedNormalized(shape: input.shape, image: image, storage: buffers.execution.savedActivations,
                                                inverseStd: inverseStd, count: count) : nil
         var output = Tensor(uninitializedShape: input.shape)
         let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset

@@ -4,7 +4,7 @@
 ///
 /// Forward normalises each image, applies σ and lowers it for the GEMM while the image is in
 /// cache; only the normalised input x̂ is saved — in half precision by default, see
-/// `savedStorage` — and the activation is recomputed per image in backward. Backward computes the activation gradient as a convolution of dY with the flipped,
+/// `ExecutionOptions.savedActivations` — and the activation is recomputed per image in backward. Backward computes the activation gradient as a convolution of dY with the flipped,
 /// transposed weights — an (in × out·k²)·(out·k² × plane) GEMM of the forward's shape — instead
 /// of Wᵀ·dY followed by a col2im scatter-add, zeroing and unpadding.
 ///
@@ -14,11 +14,6 @@ public final class NormActConv: Layer {
     public let norm: BatchNorm
     public let activation: Activation
     public let conv: Conv2d
-
-    /// Precision of the saved x̂ of every NormActConv and NormAct (see `HalfPrecision`): half
-    /// by default, which halves the activation memory the residual blocks hold between forward
-    /// and backward; `.single` keeps Float (the trainer's `--saved-activations single`).
-    public static var savedStorage: HalfPrecision.Storage = .half
 
     private var saved: SavedNormalized?
 
@@ -71,7 +66,7 @@ public final class NormActConv: Layer {
         let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
             try norm.statistics(x.baseAddress!, batch: g.n, plane: g.plane, training: training, buffers: buffers)
         }
-        let store = training ? SavedNormalized(shape: input.shape, image: g.inImage, storage: NormActConv.savedStorage,
+        let store = training ? SavedNormalized(shape: input.shape, image: g.inImage, storage: buffers.execution.savedActivations,
                                                inverseStd: inverseStd, count: count) : nil
         var normalized = [Float](repeating: 0, count: g.inImage)   // x̂ of the current image
         var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])

@@ -86,25 +86,22 @@ public func prolong(_ model: ResNetModel, toBlocks newBlocks: [Int], rule: Prolo
     spec.h = h ?? old.h / 2
     if let integrator { spec.integrator = integrator }
     let fine = ResNetModel(spec: spec, seed: model.seed)
+    fine.execution = model.execution
 
-    func sourceName(_ name: String) -> String {
-        // "groups.<g>.blocks.<j>.<rest>" → "groups.<g>.blocks.<source>.<rest>"
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count > 4, parts[0] == "groups", parts[2] == "blocks",
-              let g = Int(parts[1]), let j = Int(parts[3]) else { return name }
-        var copy = parts.map(String.init)
-        copy[3] = String(blockSources[g][j])
-        return copy.joined(separator: ".")
+    /// The same tensor in the block it is copied from (itself outside the blocks).
+    func source(of id: ParameterName) -> ParameterName {
+        guard let block = id.layer.block else { return id }
+        return ParameterName(id.layer.movedToBlock(blockSources[block.group][block.index]), id.tensor)
     }
     func sources(_ newSlots: [ParameterSlot], _ oldSlots: [ParameterSlot], count: Int) throws -> [Int] {
-        let oldByName = Dictionary(uniqueKeysWithValues: oldSlots.map { ($0.name, $0) })
+        let oldByID = Dictionary(uniqueKeysWithValues: oldSlots.map { ($0.id, $0) })
         var result = [Int](repeating: 0, count: count)
         for slot in newSlots {
             // A stage's running statistics come from the same stage of the source block, or from
             // its first stage when the coarse level had fewer stages (Euler → midpoint).
-            let name = sourceName(slot.name)
-            let firstStage = name.replacingOccurrences(of: #"\.stage[0-9]+\."#, with: ".", options: .regularExpression)
-            guard let source = oldByName[name] ?? oldByName[firstStage], source.shape == slot.shape else {
+            let id = source(of: slot.id)
+            let firstStage = ParameterName(id.layer.firstStage, id.tensor)
+            guard let source = oldByID[id] ?? oldByID[firstStage], source.shape == slot.shape else {
                 throw ResNetCoreError.invalidSpec("no source for \(slot.name)")
             }
             for k in 0..<slot.count { result[slot.offset + k] = source.offset + k }

@@ -1,46 +1,3 @@
-/// One residual block: Y ← one explicit RK step of size h with sub-network F.
-/// F's layers are instantiated once per stage (same parameter offsets, separate saved state).
-final class ResidualBlock {
-    let tableau: ButcherTableau
-    let h: Float
-    let stageLayers: [[Layer]]
-
-    init(subNetwork: [Layer], tableau: ButcherTableau, h: Float) {
-        self.tableau = tableau
-        self.h = h
-        self.stageLayers = (0..<tableau.stages).map { i in i == 0 ? subNetwork : subNetwork.map { $0.freshCopy() } }
-    }
-
-    /// Stage-specific instances of F (same parameters; e.g. each stage with its own BatchNorm
-    /// running statistics).
-    init(stageLayers: [[Layer]], tableau: ButcherTableau, h: Float) {
-        precondition(stageLayers.count == tableau.stages, "one layer list per stage")
-        self.tableau = tableau
-        self.h = h
-        self.stageLayers = stageLayers
-    }
-
-    func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
-        let shape = input.shape
-        let out = try tableau.step(input.data, h: h) { i, z in
-            var t = Tensor(shape: shape, data: z)
-            for layer in stageLayers[i] { t = try layer.forward(t, training: training, buffers: buffers) }
-            return t.data
-        }
-        return Tensor(shape: shape, data: out)
-    }
-
-    func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
-        let shape = outputGradient.shape
-        let dIn = try tableau.stepBackward(outputGradient.data, h: h) { i, dk in
-            var g = Tensor(shape: shape, data: dk)
-            for layer in stageLayers[i].reversed() { g = try layer.backward(g, buffers: buffers) }
-            return g.data
-        }
-        return Tensor(shape: shape, data: dIn)
-    }
-}
-
 /// A ResNet MLP or CNN built from a `ModelSpec` and a seed, with all parameters in one flat
 /// buffer (forward order), gradients in a second buffer of the same layout, and BatchNorm
 /// running statistics in a third.
@@ -50,7 +7,7 @@ final class ResidualBlock {
 /// let y = try model.forward(Tensor(shape: [4, 1], data: [0, 1, 2, 3]), training: true)
 /// let (loss, dy) = mseLoss(prediction: y, target: target)
 /// model.zeroGradients()
-/// try model.backward(dy) { range in /* start allreduce of gradients[range] */ }
+/// try model.backward(dy)
 /// ```
 public final class ResNetModel {
     public let spec: ModelSpec
@@ -67,6 +24,8 @@ public final class ResNetModel {
     /// When set, training forwards fold BatchNorm's batch statistics into the running ones with
     /// this momentum instead of BatchNorm's own 0.1 (see `reestimateBatchNormStatistics`).
     public var statisticsMomentum: Float?
+    /// How the layers run (saved-activation precision, convolution blocking); set by the owner.
+    public var execution = ExecutionOptions()
 
     private enum Node {
         case layer(Layer)
@@ -90,7 +49,6 @@ public final class ResNetModel {
     /// parameter buffer on every rank and platform. Traps on an invalid spec (see `validate()`).
     public init(spec: ModelSpec, seed: UInt64) {
         do { try spec.validate() } catch { preconditionFailure("\(error)") }
-        Allocator.retainFreedMemory()
         self.spec = spec
         self.seed = seed
         let layout = LayoutBuilder()
@@ -118,7 +76,7 @@ public final class ResNetModel {
             case .uniform(let bound):
                 // A generator per slot, seeded from (seed, name): a slot's values do not depend
                 // on which slots precede it.
-                var rng = SplitMix64(seed: seed ^ fnv1a(slot.name))
+                var rng = SplitMix64(seed: seed ^ FNV1a64.hash(slot.name))
                 for i in slot.range { values[i] = rng.nextUniform(bound: bound) }
             }
         }
@@ -140,9 +98,9 @@ public final class ResNetModel {
         start = layout.parameterCount
         var nodes: [Node] = []
         for b in 0..<spec.blocks[0] {
-            let name = "groups.0.blocks.\(b)"
-            let fc1 = Linear("\(name).fc1", inputFeatures: width, outputFeatures: width, initialization: initialization, layout: layout)
-            let fc2 = Linear("\(name).fc2", inputFeatures: width, outputFeatures: width, initialization: initialization, layout: layout)
+            let block = LayerPath.group(0).block(b)
+            let fc1 = Linear(block.named("fc1"), inputFeatures: width, outputFeatures: width, initialization: initialization, layout: layout)
+            let fc2 = Linear(block.named("fc2"), inputFeatures: width, outputFeatures: width, initialization: initialization, layout: layout)
             let f: [Layer] = [fc1, ActivationLayer(spec.activation), fc2]
             nodes.append(.block(ResidualBlock(subNetwork: f, tableau: tableau, h: Float(spec.h))))
             flops.forward += stages * 2 * fc1.forwardFlopsPerSample
@@ -168,21 +126,21 @@ public final class ResNetModel {
             // The input layer: conv3×3 to the first group's channels, BatchNorm, σ (nothing
             // before it needs an input gradient).
             let start = layout.parameterCount
-            let conv = Conv2d("stem.conv", inputChannels: channels, outputChannels: spec.widths[0], kernelSize: 3,
+            let conv = Conv2d(LayerPath.named("stem").named("conv"), inputChannels: channels, outputChannels: spec.widths[0], kernelSize: 3,
                               stride: 1, padding: 1, bias: false, initialization: initialization, computesInputGradient: false,
                               layout: layout)
             let convFlops = conv.forwardFlopsPerSample(height: height, width: width)
             flops.forward += convFlops
             flops.backward += convFlops
             channels = spec.widths[0]
-            let norm = NormAct(norm: BatchNorm("stem.bn", channels: channels, layout: layout), activation: spec.activation)
+            let norm = NormAct(norm: BatchNorm(LayerPath.named("stem").named("bn"), channels: channels, layout: layout), activation: spec.activation)
             segments.append(Segment(nodes: [.layer(conv), .layer(norm)], parameterRange: start..<layout.parameterCount))
         }
         for (g, groupChannels) in spec.widths.enumerated() {
             let start = layout.parameterCount
-            let prefix = "groups.\(g)"
+            let group = LayerPath.group(g)
             let firstLayer = g == 0 && !spec.inputLayer
-            let projection = Conv2d("\(prefix).projection.conv", inputChannels: channels,
+            let projection = Conv2d(group.named("projection").named("conv"), inputChannels: channels,
                                     outputChannels: groupChannels, kernelSize: 3, stride: g == 0 ? 1 : 2,
                                     padding: 1, bias: false, initialization: initialization,
                                     computesInputGradient: !firstLayer, layout: layout)
@@ -194,16 +152,16 @@ public final class ResNetModel {
             var nodes: [Node] = [
                 .layer(projection),
                 // BN → σ fused: keeps x̂ only (see NormAct).
-                .layer(NormAct(norm: BatchNorm("\(prefix).projection.bn", channels: channels, layout: layout),
+                .layer(NormAct(norm: BatchNorm(group.named("projection").named("bn"), channels: channels, layout: layout),
                                activation: spec.activation)),
             ]
             for b in 0..<spec.blocks[g] {
-                let name = "\(prefix).blocks.\(b)"
-                let bn1 = BatchNorm("\(name).bn1", channels: channels, layout: layout)
-                let conv1 = Conv2d("\(name).conv1", inputChannels: channels, outputChannels: channels, kernelSize: 3,
+                let block = group.block(b)
+                let bn1 = BatchNorm(block.named("bn1"), channels: channels, layout: layout)
+                let conv1 = Conv2d(block.named("conv1"), inputChannels: channels, outputChannels: channels, kernelSize: 3,
                                    stride: 1, padding: 1, bias: true, initialization: initialization, layout: layout)
-                let bn2 = BatchNorm("\(name).bn2", channels: channels, layout: layout)
-                let conv2 = Conv2d("\(name).conv2", inputChannels: channels, outputChannels: channels, kernelSize: 3,
+                let bn2 = BatchNorm(block.named("bn2"), channels: channels, layout: layout)
+                let conv2 = Conv2d(block.named("conv2"), inputChannels: channels, outputChannels: channels, kernelSize: 3,
                                    stride: 1, padding: 1, bias: true, initialization: initialization, layout: layout)
                 // BN → σ → conv fused: one saved tensor per pair instead of two (see NormActConv).
                 // Every RK stage normalises its own input with batch statistics in training, so
@@ -211,7 +169,7 @@ public final class ResNetModel {
                 // inference; the parameters (γ, β, convolutions) are shared — the same F.
                 let stageLayers: [[Layer]] = (0..<tableau.stages).map { i in
                     let norms = i == 0 ? [bn1, bn2] : [bn1, bn2].enumerated().map { k, bn in
-                        bn.stageCopy(name: "\(name).bn\(k + 1).stage\(i)", layout: layout)
+                        bn.stageCopy(block.named("bn\(k + 1)").stage(i), layout: layout)
                     }
                     let convs = i == 0 ? [conv1, conv2] : [conv1.freshCopy() as! Conv2d, conv2.freshCopy() as! Conv2d]
                     return [NormActConv(norm: norms[0], activation: spec.activation, conv: convs[0]),
@@ -243,7 +201,7 @@ public final class ResNetModel {
                     let dummy = UnsafeMutablePointer<Float>(bitPattern: 16)!
                     return try body(LayerBuffers(parameters: p.baseAddress ?? dummy, gradients: g.baseAddress ?? dummy,
                                                  state: s.baseAddress ?? dummy, reducer: batchNormReducer,
-                                                 statisticsMomentum: statisticsMomentum))
+                                                 statisticsMomentum: statisticsMomentum, execution: execution))
                 }
             }
         }
@@ -271,35 +229,18 @@ public final class ResNetModel {
     }
 
     /// Backward pass after a training forward: *accumulates* into `gradients`.
-    ///
-    /// `onGradientsReady` is called after each segment (head, each residual group from the last,
-    /// stem) with the range of `gradients` that just became final. The ranges are disjoint and
-    /// descending, so together they form a growing suffix. It is called outside any access to
-    /// the buffers: it may read `gradients` (e.g. to start a non-blocking allreduce).
-    public func backward(_ outputGradient: Tensor, onGradientsReady: ((Range<Int>) -> Void)? = nil) throws {
-        var g = outputGradient
-        for segment in segments.reversed() {
-            g = try withBuffers { buffers in
-                var g = g
-                for node in segment.nodes.reversed() {
-                    switch node {
-                    case .layer(let layer): g = try layer.backward(g, buffers: buffers)
-                    case .block(let block): g = try block.backward(g, buffers: buffers)
-                    }
-                }
-                return g
-            }
-            if !segment.parameterRange.isEmpty { onGradientsReady?(segment.parameterRange) }
-        }
+    public func backward(_ outputGradient: Tensor) throws {
+        try backward(outputGradient, finish: {})
     }
 
     /// Backward with the gradient buffer held for the whole pass, so that finished parts may be
     /// handed to non-blocking communication soundly: `onGradientsReady` receives each finished
-    /// segment's gradients (disjoint, descending, as above) as a buffer valid until `finish`
-    /// returns; `finish` runs after backward — also when backward throws — still inside the
-    /// access (e.g. to wait for that communication). Neither closure may touch `gradients`.
+    /// segment's gradients (head, each residual group from the last, stem: disjoint, adjacent and
+    /// descending, together a growing suffix) as a buffer valid until `finish` returns; `finish`
+    /// runs after backward — also when backward throws — still inside the access (e.g. to wait
+    /// for that communication). Neither closure may touch `gradients` itself.
     public func backward<R>(_ outputGradient: Tensor,
-                            onGradientsReady: (UnsafeMutableBufferPointer<Float>) throws -> Void,
+                            onGradientsReady: (UnsafeMutableBufferPointer<Float>) throws -> Void = { _ in },
                             finish: () throws -> R) throws -> R {
         let count = gradients.count   // read before the buffers are held (exclusive access)
         return try withBuffers { buffers in
@@ -357,5 +298,12 @@ public final class ResNetModel {
     }
 
     /// Bit-level fingerprint of the parameters and state, for ranks to compare.
-    public func checksum() -> UInt64 { bitChecksum(parameters) ^ (bitChecksum(state) &* 31) }
+    public func checksum() -> UInt64 {
+        func fingerprint(_ values: [Float]) -> UInt64 {
+            var hash = FNV1a64()
+            values.withUnsafeBufferPointer { hash.update(bitPatternsOf: $0) }
+            return hash.value
+        }
+        return fingerprint(parameters) ^ (fingerprint(state) &* 31)
+    }
 }

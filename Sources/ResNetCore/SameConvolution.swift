@@ -114,18 +114,6 @@ extension SameConvolution {
     }
 }
 
-/// A zero-initialised scratch buffer of floats that frees itself.
-final class ScratchBuffer {
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
-    init(_ count: Int) {
-        self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
-    }
-    deinit { pointer.deallocate() }
-}
-
 /// The forward as one GEMM: Z[ky][out][i] = (W_ky · T)[out][i] for all ky at once (a
 /// (k·out × k·C)·(k·C × Hp·Wp) product, T packed once), then wide[out][j] = Σ_ky Z[ky][out][j + ky·Wp]
 /// summed while narrowing.
@@ -296,7 +284,7 @@ extension SameConvolution {
     }
 
     /// dW[out, C, k, k] += G[(k − 1 − ky)·C + c][(k − 1 − kx)·out + o].
-    func unpackTransposedGradient(_ g: [Float], into dw: UnsafeMutablePointer<Float>) {
+    func unpackTransposedGradient(_ g: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         let k = kernel, cols = k * outputs
         for co in 0..<outputs {
             for c in 0..<channels {

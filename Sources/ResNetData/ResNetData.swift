@@ -10,6 +10,7 @@
 //                                                     `evaluationRange` for the test set
 // - `DataError`                                       every load failure, with the path and the fix
 // - `SplitMix64`, `deterministicPermutation`          the one source of randomness, same on all ranks
+//                                                     (from ResNetBase, re-exported)
 // - `Gzip`                                            zlib inflate/deflate with gzip framing
 //
 // A typical epoch on rank `rank` of `size`:

@@ -1,3 +1,5 @@
+import ResNetBase
+
 /// The collectives the trainer uses, independent of the transport.
 ///
 /// `MPICommunicator` runs them over Open MPI through the C shim; `SingleProcessCommunicator`
@@ -134,12 +136,9 @@ extension Communicator {
 
 /// FNV-1a over bytes: a stable hash for agreement checks (not for security).
 public func stableHash<S: Sequence>(_ bytes: S) -> Int64 where S.Element == UInt8 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in bytes {
-        h ^= UInt64(b)
-        h = h &* 0x0000_0100_0000_01b3
-    }
-    return Int64(bitPattern: h)
+    var hash = FNV1a64()
+    hash.update(bytes)
+    return Int64(bitPattern: hash.value)
 }
 
 public func stableHash(_ text: String) -> Int64 { stableHash(Array(text.utf8)) }

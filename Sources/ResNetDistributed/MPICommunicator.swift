@@ -67,11 +67,6 @@ public final class MPICommunicator: Communicator {
         try check(rd_mpi_allreduce_sum_f32(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce")
     }
 
-    /// The same sum without the length agreement; for hot loops whose lengths were agreed once.
-    public func allreduceSumUnchecked(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
-        try check(rd_mpi_allreduce_sum_f32(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce")
-    }
-
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
         try agreeOnLength(buffer.count, operation: "allreduceSum(Double)")
         try check(rd_mpi_allreduce_sum_f64(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce")

@@ -1,3 +1,5 @@
+@_exported import ResNetBase
+
 // Checksums of a safetensors file's content, stored in and checked against its metadata.
 
 extension SafeTensorsFile {
@@ -53,25 +55,5 @@ extension SafeTensorsFile {
         guard stored.lowercased() == computed else {
             throw .checksumMismatch(key: key, stored: stored, computed: computed)
         }
-    }
-}
-
-/// The 64-bit Fowler–Noll–Vo 1a hash.
-public struct FNV1a64: Sendable {
-    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    public init() {}
-    public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        var h = value
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        value = h
-    }
-
-    /// The hash as 16 lowercase hex digits.
-    public var hex: String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

@@ -20,7 +20,7 @@ extension Trainer {
         guard c.config == config else {
             throw TrainingError.output("the checkpoint was written by a run with another config; resume it with its own")
         }
-        model = ResNetModel(spec: c.spec, seed: UInt64(config.seed))
+        model = Self.makeModel(c.spec, config)
         model.parameters = c.parameters
         model.state = c.state
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)

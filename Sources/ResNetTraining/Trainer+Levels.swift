@@ -26,7 +26,7 @@ extension Trainer {
             next = prolonged
             moments = keepMoments ? optimizer.moments.map { map.apply(to: $0) } : []
         } else {
-            next = ResNetModel(spec: newSpec, seed: UInt64(config.seed))
+            next = Self.makeModel(newSpec, config)
         }
         levels.advance(startingAt: epoch)
         model = next

@@ -62,7 +62,6 @@ public final class Trainer {
         self.config = config
         self.comm = communicator
         self.levels = LevelSchedule(config: config)
-        NormActConv.savedStorage = config.savedActivationStorage
         self.logger = logger
         if config.batchSize < communicator.size {
             throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: communicator.size)
@@ -73,7 +72,7 @@ public final class Trainer {
         try collectively(communicator, "check the memory the run needs") {
             try Self.checkSizes(config, data: loaded, ranks: communicator.size)
         }
-        model = ResNetModel(spec: try Self.spec(config, level: 0, data: self.data), seed: UInt64(config.seed))
+        model = Self.makeModel(try Self.spec(config, level: 0, data: self.data), config)
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         if let resume { try restore(resume) }
         try verifyRanksAgree()
@@ -82,6 +81,13 @@ public final class Trainer {
         // broadcast makes that a guarantee rather than an assumption).
         try broadcastModel()
         if resume != nil { try broadcastOptimizer() }
+    }
+
+    /// A model of this run: the config's seed and execution options.
+    static func makeModel(_ spec: ModelSpec, _ config: ExperimentConfig) -> ResNetModel {
+        let model = ResNetModel(spec: spec, seed: UInt64(config.seed))
+        model.execution.savedActivations = config.savedActivationStorage
+        return model
     }
 
     /// The model spec of `level`.

@@ -5,7 +5,7 @@ import ResNetDistributed
 import ResNetBench
 import ResNetTraining
 
-/// `resnet-dist bench`: the performance figures of issue 8, as Markdown and JSON.
+/// `resnet-dist bench`: the performance figures, as Markdown and JSON.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -46,9 +46,6 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "multilevel: Fashion-MNIST epochs (the switch is half-way; below 2 skips Fashion-MNIST).")
     var fashionEpochs: Int = 2
 
-    @Option(help: "Images per Conv2d weight-gradient GEMM block (1 = one image at a time).")
-    var convGradientBlock: Int = Conv2d.imagesPerGradientBlock
-
     func validate() throws {
         if section == .report && inputs.isEmpty { throw ValidationError("report needs --inputs") }
         if window <= 0 { throw ValidationError("--window must be positive") }
@@ -56,7 +53,6 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if section == .report { return try mergeReports() }
-        Conv2d.imagesPerGradientBlock = max(1, convGradientBlock)
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: true)
             var report = BenchReport()

@@ -21,4 +21,10 @@ struct ResNetDist: ParsableCommand {
         subcommands: [CompareCommand.self, TrainCommand.self, EvalCommand.self, ResultsCommand.self, ExperimentsCommand.self, BenchCommand.self, SelfTestCommand.self, ExportPeerCommand.self],
         defaultSubcommand: CompareCommand.self
     )
+
+    /// Tunes the process once, then parses the command line and runs the subcommand.
+    static func main() {
+        ProcessTuning.retainFreedMemory()
+        main(nil)
+    }
 }

@@ -5,14 +5,12 @@ import XCTest
 /// (`imagesPerGradientBlock`); every block size must give the direct-loop gradients.
 final class ConvGradientBlockTests: XCTestCase {
     func testBlockedBackwardMatchesDirectLoops() throws {
-        let saved = Conv2d.imagesPerGradientBlock
-        defer { Conv2d.imagesPerGradientBlock = saved }
         // batch 5 leaves a partial last block for sizes 2 and 4.
         for (stride, padding) in [(1, 1), (2, 1), (1, 0)] {
             for block in [1, 2, 4, 8] {
-                Conv2d.imagesPerGradientBlock = block
                 let (n, cin, cout, hh, ww, k) = (5, 2, 3, 6, 5, 3)
                 let h = Harness()
+                h.execution.imagesPerGradientBlock = block
                 let conv = Conv2d("conv", inputChannels: cin, outputChannels: cout, kernelSize: k, stride: stride,
                                   padding: padding, bias: true, initialization: .xavier, layout: h.layout)
                 h.allocate()

@@ -4,8 +4,6 @@ import XCTest
 /// Half-precision storage of saved x̂ against Swift's own Float16 conversion, and the fused
 /// BatchNorm → σ layer against the unfused pair.
 final class HalfPrecisionTests: XCTestCase {
-    override func tearDown() { NormActConv.savedStorage = .half }
-
     /// pack/unpack agree bit for bit with Float16(x) (round to nearest even) over the normal half
     /// range — random values, exact halves, ties and the range ends — at every position of the
     /// vectorised loop and its tail.
@@ -55,9 +53,9 @@ final class HalfPrecisionTests: XCTestCase {
     /// inference.
     func testNormActMatchesUnfusedPair() throws {
         for storage in HalfPrecision.Storage.allCases {
-            NormActConv.savedStorage = storage
             for (shape, activation) in [([3, 4, 5, 5], Activation.sigmoid), ([2, 3, 4, 6], .tanh), ([5, 3], .relu)] {
                 let h = Harness()
+                h.execution.savedActivations = storage
                 let (fused, unfused) = makeNormAct(h, channels: shape[1], activation: activation)
                 h.allocate()
                 var rng = SplitMix64(seed: 41)
@@ -96,8 +94,8 @@ final class HalfPrecisionTests: XCTestCase {
 
     func testNormActFiniteDifferences() throws {
         for storage in HalfPrecision.Storage.allCases {
-            NormActConv.savedStorage = storage
             let h = Harness()
+            h.execution.savedActivations = storage
             let (fused, _) = makeNormAct(h, channels: 3, activation: .sigmoid)
             h.allocate()
             let r = try gradientCheck(h, input: randomTensor([2, 3, 4, 5], seed: 44),

@@ -18,8 +18,6 @@ final class NormActConvTests: XCTestCase {
                 [bn.freshCopy(), ActivationLayer(c.activation), conv.freshCopy()])
     }
 
-    override func tearDown() { NormActConv.savedStorage = .half }
-
     /// Gradient tolerance: the Float path is the unfused computation reordered (1e-5 / 1e-4);
     /// with x̂ saved in half, backward sees x̂ with a relative error ≤ 2⁻¹¹ ≈ 4.9e-4, which
     /// every gradient inherits summed over the batch: allowed 4e-3 of the largest gradient (8×).
@@ -29,9 +27,9 @@ final class NormActConvTests: XCTestCase {
 
     func testForwardAndBackwardMatchUnfusedLayers() throws {
         for storage in HalfPrecision.Storage.allCases {
-          NormActConv.savedStorage = storage
           for c in cases {
             let h = Harness()
+            h.execution.savedActivations = storage
             let (fused, unfused) = make(c, h)
             h.allocate()
             let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 21, bound: 2)
@@ -79,9 +77,9 @@ final class NormActConvTests: XCTestCase {
 
     func testSynchronisedStatisticsMatchUnfused() throws {
       for storage in HalfPrecision.Storage.allCases {
-        NormActConv.savedStorage = storage
         let c = cases[0]
         let h = Harness()
+        h.execution.savedActivations = storage
         let (fused, unfused) = make(c, h)
         h.allocate()
         h.reducer = LayerTests.DoublingReducer()

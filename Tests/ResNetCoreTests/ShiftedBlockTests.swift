@@ -6,15 +6,13 @@ import XCTest
 /// direct-loop forward output and gradients.
 final class ShiftedBlockTests: XCTestCase {
     func testStackedShiftedConvolutionMatchesDirectLoops() throws {
-        let saved = Conv2d.imagesPerShiftedBlock
-        defer { Conv2d.imagesPerShiftedBlock = saved }
         // width ≥ 12 selects the shifted-copy path; batch 7 leaves partial blocks for 2, 3, 4.
         for k in [3, 5] {
             for block in [1, 2, 3, 4, 8] {
-                Conv2d.imagesPerShiftedBlock = block
                 let (n, cin, cout, hh, ww) = (7, 2, 3, 5, 13)
                 let padding = (k - 1) / 2
                 let h = Harness()
+                h.execution.imagesPerShiftedBlock = block
                 let conv = Conv2d("conv", inputChannels: cin, outputChannels: cout, kernelSize: k, stride: 1,
                                   padding: padding, bias: true, initialization: .xavier, layout: h.layout)
                 h.allocate()

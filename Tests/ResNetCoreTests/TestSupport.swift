@@ -8,6 +8,7 @@ final class Harness {
     var gradients: [Float] = []
     var state: [Float] = []
     var reducer: BatchNormReducer?
+    var execution = ExecutionOptions()
 
     /// Allocates the buffers after layers have registered their slots: parameters random in
     /// [−1, 1), state at its initial values (running mean 0, variance 1).
@@ -27,7 +28,8 @@ final class Harness {
                 try state.withUnsafeMutableBufferPointer { s in
                     let dummy = UnsafeMutablePointer<Float>(bitPattern: 16)!
                     return try body(LayerBuffers(parameters: p.baseAddress ?? dummy, gradients: g.baseAddress ?? dummy,
-                                                 state: s.baseAddress ?? dummy, reducer: reducer))
+                                                 state: s.baseAddress ?? dummy, reducer: reducer,
+                                                 execution: execution))
                 }
             }
         }

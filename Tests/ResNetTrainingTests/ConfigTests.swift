@@ -111,11 +111,11 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.savedActivationStorage, .single)
         var r = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
         r.savedActivations = .single
-        _ = try Trainer(config: r, communicator: SingleProcessCommunicator())
-        XCTAssertEqual(NormActConv.savedStorage, .single)
+        XCTAssertEqual(try Trainer(config: r, communicator: SingleProcessCommunicator()).model.execution.savedActivations,
+                       .single)
         r.savedActivations = nil
-        _ = try Trainer(config: r, communicator: SingleProcessCommunicator())
-        XCTAssertEqual(NormActConv.savedStorage, .half)
+        XCTAssertEqual(try Trainer(config: r, communicator: SingleProcessCommunicator()).model.execution.savedActivations,
+                       .half)
     }
 
     func testYAMLOverridesApplyAndRejectUnknownKeysAndWrongTypes() throws {

@@ -34,7 +34,7 @@ else fail "run directory names under SLURM_JOB_ID=4242: '$made'"; fi
 
 # --- Stop signals under mpirun: checkpoint, message, non-zero exit, exact resume ----------------
 S="$LOG_DIR/stop"; rm -rf "$S"
-stopjob=(--experiment regression --variant deep --epochs 300 --batch-size 64 --checkpoint-every 50 --quiet)
+stopjob=(--experiment regression --variant deep --epochs 3000 --batch-size 64 --checkpoint-every 50 --quiet)
 run_job 2 "$S-ref.txt" train "${stopjob[@]}" --out "$S/ref"
 # stop_case SIGNAL NAME: starts the job, sends SIGNAL to mpirun once checkpoint 50 exists.
 stop_case() {

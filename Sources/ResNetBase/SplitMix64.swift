@@ -35,6 +35,16 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Uniform in [0, 1) with 24 random bits: exactly representable as a Float, identical everywhere.
+    public mutating func nextUnitFloat() -> Float {
+        Float(next() >> 40) * (1.0 / 16_777_216.0)
+    }
+
+    /// Uniform in [-bound, bound).
+    public mutating func nextUniform(bound: Float) -> Float {
+        (2 * nextUnitFloat() - 1) * bound
+    }
+
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53

@@ -1,4 +1,5 @@
 import Foundation
+import ResNetCore
 
 /// One benchmark measurement: work done, time, rate and its ratio to the sgemm reference.
 public struct BenchmarkRow: Codable, Equatable, Sendable {
@@ -8,14 +9,9 @@ public struct BenchmarkRow: Codable, Equatable, Sendable {
     public var gflops: Double { flops / seconds / 1e9 }
     /// gflops divided by the sgemm reference measured in the same run.
     public var ratioToReference: Double
-
-    public var formatted: String {
-        let padded = name.padding(toLength: 46, withPad: " ", startingAt: 0)
-        return "\(padded) \(String(format: "%8.2f GFLOP/s  %6.1f %%  %9.3f ms", gflops, 100 * ratioToReference, 1000 * seconds))"
-    }
 }
 
-/// The kernel benchmark of issue 3: sgemm at a large square size (the reference), Conv2d
+/// The kernel benchmark: sgemm at a large square size (the reference), Conv2d
 /// forward+backward at the Fashion-MNIST shapes and Linear 32→32, in one run.
 /// Thread count is OpenBLAS's (set `OPENBLAS_NUM_THREADS=1` for the one-thread target).
 public enum KernelBenchmark {
@@ -32,8 +28,6 @@ public enum KernelBenchmark {
     }
 
     public static func run(batch: Int = 256, gemmSize: Int = 1024, repetitions: Int = 5) throws -> [BenchmarkRow] {
-        // The allocator as training runs it (freed tensors stay mapped; see `Allocator`).
-        Allocator.retainFreedMemory()
         var rows: [BenchmarkRow] = []
         // Reference: square sgemm.
         let n = gemmSize
@@ -102,47 +96,5 @@ public enum KernelBenchmark {
                 }
             }
         }
-    }
-}
-
-/// Forward+backward time per sample of whole models (issue 4's report): each preset at each
-/// level and integrator.
-public enum ModelBenchmark {
-    public struct Row: Codable, Equatable, Sendable {
-        public var spec: ModelSpec
-        public var batch: Int
-        public var secondsPerSample: Double
-        public var gflops: Double
-    }
-
-    public static func run(specs: [ModelSpec], batch: Int = 64, repetitions: Int = 2) throws -> [Row] {
-        try specs.map { spec in
-            let model = ResNetModel(spec: spec, seed: 1)
-            var rng = SplitMix64(seed: 3)
-            let shape = [batch] + spec.inputShape
-            let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextUniform(bound: 1) })
-            let seconds = try KernelBenchmark.time(repetitions) {
-                let y = try model.forward(x, training: true)
-                model.zeroGradients()
-                try model.backward(y)
-            }
-            return Row(spec: spec, batch: batch, secondsPerSample: seconds / Double(batch),
-                       gflops: model.flopsPerSample() * Double(batch) / seconds / 1e9)
-        }
-    }
-
-    /// The presets of the seed's experiments at each level, under each integrator.
-    public static func standardSpecs() -> [ModelSpec] {
-        var specs: [ModelSpec] = []
-        for integrator in Integrator.allCases {
-            for (blocks, h) in [(2, 1.0), (3, 0.5)] {
-                specs.append(.mlp(blocks: blocks, h: h, integrator: integrator))
-                specs.append(.fashionMNIST(blocks: [blocks, blocks], h: h, integrator: integrator))
-            }
-            for (blocks, h) in [(2, 1.0), (3, 0.5), (5, 0.25)] {
-                specs.append(.cifar10(blocks: [blocks, blocks, blocks], h: h, integrator: integrator))
-            }
-        }
-        return specs
     }
 }

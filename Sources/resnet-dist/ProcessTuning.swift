@@ -5,22 +5,20 @@ private let M_TRIM_THRESHOLD: Int32 = -1
 private let M_MMAP_THRESHOLD: Int32 = -3
 #endif
 
-/// Process-wide allocator tuning for training.
+/// Process-wide tuning, applied once at start-up by `ResNetDist.main()`: the only place that
+/// changes how the process itself behaves.
 ///
-/// A training step allocates and frees activation tensors of tens of MB. By default glibc maps
-/// each of them with mmap and unmaps it on free, so every step page-faults (and the kernel zeroes)
+/// Allocator: a training step allocates and frees activation tensors of tens of MB. By default
+/// glibc maps each of them with mmap and unmaps it on free, so every step page-faults (and the kernel zeroes)
 /// gigabytes afresh — about a quarter of the Fashion-MNIST step time at one thread. Serving them
 /// from the heap and never trimming it reuses the same pages each step; the peak resident size
 /// is unchanged (it is set by the live tensors at the end of forward).
-public enum Allocator {
-    /// Applies the tuning once (idempotent). `ResNetModel.init` calls it.
-    public static func retainFreedMemory() { _ = applied }
-
-    private static let applied: Bool = {
+enum ProcessTuning {
+    /// Serves freed memory from the heap again instead of returning it to the kernel.
+    static func retainFreedMemory() {
         #if os(Linux)
         _ = mallopt(M_MMAP_THRESHOLD, 512 << 20)   // fixed: also stops glibc's dynamic threshold
         _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
         #endif
-        return true
-    }()
+    }
 }

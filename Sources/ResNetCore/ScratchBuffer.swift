@@ -1,0 +1,14 @@
+/// A zero-initialised scratch buffer of floats that frees itself: a layer's working memory for
+/// one call, held as a plain pointer so the kernels need no nested `withUnsafe…` closures.
+final class ScratchBuffer {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+}
