@@ -125,22 +125,12 @@ public struct BenchReport: Codable, Sendable {
     public var markdown: String {
         var out: [String] = []
         if !kernels.isEmpty || !kernelsAllCores.isEmpty {
-            out.append("### Kernels (OpenBLAS 1 thread\(blasCore.map { ", core \($0)" } ?? ""); ratio to the 1-thread sgemm reference)\n")
-            out.append("| kernel | GFLOP/s | ratio | ms |")
-            out.append("|---|---:|---:|---:|")
-            for r in kernels + kernelsAllCores {
-                out.append("| \(r.name) | \(f(r.gflops, 1)) | \(pct(r.ratioToReference)) | \(f(1000 * r.seconds, 2)) |")
-            }
-            out.append("")
+            out += table("### Kernels (OpenBLAS 1 thread\(blasCore.map { ", core \($0)" } ?? ""); ratio to the 1-thread sgemm reference)", "| kernel | GFLOP/s | ratio | ms |", "|---|---:|---:|---:|",
+                         (kernels + kernelsAllCores).map { r in "| \(r.name) | \(f(r.gflops, 1)) | \(pct(r.ratioToReference)) | \(f(1000 * r.seconds, 2)) |" })
         }
         if !training.isEmpty {
-            out.append("### Training throughput (full steps: forward, loss, backward, allreduce, Adam)\n")
-            out.append("| experiment | level | blocks | h | integrator | batch | np×threads | samples/s | step ms | MFLOP/sample | GFLOP/s | ratio to sgemm |")
-            out.append("|---|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
-            for m in training {
-                out.append("| \(m.experiment) | \(m.level + 1) | \(m.blocks.map(String.init).joined(separator: ",")) | \(f(m.h, 3)) | \(m.integrator) | \(m.batch) | \(m.ranks)×\(m.threads) | \(f(m.samplesPerSecond, 0)) | \(f(1000 * m.stepSeconds, 2)) | \(f(m.flopsPerSample / 1e6, 2)) | \(f(m.gflops, 1)) | \(referenceGflops.map { pct(m.gflops / $0) } ?? "–") |")
-            }
-            out.append("")
+            out += table("### Training throughput (full steps: forward, loss, backward, allreduce, Adam)", "| experiment | level | blocks | h | integrator | batch | np×threads | samples/s | step ms | MFLOP/sample | GFLOP/s | ratio to sgemm |", "|---|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
+                         training.map { m in "| \(m.experiment) | \(m.level + 1) | \(m.blocks.map(String.init).joined(separator: ",")) | \(f(m.h, 3)) | \(m.integrator) | \(m.batch) | \(m.ranks)×\(m.threads) | \(f(m.samplesPerSecond, 0)) | \(f(1000 * m.stepSeconds, 2)) | \(f(m.flopsPerSample / 1e6, 2)) | \(f(m.gflops, 1)) | \(referenceGflops.map { pct(m.gflops / $0) } ?? "–") |" })
         }
         if !pytorch.isEmpty {
             out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads and instruction set; fastest step of each)\n")
@@ -156,24 +146,19 @@ public struct BenchReport: Codable, Sendable {
         }
         if !scaling.isEmpty { out.append(scalingMarkdown) }
         if !multilevel.isEmpty {
-            out.append("### Multi-level saving (same epochs, wall time incl. evaluation)\n")
-            out.append("| experiment | subset | epochs (switch) | np | deep s | multi-level s | measured saving | theoretical saving | deep metric | ML metric |")
-            out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-            for r in multilevel {
-                out.append("| \(r.experiment) | \(r.subset == 0 ? "full" : String(r.subset)) | \(r.epochs) (\(r.switchEpochs.map(String.init).joined(separator: ","))) | \(r.ranks) | \(f(r.deepSeconds, 3)) | \(f(r.multilevelSeconds, 3)) | \(pct(r.measuredSaving)) | \(pct(r.theoreticalSaving)) | \(f(r.deepMetric, 4)) | \(f(r.multilevelMetric, 4)) |")
-            }
-            out.append("")
+            out += table("### Multi-level saving (same epochs, wall time incl. evaluation)", "| experiment | subset | epochs (switch) | np | deep s | multi-level s | measured saving | theoretical saving | deep metric | ML metric |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+                         multilevel.map { r in "| \(r.experiment) | \(r.subset == 0 ? "full" : String(r.subset)) | \(r.epochs) (\(r.switchEpochs.map(String.init).joined(separator: ","))) | \(r.ranks) | \(f(r.deepSeconds, 3)) | \(f(r.multilevelSeconds, 3)) | \(pct(r.measuredSaving)) | \(pct(r.theoreticalSaving)) | \(f(r.deepMetric, 4)) | \(f(r.multilevelMetric, 4)) |" })
         }
         if !extrapolation.isEmpty {
-            out.append("### Full-scale time, extrapolated from measured steps (training steps only, no evaluation)\n")
-            out.append("| experiment | variant | train samples | np×threads | s/epoch per level | epochs per level | total |")
-            out.append("|---|---|---:|---|---|---|---:|")
-            for r in extrapolation {
-                out.append("| \(r.experiment) | \(r.variant) | \(r.trainCount) | \(r.ranks)×\(r.threads) | \(r.levelEpochSeconds.map { f($0, 3) }.joined(separator: " / ")) | \(r.levelEpochs.map(String.init).joined(separator: " / ")) | \(duration(r.totalSeconds)) |")
-            }
-            out.append("")
+            out += table("### Full-scale time, extrapolated from measured steps (training steps only, no evaluation)", "| experiment | variant | train samples | np×threads | s/epoch per level | epochs per level | total |", "|---|---|---:|---|---|---|---:|",
+                         extrapolation.map { r in "| \(r.experiment) | \(r.variant) | \(r.trainCount) | \(r.ranks)×\(r.threads) | \(r.levelEpochSeconds.map { f($0, 3) }.joined(separator: " / ")) | \(r.levelEpochs.map(String.init).joined(separator: " / ")) | \(duration(r.totalSeconds)) |" })
         }
         return out.joined(separator: "\n")
+    }
+
+    /// A Markdown table under its heading, then a blank line.
+    private func table(_ title: String, _ header: String, _ rule: String, _ rows: [String]) -> [String] {
+        [title + "\n", header, rule] + rows + [""]
     }
 
     private var scalingMarkdown: String {

@@ -22,8 +22,8 @@ public struct BenchSections {
     /// sgemm reference and layer kernels at one thread, then the reference at all cores.
     public func kernels(report: inout BenchReport, batch: Int = 256, allCores: Int) throws {
         let saved = Kernels.threadCount
-        defer { Kernels.threadCount = saved }
-        Kernels.threadCount = 1
+        defer { Kernels.useThreads(saved) }
+        Kernels.useThreads(1)
         var rows = try KernelBenchmark.run(batch: batch, gemmSize: 1024, repetitions: 5).map(BenchReport.KernelRow.init)
         let reference = rows[0].gflops
         // The CIFAR-10 shapes and the stride-2 projections, beside the Fashion-MNIST rows.
@@ -37,7 +37,7 @@ public struct BenchSections {
         report.kernels = rows
         report.referenceGflops = reference
         report.blasCore = BLASCore.described
-        Kernels.threadCount = allCores
+        Kernels.useThreads(allCores)
         let all = try KernelBenchmark.run(batch: 2, gemmSize: 1024, repetitions: 3)[0]
         report.kernelsAllCores = [BenchReport.KernelRow(name: "sgemm 1024x1024x1024 (\(allCores) threads)", flops: all.flops,
                                                seconds: all.seconds, ratioToReference: all.gflops / reference)]

@@ -186,24 +186,26 @@ public final class BatchNorm: Layer {
             }
         }
         let coefficients = try gradientCoefficients(&sums, inverseStd: savedInverseStd, count: savedCount, buffers: buffers)
-        var inputGradient = Tensor(uninitializedShape: normalized.shape)
+        var inputGradient = outputGradient
         normalized.data.withUnsafeBufferPointer { xh in
-            outputGradient.data.withUnsafeBufferPointer { dy in
-                inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                    for s in 0..<n {
-                        for ch in 0..<c {
-                            let base = (s * c + ch) * plane
-                            let pxh = xh.baseAddress! + base, pdy = dy.baseAddress! + base
-                            let pdx = dx.baseAddress! + base
-                            // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), means over the global batch.
-                            let (scale, meanDy, meanDyX) = coefficients[ch]
-                            for i in 0..<plane { pdx[i] = scale * (pdy[i] - meanDy - pxh[i] * meanDyX) }
-                        }
-                    }
+            inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                for s in 0..<n {
+                    BatchNorm.applyInputGradient(dx.baseAddress! + s * c * plane, normalized: xh.baseAddress! + s * c * plane,
+                                                 coefficients, plane: plane)
                 }
             }
         }
         savedNormalized = nil
         return inputGradient
+    }
+
+    /// One image's input gradient in place: dy becomes dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂))
+    /// per channel, the means over the global batch (`gradientCoefficients`).
+    static func applyInputGradient(_ dy: UnsafeMutablePointer<Float>, normalized xhat: UnsafePointer<Float>,
+                                   _ coefficients: [(scale: Float, meanDy: Float, meanDyX: Float)], plane: Int) {
+        for (ch, (scale, meanDy, meanDyX)) in coefficients.enumerated() {
+            let px = xhat + ch * plane, pd = dy + ch * plane
+            for i in 0..<plane { pd[i] = scale * (pd[i] - meanDy - px[i] * meanDyX) }
+        }
     }
 }

@@ -36,11 +36,12 @@ public enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// OpenBLAS's thread count for the following calls (the benchmark compares 1 and all cores).
-    public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(newValue, 1))) }
-    }
+    /// OpenBLAS's thread count (a process setting, from `OPENBLAS_NUM_THREADS` at start-up).
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets OpenBLAS's thread count for the following calls: for the benchmarks, which compare
+    /// one thread and all cores; training leaves it to the environment.
+    public static func useThreads(_ count: Int) { openblas_set_num_threads(Int32(max(count, 1))) }
 
     // Reductions in eight lanes: Swift does not reassociate Float sums, so a plain `s += p[i]`
     // loop stays scalar and serial. Lane order changes the rounding only.

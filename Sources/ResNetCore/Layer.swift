@@ -55,19 +55,23 @@ package final class LayoutBuilder {
     package private(set) var parameterCount = 0
     package private(set) var stateCount = 0
 
+    /// Adds a trainable tensor; returns its offset in the parameter buffer.
     func addParameter(_ id: ParameterName, shape: [Int], initializer: SlotInitializer) -> Int {
-        let slot = ParameterSlot(id: id, offset: parameterCount, shape: shape)
-        slots.append(slot)
-        initializers.append(initializer)
-        parameterCount += slot.count
-        return slot.offset
+        LayoutBuilder.append(id, shape, initializer, to: &slots, &initializers, count: &parameterCount)
     }
 
+    /// Adds a non-trainable tensor (BatchNorm statistics); returns its offset in the state buffer.
     func addState(_ id: ParameterName, shape: [Int], initializer: SlotInitializer) -> Int {
-        let slot = ParameterSlot(id: id, offset: stateCount, shape: shape)
-        stateSlots.append(slot)
-        stateInitializers.append(initializer)
-        stateCount += slot.count
+        LayoutBuilder.append(id, shape, initializer, to: &stateSlots, &stateInitializers, count: &stateCount)
+    }
+
+    private static func append(_ id: ParameterName, _ shape: [Int], _ initializer: SlotInitializer,
+                               to slots: inout [ParameterSlot], _ initializers: inout [SlotInitializer],
+                               count: inout Int) -> Int {
+        let slot = ParameterSlot(id: id, offset: count, shape: shape)
+        slots.append(slot)
+        initializers.append(initializer)
+        count += slot.count
         return slot.offset
     }
 }

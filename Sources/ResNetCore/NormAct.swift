@@ -80,29 +80,23 @@ public final class NormAct: Layer {
         let plane = try plane(of: saved.shape)
         let n = saved.shape[0], c = norm.channels, image = c * plane
         var inputGradient = Tensor(uninitializedShape: saved.shape)
-        var xhat = [Float](repeating: 0, count: image), activated = [Float](repeating: 0, count: image)
+        let xhat = ScratchBuffer(image), activated = ScratchBuffer(image)
         // Per-channel Σdz and Σdz·x̂, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * c)
         outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                xhat.withUnsafeMutableBufferPointer { xh in
-                    activated.withUnsafeMutableBufferPointer { a in
-                        for s in 0..<n {
-                            let xs = saved.image(s, scratch: xh.baseAddress!)
-                            NormAct.activate(xs, norm: norm, activation: activation, plane: plane, buffers: buffers,
-                                             into: a.baseAddress!)
-                            let dz = dx.baseAddress! + s * image
-                            dz.update(from: dy.baseAddress! + s * image, count: image)
-                            ActivationLayer.applyDerivative(activation, output: a.baseAddress!, gradient: dz, image)
-                            norm.accumulateGradientSums(&sums, gradient: dz, normalized: xs, plane: plane)
-                        }
-                    }
+                for s in 0..<n {
+                    let xs = saved.image(s, scratch: xhat.pointer)
+                    NormAct.activate(xs, norm: norm, activation: activation, plane: plane, buffers: buffers,
+                                     into: activated.pointer)
+                    let dz = dx.baseAddress! + s * image
+                    dz.update(from: dy.baseAddress! + s * image, count: image)
+                    ActivationLayer.applyDerivative(activation, output: activated.pointer, gradient: dz, image)
+                    norm.accumulateGradientSums(&sums, gradient: dz, normalized: xs, plane: plane)
                 }
             }
         }
-        let coefficients = try norm.gradientCoefficients(&sums, inverseStd: saved.inverseStd, count: saved.count,
-                                                         buffers: buffers)
-        inputGradient.data.withUnsafeMutableBufferPointer { saved.finishInputGradient($0.baseAddress!, coefficients) }
+        try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
         self.saved = nil
         return inputGradient
     }
@@ -143,19 +137,17 @@ final class SavedNormalized {
     }
 
     /// The BatchNorm input gradient over the whole batch, in place: dz (dL/d(γx̂+β), N×C×plane)
-    /// becomes dx = γ/σ · (dz − mean(dz) − x̂·mean(dz·x̂)) per channel, from `gradientCoefficients`.
-    func finishInputGradient(_ dz: UnsafeMutablePointer<Float>,
-                             _ coefficients: [(scale: Float, meanDy: Float, meanDyX: Float)]) {
-        let channels = shape[1], plane = image / channels
-        var scratch = [Float](repeating: 0, count: image)   // x̂ of one image when stored in half
-        scratch.withUnsafeMutableBufferPointer { scratch in
+    /// becomes dx = γ/σ · (dz − mean(dz) − x̂·mean(dz·x̂)) per channel, from the per-channel
+    /// sums Σdz, Σdz·x̂ (reduced across ranks by `norm` when it is synchronised).
+    func finishInputGradient(_ dz: inout Tensor, sums: inout [Double], norm: BatchNorm,
+                             buffers: LayerBuffers) throws {
+        let coefficients = try norm.gradientCoefficients(&sums, inverseStd: inverseStd, count: count, buffers: buffers)
+        let plane = image / shape[1]
+        let scratch = ScratchBuffer(image)   // x̂ of one image when stored in half
+        dz.data.withUnsafeMutableBufferPointer { dz in
             for s in 0..<shape[0] {
-                let xhat = self.image(s, scratch: scratch.baseAddress!)
-                for ch in 0..<channels {
-                    let px = xhat + ch * plane, pd = dz + s * image + ch * plane
-                    let (scale, meanDz, meanDzX) = coefficients[ch]
-                    for i in 0..<plane { pd[i] = scale * (pd[i] - meanDz - px[i] * meanDzX) }
-                }
+                BatchNorm.applyInputGradient(dz.baseAddress! + s * image, normalized: self.image(s, scratch: scratch.pointer),
+                                             coefficients, plane: plane)
             }
         }
     }

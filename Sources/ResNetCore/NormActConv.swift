@@ -53,12 +53,12 @@ public final class NormActConv: Layer {
         SameConvolution(channels: g.c, outputs: g.out, height: g.h, width: g.w, kernel: g.k)
     }
 
-    /// a = σ(γ·x̂ + β) for one image (C×plane) into `activated`, then shifted into `shifted`.
+    /// a = σ(γ·x̂ + β) for one image (C×plane) into the workspace, then its shifted stack.
     private func activateAndShift(_ xhat: UnsafePointer<Float>, _ g: Geometry, _ conv: SameConvolution,
-                                  buffers: LayerBuffers, activated: UnsafeMutablePointer<Float>,
-                                  shifted: UnsafeMutablePointer<Float>) {
-        NormAct.activate(xhat, norm: norm, activation: activation, plane: g.plane, buffers: buffers, into: activated)
-        conv.shiftStacked(activated, images: 1, imageHeight: g.h, into: shifted)
+                                  buffers: LayerBuffers, into work: Workspace) {
+        NormAct.activate(xhat, norm: norm, activation: activation, plane: g.plane, buffers: buffers,
+                         into: work.activated.pointer)
+        conv.shiftStacked(work.activated.pointer, images: 1, imageHeight: g.h, into: work.shifted.pointer)
     }
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
@@ -66,36 +66,29 @@ public final class NormActConv: Layer {
         let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
             try norm.statistics(x.baseAddress!, batch: g.n, plane: g.plane, training: training, buffers: buffers)
         }
-        let store = training ? SavedNormalized(shape: input.shape, image: g.inImage, storage: buffers.execution.savedActivations,
+        let store = training ? SavedNormalized(shape: input.shape, image: g.inImage,
+                                               storage: buffers.execution.savedActivations,
                                                inverseStd: inverseStd, count: count) : nil
-        var normalized = [Float](repeating: 0, count: g.inImage)   // x̂ of the current image
         var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
-        let sc = convolution(g)
-        var work = Workspace(sc)
-        let packed = sc.packWeights(buffers.parameters + self.conv.weightOffset)
-        let bias = self.conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
+        let sc = convolution(g), work = Workspace(sc)
+        let xhat = ScratchBuffer(g.inImage)   // x̂ of the current image
+        let packed = ScratchBuffer(copying: sc.packWeights(buffers.parameters + conv.weightOffset))
+        let bias = conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
         input.data.withUnsafeBufferPointer { x in
-          normalized.withUnsafeMutableBufferPointer { xh in
             output.data.withUnsafeMutableBufferPointer { y in
-              packed.withUnsafeBufferPointer { packed in
-                work.with { activated, shifted, wide in
-                  for s in 0..<g.n {
+                for s in 0..<g.n {
                     let image = x.baseAddress! + s * g.inImage
-                    let xhat = xh.baseAddress!
                     for ch in 0..<g.c {
-                        let src = image + ch * g.plane, dst = xhat + ch * g.plane
+                        let src = image + ch * g.plane, dst = xhat.pointer + ch * g.plane
                         let m = mean[ch], inv = inverseStd[ch]
                         for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
                     }
-                    store?.set(s, from: xhat)
-                    activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, shifted: shifted)
-                    sc.forward(shifted: shifted, packedWeights: packed.baseAddress!, wide: wide)
-                    sc.narrow(wide, bias: bias, into: y.baseAddress! + s * g.outImage)
-                  }
+                    store?.set(s, from: xhat.pointer)
+                    activateAndShift(xhat.pointer, g, sc, buffers: buffers, into: work)
+                    sc.forward(shifted: work.shifted.pointer, packedWeights: packed.pointer, wide: work.wide.pointer)
+                    sc.narrow(work.wide.pointer, bias: bias, into: y.baseAddress! + s * g.outImage)
                 }
-              }
             }
-          }
         }
         saved = store
         return output
@@ -110,56 +103,41 @@ public final class NormActConv: Layer {
         let sc = convolution(g)
         // dX is the same-padded convolution of dY with the flipped, transposed weights.
         let gc = SameConvolution(channels: g.out, outputs: g.c, height: g.h, width: g.w, kernel: g.k)
-        let flipped = gc.packWeights(Kernels.flippedWeights(buffers.parameters + conv.weightOffset, outputs: g.out,
-                                                            inputs: g.c, kernel: g.k))
-        var packedGradient = [Float](repeating: 0, count: g.k * g.out * sc.tapRows)
-        let dBias = conv.biasOffset.map { buffers.gradients + $0 }
-        var inputGradient = Tensor(uninitializedShape: saved.shape)
-        var decoded = [Float](repeating: 0, count: g.inImage)   // x̂ of the current image
-        var work = Workspace(sc)
-        var gradientWork = Workspace(gc)
+        let flipped = ScratchBuffer(copying: gc.packWeights(Kernels.flippedWeights(
+            buffers.parameters + conv.weightOffset, outputs: g.out, inputs: g.c, kernel: g.k)))
+        let packedGradient = ScratchBuffer(g.k * g.out * sc.tapRows)
+        let xhat = ScratchBuffer(g.inImage)   // x̂ of the current image
+        let work = Workspace(sc), gradientWork = Workspace(gc)
         // dY on the padded width, zero in the discarded columns.
-        var wideGradient = [Float](repeating: 0, count: g.out * sc.wideCount)
+        let wideGradient = ScratchBuffer(g.out * sc.wideCount)
+        let dBias = conv.biasOffset.map { buffers.gradients + $0 }
         // Per-channel Σdz and Σdz·x̂ for the BatchNorm backward, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * g.c)
-        decoded.withUnsafeMutableBufferPointer { xh in
-          outputGradient.data.withUnsafeBufferPointer { dy in
+        var inputGradient = Tensor(uninitializedShape: saved.shape)
+        outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
-              flipped.withUnsafeBufferPointer { flipped in
-                packedGradient.withUnsafeMutableBufferPointer { dw in
-                  wideGradient.withUnsafeMutableBufferPointer { dyWide in
-                    work.with { activated, shifted, _ in
-                      gradientWork.with { _, shiftedGradient, wide in
-                        for s in 0..<g.n {
-                            let xhat = saved.image(s, scratch: xh.baseAddress!)
-                            let dOut = dy.baseAddress! + s * g.outImage
-                            let dz = dx.baseAddress! + s * g.inImage
-                            activateAndShift(xhat, g, sc, buffers: buffers, activated: activated, shifted: shifted)
-                            sc.widen(dOut, into: dyWide.baseAddress!)
-                            sc.weightGradient(shifted: shifted, wideGradient: dyWide.baseAddress!,
-                                              packedGradient: dw.baseAddress!)
-                            if let dBias {
-                                for oc in 0..<g.out { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
-                            }
-                            // da = conv(dY, W') straight into dx, then dz = da · σ'(a).
-                            gc.shiftStacked(dOut, images: 1, imageHeight: g.h, into: shiftedGradient)
-                            gc.forward(shifted: shiftedGradient, packedWeights: flipped.baseAddress!, wide: wide)
-                            gc.narrow(wide, bias: nil, into: dz)
-                            ActivationLayer.applyDerivative(activation, output: activated, gradient: dz, g.inImage)
-                            norm.accumulateGradientSums(&sums, gradient: dz, normalized: xhat, plane: g.plane)
-                        }
-                      }
+                for s in 0..<g.n {
+                    let xs = saved.image(s, scratch: xhat.pointer)
+                    let dOut = dy.baseAddress! + s * g.outImage, dz = dx.baseAddress! + s * g.inImage
+                    activateAndShift(xs, g, sc, buffers: buffers, into: work)
+                    sc.widen(dOut, into: wideGradient.pointer)
+                    sc.weightGradient(shifted: work.shifted.pointer, wideGradient: wideGradient.pointer,
+                                      packedGradient: packedGradient.pointer)
+                    if let dBias {
+                        for oc in 0..<g.out { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
                     }
-                  }
+                    // da = conv(dY, W') straight into dx, then dz = da · σ'(a).
+                    gc.shiftStacked(dOut, images: 1, imageHeight: g.h, into: gradientWork.shifted.pointer)
+                    gc.forward(shifted: gradientWork.shifted.pointer, packedWeights: flipped.pointer,
+                               wide: gradientWork.wide.pointer)
+                    gc.narrow(gradientWork.wide.pointer, bias: nil, into: dz)
+                    ActivationLayer.applyDerivative(activation, output: work.activated.pointer, gradient: dz, g.inImage)
+                    norm.accumulateGradientSums(&sums, gradient: dz, normalized: xs, plane: g.plane)
                 }
-              }
             }
-          }
         }
-        sc.unpackGradient(packedGradient, into: buffers.gradients + conv.weightOffset)
-        let coefficients = try norm.gradientCoefficients(&sums, inverseStd: saved.inverseStd, count: saved.count,
-                                                         buffers: buffers)
-        inputGradient.data.withUnsafeMutableBufferPointer { saved.finishInputGradient($0.baseAddress!, coefficients) }
+        sc.unpackGradient(packedGradient.pointer, into: buffers.gradients + conv.weightOffset)
+        try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
         self.saved = nil
         return inputGradient
     }
@@ -167,23 +145,12 @@ public final class NormActConv: Layer {
     /// One image's scratch: the activation (C×H×W), the shifted stack (whose positions
     /// `shiftStacked` never writes stay zero) and the output on the padded width.
     private struct Workspace {
-        var activated: [Float], shifted: [Float], wide: [Float]
+        let activated: ScratchBuffer, shifted: ScratchBuffer, wide: ScratchBuffer
 
         init(_ sc: SameConvolution) {
-            activated = [Float](repeating: 0, count: sc.channels * sc.height * sc.width)
-            shifted = [Float](repeating: 0, count: sc.shiftedCount)
-            wide = [Float](repeating: 0, count: sc.outputs * sc.wideCount)
-        }
-
-        mutating func with(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                    UnsafeMutablePointer<Float>) -> Void) {
-            activated.withUnsafeMutableBufferPointer { a in
-                shifted.withUnsafeMutableBufferPointer { t in
-                    wide.withUnsafeMutableBufferPointer { w in
-                        body(a.baseAddress!, t.baseAddress!, w.baseAddress!)
-                    }
-                }
-            }
+            activated = ScratchBuffer(sc.channels * sc.height * sc.width)
+            shifted = ScratchBuffer(sc.shiftedCount)
+            wide = ScratchBuffer(sc.outputs * sc.wideCount)
         }
     }
 }

@@ -62,7 +62,7 @@ struct SameConvolution {
     }
 
     /// dW[out, C, k, k] += packed[ky][out][kx·C + c].
-    func unpackGradient(_ packed: [Float], into dw: UnsafeMutablePointer<Float>) {
+    func unpackGradient(_ packed: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         let k = kernel
         for co in 0..<outputs {
             for c in 0..<channels {
@@ -232,23 +232,27 @@ enum ShiftedCopies {
         for i in 0..<copies { (dst + i * stride).update(from: src, count: n) }
     }
 
+    /// One vector of `sumTaps`: dst[0..<V.scalarCount] = b + Σ_i src[i·stride + …].
+    @inline(__always)
+    static func sumTaps<V: SIMD>(_: V.Type, _ src: UnsafePointer<Float>, taps: Int, stride: Int, plus b: Float,
+                                 into dst: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        var s = src
+        var v = V(repeating: b) + UnsafeRawPointer(s).loadUnaligned(as: V.self)
+        for _ in 1..<taps { s += stride; v += UnsafeRawPointer(s).loadUnaligned(as: V.self) }
+        store(v, dst)
+    }
+
     /// dst[x] = b + Σ_{i < taps} src[i·stride + x] for x < n.
     @inline(__always)
     static func sumTaps(_ src: UnsafePointer<Float>, taps: Int, stride: Int, count n: Int, plus b: Float,
                         into dst: UnsafeMutablePointer<Float>) {
         var x = 0
         while x + 8 <= n {
-            var v = SIMD8<Float>(repeating: b) + load8(src + x)
-            var s = src + x
-            for _ in 1..<taps { s += stride; v += load8(s) }
-            store(v, dst + x)
+            sumTaps(SIMD8<Float>.self, src + x, taps: taps, stride: stride, plus: b, into: dst + x)
             x += 8
         }
         if x + 4 <= n {
-            var v = SIMD4<Float>(repeating: b) + load4(src + x)
-            var s = src + x
-            for _ in 1..<taps { s += stride; v += load4(s) }
-            store(v, dst + x)
+            sumTaps(SIMD4<Float>.self, src + x, taps: taps, stride: stride, plus: b, into: dst + x)
             x += 4
         }
         while x < n {

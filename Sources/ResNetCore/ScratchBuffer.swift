@@ -10,5 +10,11 @@ final class ScratchBuffer {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// A buffer holding a copy of `values`.
+    convenience init(copying values: [Float]) {
+        self.init(values.count)
+        if !values.isEmpty { values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) } }
+    }
+
     deinit { pointer.deallocate() }
 }

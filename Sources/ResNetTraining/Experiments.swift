@@ -111,17 +111,29 @@ public struct Experiment: Sendable {
         { c in c.blocks = c.blocks.map { _ in blocks } }
     }
 
+    /// Shallow (the first level's blocks), deep (the last level's) and multilevel (through
+    /// `levels`, switching at `switchEpochs` — described as `when` if given — h halved at each switch).
+    static func levelVariants(_ unit: String, levels: [Int] = [2, 3], switchEpochs: [Int],
+                              when: String? = nil) -> [Variant] {
+        let steps = levels.map(String.init).joined(separator: " → ")
+        let hs = levels.indices.map { $0 == 0 ? "1" : "1/\(1 << $0)" }.joined(separator: " → ")
+        let epochs = when ?? (switchEpochs.count == 1 ? "at epoch \(switchEpochs[0])"
+            : "at epochs " + switchEpochs.dropLast().map(String.init).joined(separator: ", ") + " and \(switchEpochs.last!)")
+        return [
+            Variant(name: "shallow", summary: "\(levels[0]) \(unit), h 1", apply: shallow),
+            Variant(name: "deep", summary: "\(levels.last!) \(unit), h 1", apply: deep(levels.last!)),
+            Variant(name: "multilevel", summary: "\(steps) \(unit) \(epochs), h \(hs)") { c in
+                if levels.count > 2 { c.levels = levels }
+                c.switchEpochs = switchEpochs
+            },
+        ]
+    }
+
     static let regression = Experiment(
         name: "regression",
         summary: "thesis §5.1: ResNet MLP fits cos²(x)·sin(x²); multi-level 2→3 blocks half-way",
         defaultVariant: "multilevel",
-        variants: [
-            Variant(name: "shallow", summary: "2 blocks, h 1", apply: shallow),
-            Variant(name: "deep", summary: "3 blocks, h 1", apply: deep(3)),
-            Variant(name: "multilevel", summary: "2 → 3 blocks half-way, h 1 → 1/2") { c in
-                c.switchEpochs = [25]
-            },
-        ],
+        variants: levelVariants("blocks", switchEpochs: [25], when: "half-way"),
         base: mlpBase("regression", dataset: .regressionF1),
         fitPreset: fitRegression(epochs: regressionFitEpochs))
 
@@ -132,27 +144,14 @@ public struct Experiment: Sendable {
         name: "fashion",
         summary: "thesis §5.2: ResNet CNN (input layer, groups 16, 32, flatten head) on Fashion-MNIST; multi-level 2→3 at epoch 25",
         defaultVariant: "multilevel",
-        variants: [
-            Variant(name: "shallow", summary: "2 blocks per group, h 1", apply: shallow),
-            Variant(name: "deep", summary: "3 blocks per group, h 1", apply: deep(3)),
-            Variant(name: "multilevel", summary: "2 → 3 blocks per group at epoch 25, h 1 → 1/2") { c in
-                c.switchEpochs = [25]
-            },
-        ],
+        variants: levelVariants("blocks per group", switchEpochs: [25]),
         base: cnnBase("fashion", dataset: .fashionMNIST, channels: [16, 32]))
 
     static let cifar = Experiment(
         name: "cifar",
         summary: "thesis §5.3: ResNet CNN (input layer, groups 16, 32, 64, flatten head) on CIFAR-10; 3 levels 2→3→5 at epochs 15, 30",
         defaultVariant: "multilevel",
-        variants: [
-            Variant(name: "shallow", summary: "2 blocks per group, h 1", apply: shallow),
-            Variant(name: "deep", summary: "5 blocks per group, h 1", apply: deep(5)),
-            Variant(name: "multilevel", summary: "2 → 3 → 5 blocks per group at epochs 15 and 30, h 1 → 1/2 → 1/4") { c in
-                c.levels = [2, 3, 5]
-                c.switchEpochs = [15, 30]
-            },
-        ],
+        variants: levelVariants("blocks per group", levels: [2, 3, 5], switchEpochs: [15, 30]),
         base: cnnBase("cifar", dataset: .cifar10, channels: [16, 32, 64]))
 
     static let rk2Regression = Experiment(
@@ -181,6 +180,14 @@ public struct Experiment: Sendable {
         ],
         base: cnnBase("rk2-fashion", dataset: .fashionMNIST, channels: [16, 32]))
 
+    /// The finest level of rk2-multilevel as a single-level run.
+    static func fiveBlocksFromTheStart(_ c: inout ExperimentConfig) {
+        c.levels = []
+        c.switchEpochs = []
+        c.blocks = [5]
+        c.h = 0.25
+    }
+
     static let rk2Multilevel: Experiment = {
         var base = mlpBase("rk2-multilevel", dataset: .regressionF2)
         base.levels = [2, 3, 5]
@@ -198,18 +205,10 @@ public struct Experiment: Sendable {
                     c.integrators = [.euler, .midpoint]
                 },
                 Variant(name: "deep", summary: "the thesis's baseline (Fig. 6.9): 5 midpoint RK2 blocks from the start, h 1/4") { c in
-                    c.levels = []
-                    c.switchEpochs = []
-                    c.blocks = [5]
-                    c.h = 0.25
+                    fiveBlocksFromTheStart(&c)
                     c.integrators = [.midpoint]
                 },
-                Variant(name: "deep-euler", summary: "5 Euler blocks from the start, h 1/4") { c in
-                    c.levels = []
-                    c.switchEpochs = []
-                    c.blocks = [5]
-                    c.h = 0.25
-                },
+                Variant(name: "deep-euler", summary: "5 Euler blocks from the start, h 1/4", apply: fiveBlocksFromTheStart),
             ],
             base: base,
             fitPreset: { c in c.inputScaling = .standard })

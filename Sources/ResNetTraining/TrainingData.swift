@@ -64,15 +64,11 @@ public struct TrainingData {
                                                         function: f), seed: seed)
             data.standardizesInput = config.standardizesInput
             return data
-        case .fashionMNIST:
-            let dir = config.dataDir.isEmpty ? defaultFashionMNISTDirectory : config.dataDir
-            let (train, test) = try loadFashionMNIST(directory: dir)
-            let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
-            return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
-                                                augment: config.augments), seed: seed)
-        case .cifar10:
-            let dir = config.dataDir.isEmpty ? defaultCIFAR10Directory : config.dataDir
-            let (train, test) = try loadCIFAR10(directory: dir)
+        case .fashionMNIST, .cifar10:
+            let isFashion = config.dataset == .fashionMNIST
+            let dir = !config.dataDir.isEmpty ? config.dataDir
+                : isFashion ? defaultFashionMNISTDirectory : defaultCIFAR10Directory
+            let (train, test) = try isFashion ? loadFashionMNIST(directory: dir) : loadCIFAR10(directory: dir)
             let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
                                                 augment: config.augments), seed: seed)
