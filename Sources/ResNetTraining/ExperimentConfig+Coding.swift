@@ -113,6 +113,12 @@ extension ExperimentConfig {
         return values
     }
 
+    /// The keys on which two configs hold the same value.
+    public static func keysWithEqualValues(_ a: ExperimentConfig, _ b: ExperimentConfig) throws -> Set<CodingKeys> {
+        let x = try a.encodedValues(), y = try b.encodedValues()
+        return Set(CodingKeys.allCases.filter { x[$0] == y[$0] })
+    }
+
     /// Applies the keys of one source on top of this config: the config's values, with the
     /// given keys replacing theirs, are decoded as one mapping. A wrong type or an unknown
     /// name is an error naming the key and the source.

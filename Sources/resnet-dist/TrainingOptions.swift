@@ -193,7 +193,8 @@ struct TrainingOptions: ParsableArguments {
             return s
         }
         let name = try experiment ?? fileValue(.experiment) ?? "regression"
-        let variantName = try variant ?? fileValue(.variant)
+        let fileVariantName = try fileValue(.variant)
+        let variantName = variant ?? fileVariantName
         let presetName = try fileValue(.preset)
         let filePreset = try presetName.map { p in
             guard let v = Preset(rawValue: p) else { throw ConfigError.invalid(key: "preset", problem: "'\(p)' is not \(Preset.spelledChoices) (\(file))") }
@@ -201,6 +202,16 @@ struct TrainingOptions: ParsableArguments {
         }
         let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName, preset: preset ?? filePreset)
         fileOverrides.removeAll { [.experiment, .variant, .preset].contains($0.key) }
+        // A config file restates the variant it was written for (those in launch/experiments are
+        // whole configs of the default variant). Keys that only repeat that variant's built-in
+        // values give way to the variant asked for, so `--variant deep` or `compare` trains each
+        // variant's own network; keys the file changes still apply to every variant.
+        let fileVariant = try ExperimentConfig.builtIn(experiment: name, variant: fileVariantName,
+                                                       preset: preset ?? filePreset)
+        var fileConfig = fileVariant
+        try fileConfig.apply(fileOverrides, source: file)
+        let restated = try ExperimentConfig.keysWithEqualValues(fileConfig, fileVariant)
+        fileOverrides.removeAll { restated.contains($0.key) }
         var flags = overrides()
         // In a comparison the level schedule belongs to the multi-level variants only: the
         // shallow and deep baselines stay single-level.
