@@ -32,7 +32,7 @@ public struct FitSeries {
 /// try RunReport.write(runs: summaries, fit: nil, directory: output.directory,
 ///                     title: "fashion: shallow vs deep vs multilevel")
 /// ```
-/// writes `loss.svg`, `metric.svg`, `cost.svg`, `fit.svg` (only when `fit` is given) and
+/// writes `loss.svg`, `metric.svg`, `time.svg`, `cost.svg`, `fit.svg` (only when `fit` is given) and
 /// `index.html` into `directory`, which must exist. Call it on rank 0 after the last run of a
 /// `train` or `compare`. Each `RunSummary` is one compared variant; its `history` gives the curves.
 public enum RunReport {
@@ -40,6 +40,7 @@ public enum RunReport {
         var files: [(String, String)] = [
             ("loss.svg", lossChart(runs).render().render()),
             ("metric.svg", metricChart(runs).render().render()),
+            ("time.svg", timeChart(runs).render().render()),
             ("cost.svg", costSVG(runs).render()),
         ]
         if let fit { files.append(("fit.svg", fitChart(fit).render().render())) }
@@ -82,6 +83,30 @@ public enum RunReport {
         }
         chart.markers = switchMarkers(runs)
         return chart
+    }
+
+    /// The thesis's claim is time at equal quality: the test metric against cumulative wall-clock
+    /// seconds (each epoch's training and evaluation), every variant on one chart.
+    static func timeChart(_ runs: [RunSummary], title: String? = nil) -> LineChart {
+        var chart = metricChart(runs)
+        chart.id = "time"
+        chart.title = title ?? chart.title + " against wall-clock time"
+        chart.xLabel = "wall-clock seconds since the start of training"
+        chart.integerX = false
+        for (i, r) in runs.enumerated() {
+            var wall = 0.0
+            chart.series[i].points = zip(r.history, chart.series[i].points).map { record, point in
+                wall += record.epochSeconds
+                return (wall, point.y)
+            }
+        }
+        chart.markers = []
+        return chart
+    }
+
+    /// `timeChart` as an SVG document.
+    public static func timeSVG(_ runs: [RunSummary], title: String? = nil) -> String {
+        timeChart(runs, title: title).render().render()
     }
 
     static func fitChart(_ fit: FitSeries) -> LineChart {
@@ -226,6 +251,8 @@ public enum RunReport {
              "Training loss per epoch (log scale); dashed lines mark the level switches, labelled with the new blocks and step h."),
             ("metric.svg", metricChart(runs).render().inlineSVG(),
              accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
+            ("time.svg", timeChart(runs).render().inlineSVG(),
+             "The same test metric against wall-clock seconds since the start of training (training and evaluation): time at equal quality."),
         ]
         if let fit {
             figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),

@@ -47,6 +47,21 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// The run's settings against the thesis's (absent in runs written before it).
     public var scale: RunScale? = nil
 
+    /// The per-epoch history as CSV (`metrics.csv`): wall seconds are cumulative from the start of
+    /// training, so a plot of the test metric against them shows the time to reach a quality.
+    public var epochsCSV: String {
+        var lines = ["epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb"]
+        var wall = 0.0
+        for r in history {
+            wall += r.epochSeconds
+            lines.append([String(r.epoch), String(r.level), r.blocks.map(String.init).joined(separator: " "),
+                          String(r.h), r.integrator, String(r.trainLoss), String(r.testMetric),
+                          r.testMetricName.rawValue, String(format: "%.3f", r.epochSeconds), String(format: "%.3f", wall),
+                          String(format: "%.1f", Double(r.peakRSSBytes) / 1e6)].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// Whether this run is the deep baseline the other variants are compared with.
     public var isDeepBaseline: Bool { variant == Experiment.deepVariant }
 

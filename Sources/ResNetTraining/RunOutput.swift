@@ -138,6 +138,7 @@ public final class RunOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try write(try encoder.encode(summary), to: "summary.json")
+        try write(Data(summary.epochsCSV.utf8), to: "metrics.csv")
     }
 
     /// Writes a file atomically and durably, as checkpoints are written (`AtomicFile`).

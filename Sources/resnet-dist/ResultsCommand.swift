@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ResNetReport
+import ResNetSafeTensors
 import ResNetTraining
 
 struct ResultsCommand: ParsableCommand {
@@ -13,6 +14,14 @@ struct ResultsCommand: ParsableCommand {
             figure beside ours with a verdict on each claim. A comparison that did not finish \
             (no comparison.md: stopped or killed) is skipped with a note on stderr, and of several \
             runs of the same variant only the newest counts.
+
+            With --charts DIR it also writes DIR/<experiment>-time.svg: each experiment's test \
+            metric against wall-clock time, every variant on one chart (the thesis's claim is time \
+            at equal quality). With --readme FILE it replaces the text between the lines \
+            `<!-- results:begin -->` and `<!-- results:end -->` of FILE with the same Markdown \
+            (charts linked relative to FILE), so the README's results are rebuilt from the kept runs:
+
+              resnet-dist results launch/results/*-fashion-full --charts launch/results --readme README.md
             """)
 
     @Argument(help: "Directories holding compare runs, e.g. runs/replicate/regression.")
@@ -20,6 +29,12 @@ struct ResultsCommand: ParsableCommand {
 
     @Option(help: "How each experiment was scaled, as EXPERIMENT=TEXT or DIRECTORY-NAME=TEXT (repeatable), shown in the table.")
     var scale: [String] = []
+
+    @Option(help: "Write each experiment's time-to-metric chart (<experiment>-time.svg) into this directory.")
+    var charts: String?
+
+    @Option(help: "Rewrite the block between '<!-- results:begin -->' and '<!-- results:end -->' of this Markdown file.")
+    var readme: String?
 
     func run() throws {
         let scales = Dictionary(scale.compactMap { s -> (String, String)? in
@@ -36,7 +51,49 @@ struct ResultsCommand: ParsableCommand {
             let scale = scales[base] ?? scales[name] ?? runs.first?.scale?.phrase ?? "as configured"
             groups.append((name, scale, runs))
         }
-        print(ThesisComparison.markdown(runsByExperiment: groups))
+        var markdown = ThesisComparison.markdown(runsByExperiment: groups)
+        if let charts {
+            do { try FileManager.default.createDirectory(atPath: charts, withIntermediateDirectories: true) } catch {
+                throw TrainingError.output("cannot create the chart directory \(charts): \((error as NSError).localizedDescription)")
+            }
+            var links: [String] = []
+            for group in groups where group.runs.contains(where: { !$0.history.isEmpty }) {
+                let file = (charts as NSString).appendingPathComponent("\(group.experiment)-time.svg")
+                let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against wall-clock time (\(group.scale))")
+                try write(svg, to: file)
+                links.append("![\(group.experiment): test metric against wall-clock time](\(relative(file, to: readme)))")
+            }
+            markdown += "\n\n" + links.joined(separator: "\n\n")
+        }
+        if let readme { try replaceResults(in: readme, with: markdown) } else { print(markdown) }
+    }
+
+    static let begin = "<!-- results:begin -->", end = "<!-- results:end -->"
+
+    /// Replaces the marked block of `file` (markers kept), or fails naming what is missing.
+    private func replaceResults(in file: String, with markdown: String) throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ValidationError("cannot read \(file); --readme names an existing Markdown file")
+        }
+        guard let a = text.range(of: Self.begin), let b = text.range(of: Self.end, range: a.upperBound..<text.endIndex) else {
+            throw ValidationError("\(file) has no '\(Self.begin)' … '\(Self.end)' block; add the two lines where the results go")
+        }
+        try write(String(text[..<a.upperBound]) + "\n" + markdown + "\n" + String(text[b.lowerBound...]), to: file)
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        do { try AtomicFile.write(Array(text.utf8), to: path) } catch {
+            throw TrainingError.output("cannot write \(path): \(error)")
+        }
+    }
+
+    /// `path` relative to the directory of `file` (for a link in it), or as given without a file.
+    private func relative(_ path: String, to file: String?) -> String {
+        guard let file else { return path }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.pathComponents
+        let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        let common = zip(base, target).prefix { $0 == $1 }.count
+        return (Array(repeating: "..", count: base.count - common) + target[common...]).joined(separator: "/")
     }
 
     private func summaries(under dir: String) throws -> [RunSummary] {

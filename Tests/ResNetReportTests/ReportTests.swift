@@ -236,7 +236,7 @@ final class RunReportTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let runs = comparedRuns()
         try RunReport.write(runs: runs, fit: nil, directory: dir, title: "fashion <compare>")
-        for name in ["loss.svg", "metric.svg", "cost.svg"] {
+        for name in ["loss.svg", "metric.svg", "time.svg", "cost.svg"] {
             let text = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
             _ = XMLCollector.parse(text)
         }
@@ -250,9 +250,9 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(Array(cells[0..<8]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "80", "+40.0 %"])
         XCTAssertEqual(Array(cells[8..<16]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "120", "–"])
         XCTAssertEqual(Array(cells[16..<24]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
-        XCTAssertEqual(doc.all("svg").count, 3)
-        XCTAssertEqual(doc.all("figure").map { $0.attributes["id"] }, ["loss.svg", "metric.svg", "cost.svg"])
-        XCTAssertEqual(doc.all("path", cls: "series").count, 6)
+        XCTAssertEqual(doc.all("svg").count, 4)
+        XCTAssertEqual(doc.all("figure").map { $0.attributes["id"] }, ["loss.svg", "metric.svg", "time.svg", "cost.svg"])
+        XCTAssertEqual(doc.all("path", cls: "series").count, 9)
         XCTAssertFalse(html.contains("<script"))
         XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"))
 
@@ -263,7 +263,7 @@ final class RunReportTests: XCTestCase {
         try RunReport.write(runs: runs, fit: fit, directory: dir, title: "t")
         XCTAssertEqual(once, try Data(contentsOf: URL(fileURLWithPath: dir + "/index.html")))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/fit.svg"))
-        XCTAssertEqual(XMLCollector.parse(String(decoding: once, as: UTF8.self)).all("svg").count, 4)
+        XCTAssertEqual(XMLCollector.parse(String(decoding: once, as: UTF8.self)).all("svg").count, 5)
     }
 
     func testVariantNamesAreEscaped() {
@@ -404,5 +404,29 @@ final class TimeSavingTests: XCTestCase {
         slower[2] = syntheticRun(variant: "multilevel", levels: [(2, 1, "euler"), (3, 0.5, "euler")], switches: [5],
                                  seconds: [70, 55], peakMB: 118)
         XCTAssertTrue(ReportTable.headline(slower)?.hasSuffix("— 25 % more time") ?? false, "\(String(describing: ReportTable.headline(slower)))")
+    }
+}
+
+/// The time-to-metric chart and the per-epoch CSV put each epoch at the wall time it ended.
+final class TimeToMetricTests: XCTestCase {
+    func testTimeChartPlotsTheMetricAgainstCumulativeSeconds() {
+        var runs = comparedRuns()
+        for i in runs[2].history.indices { runs[2].history[i].epochSeconds = i < 5 ? 0.5 : 2 }
+        let chart = RunReport.timeChart(runs)
+        XCTAssertEqual(chart.series.count, 3)
+        XCTAssertEqual(chart.series[0].points.map(\.x), (1...10).map(Double.init))
+        XCTAssertEqual(chart.series[2].points.map(\.x), [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5])
+        XCTAssertEqual(chart.series[2].points.map(\.y), runs[2].history.map { 100 * $0.testMetric })
+        XCTAssertTrue(RunReport.timeSVG(runs).contains("wall-clock seconds"))
+    }
+
+    func testEpochsCSVHasOneRowPerEpochWithCumulativeWallSeconds() {
+        var run = syntheticRun(variant: "multilevel", epochs: 3, levels: [(2, 1, "euler"), (3, 0.5, "midpoint")],
+                               switches: [2], seconds: [2, 1], peakMB: 118.25)
+        run.history[2].epochSeconds = 2.5
+        let lines = run.epochsCSV.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertEqual(lines[0], "epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb")
+        XCTAssertEqual(lines[3], "3,2,3 3,0.5,midpoint,\(2.0 * pow(0.7, 3.0)),\(0.6 + 0.3 * 3 / 3),test accuracy,2.500,4.500,118.2")
     }
 }

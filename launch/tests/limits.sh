@@ -109,6 +109,18 @@ if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1
   else fail "compare --resume metrics differ: $got vs $ref"; fi
 else fail "compare --resume: $(tail -2 "$L/cmp-resume.txt")"; fi
 
+# results --charts --readme: the marked block of a Markdown file is rebuilt from the runs (text
+# around it kept), with a time-to-metric chart per experiment linked relative to the file; each
+# run directory holds its per-epoch CSV.
+printf '# Title\n\n<!-- results:begin -->\nstale\n<!-- results:end -->\n\nafter\n' > "$L/README.md"
+if timeout 20 "$BIN" results "$refdir" --charts "$L/charts" --readme "$L/README.md" > "$L/results.txt" 2>&1 \
+   && ! grep -q stale "$L/README.md" && head -1 "$L/README.md" | grep -q '^# Title$' && tail -1 "$L/README.md" | grep -q '^after$' \
+   && [ "$(grep -c '^| regression | ' "$L/README.md")" -eq 3 ] \
+   && grep -q '](charts/regression-time.svg)' "$L/README.md" && grep -q 'wall-clock seconds' "$L/charts/regression-time.svg" \
+   && [ "$(wc -l < "$(ls -d "$refdir"/regression-deep-*/ | head -1)metrics.csv")" -eq 201 ]; then
+  pass "results --readme rebuilds the marked block with a linked time-to-metric chart; metrics.csv has a row per epoch"
+else fail "results --charts --readme: $(head -3 "$L/results.txt")"; fi
+
 # A comparison stopped by a signal says how to continue it (as a whole), and continues exactly.
 "$BIN" compare --experiment regression --epochs 200 --checkpoint-every 20 --quiet --out "$L/cmp-stop" > "$L/cmp-stop.txt" 2>&1 &
 job=$!
