@@ -19,6 +19,40 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var peakRSSBytes: Int
 }
 
+extension EpochRecord {
+    /// Reads the rows of a `metrics.csv` (`RunSummary.epochsCSV`) back. The test metric comes from
+    /// the column `test_metric` or the one named after the metric (`test_error_norm`,
+    /// `test_accuracy`); learning rate, throughput and allreduce share are not in the file (0).
+    public static func records(csv: String, metric: MetricKind, source: String) throws -> [EpochRecord] {
+        let lines = csv.split(whereSeparator: \.isNewline)   // "\r\n" is one Character
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard let header = lines.first else { return [] }
+        let metricColumn = metric.rawValue.replacingOccurrences(of: " ", with: "_")
+        func column(_ names: String...) throws -> Int {
+            guard let i = header.firstIndex(where: names.contains) else {
+                throw TrainingError.output("\(source) has no column \(names.joined(separator: " or ")); expected the header of metrics.csv")
+            }
+            return i
+        }
+        let (epoch, level, blocks, h, integrator, loss, value, seconds, rss) = try (
+            column("epoch"), column("level"), column("blocks"), column("h"), column("integrator"), column("train_loss"),
+            column("test_metric", metricColumn), column("epoch_seconds"), column("peak_rss_mb"))
+        return try lines.dropFirst().enumerated().map { row, cells in
+            func number(_ i: Int) throws -> Double {
+                guard i < cells.count, let v = Double(cells[i]) else {
+                    throw TrainingError.output("\(source), row \(row + 2): '\(i < cells.count ? cells[i] : "")' in column \(header[i]) is not a number")
+                }
+                return v
+            }
+            return EpochRecord(epoch: Int(try number(epoch)), level: Int(try number(level)),
+                               blocks: cells[blocks].split(whereSeparator: { $0 == " " || $0 == "+" }).compactMap { Int($0) }, h: try number(h),
+                               integrator: cells[integrator], learningRate: 0, trainLoss: try number(loss),
+                               testMetric: try number(value), testMetricName: metric, epochSeconds: try number(seconds),
+                               samplesPerSecond: 0, allreduceShare: 0, peakRSSBytes: Int(try number(rss) * 1e6))
+        }
+    }
+}
+
 /// `summary.json`: the outcome of one run.
 public struct RunSummary: Codable, Equatable, Sendable {
     public var experiment: String

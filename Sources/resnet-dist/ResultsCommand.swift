@@ -107,8 +107,14 @@ struct ResultsCommand: ParsableCommand {
                 unfinished.insert(comparison)
                 continue
             }
-            let data = try Data(contentsOf: URL(fileURLWithPath: (dir as NSString).appendingPathComponent(path)))
-            found.append((path, try JSONDecoder().decode(RunSummary.self, from: data)))
+            let file = (dir as NSString).appendingPathComponent(path)
+            var summary = try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            // Kept results may drop the history from summary.json: metrics.csv beside it has it.
+            let csv = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.csv")
+            if summary.history.isEmpty, let text = try? String(contentsOfFile: csv, encoding: .utf8) {
+                summary.history = try EpochRecord.records(csv: text, metric: summary.testMetricName, source: csv)
+            }
+            found.append((path, summary))
         }
         for comparison in unfinished.sorted() {
             FileHandle.standardError.write(Data("results: skipping the unfinished comparison \(comparison) (no comparison.md); continue it with: resnet-dist compare --resume \(comparison)\n".utf8))

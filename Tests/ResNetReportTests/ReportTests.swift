@@ -429,4 +429,38 @@ final class TimeToMetricTests: XCTestCase {
         XCTAssertEqual(lines[0], "epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb")
         XCTAssertEqual(lines[3], "3,2,3 3,0.5,midpoint,\(2.0 * pow(0.7, 3.0)),\(0.6 + 0.3 * 3 / 3),test accuracy,2.500,4.500,118.2")
     }
+
+    func testEpochsCSVReadsBackIntoTheHistory() throws {
+        let run = syntheticRun(variant: "multilevel", epochs: 4, levels: [(2, 1, "euler"), (3, 0.5, "midpoint")],
+                               switches: [2], metric: "test error norm", seconds: [2, 2], peakMB: 118.25)
+        let back = try EpochRecord.records(csv: run.epochsCSV, metric: .errorNorm, source: "metrics.csv")
+        XCTAssertEqual(back.map(\.epoch), [1, 2, 3, 4])
+        XCTAssertEqual(back.map(\.level), run.history.map(\.level))
+        XCTAssertEqual(back.map(\.blocks), run.history.map(\.blocks))
+        XCTAssertEqual(back.map(\.h), run.history.map(\.h))
+        XCTAssertEqual(back.map(\.integrator), run.history.map(\.integrator))
+        XCTAssertEqual(back.map(\.trainLoss), run.history.map(\.trainLoss))
+        XCTAssertEqual(back.map(\.testMetric), run.history.map(\.testMetric))
+        XCTAssertEqual(back.map(\.peakRSSBytes), [118_200_000, 118_200_000, 118_200_000, 118_200_000])
+        // A file written by hand with the metric's own column name reads too; a bad number is named.
+        let named = "epoch,level,blocks,h,integrator,train_loss,test_error_norm,epoch_seconds,wall_seconds,peak_rss_mb\n1,1,3,1,euler,0.25,17.8,0.5,0.5,43.8\n"
+        XCTAssertEqual(try EpochRecord.records(csv: named, metric: .errorNorm, source: "f").first?.testMetric, 17.8)
+        XCTAssertThrowsError(try EpochRecord.records(csv: named.replacingOccurrences(of: "17.8", with: "x"), metric: .errorNorm,
+                                                     source: "f")) { error in
+            XCTAssertTrue("\(error)".contains("row 2: 'x' in column test_error_norm is not a number"), "\(error)")
+        }
+    }
+
+    func testLongCurvesKeepEachPixelColumnsExtremes() {
+        let chart = LineChart(id: "c", title: "t", xLabel: "x", yLabel: "y",
+                              series: [PlotSeries(label: "s", points: (0..<8000).map { (Double($0), $0 == 4321 ? 9 : sin(Double($0))) },
+                                                  color: "#000")])
+        let xa = chart.xAxis, ya = chart.yAxis
+        let d = chart.pathData(chart.series[0].points, xa: xa, ya: ya)
+        let drawn = d.split(separator: " ").count
+        XCTAssertLessThanOrEqual(drawn, 4 * Int(chart.width))   // at most four points per pixel column
+        XCTAssertGreaterThan(drawn, Int(chart.width) / 2)
+        XCTAssertTrue(d.contains(svgNumber(ya.position(9))), "the spike survives")
+        XCTAssertTrue(d.hasSuffix("\(svgNumber(xa.position(7999))),\(svgNumber(ya.position(sin(7999))))"), "the last point is kept")
+    }
 }

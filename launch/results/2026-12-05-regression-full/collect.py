@@ -142,11 +142,12 @@ def main():
             shutil.copy(os.path.join(run, "config.yaml"), vdir)
             summary = json.load(open(os.path.join(run, "summary.json")))
             history = summary.pop("history")
-            summary["historyOmitted"] = f"{len(history)} epochs: identical to metrics.jsonl, see resnet-dist-epochs.csv"
+            summary["historyOmitted"] = f"{len(history)} epochs: identical to metrics.jsonl, see metrics.csv"
+            summary["history"] = []
             with open(os.path.join(vdir, "summary.json"), "w") as f:
                 json.dump(summary, f, indent=1)
                 f.write("\n")
-            ours_csv = os.path.join(vdir, "resnet-dist-epochs.csv")
+            ours_csv = os.path.join(vdir, "metrics.csv")
             metrics_to_csv(os.path.join(run, "metrics.jsonl"), ours_csv)
             ours, peer = read_csv(ours_csv), read_csv(os.path.join(vdir, "peer-epochs.csv"))
             assert len(ours) == len(peer) == summary["epochs"], (exp, variant, len(ours), len(peer))
