@@ -85,13 +85,13 @@ public enum RunReport {
         return chart
     }
 
-    /// The thesis's claim is time at equal quality: the test metric against cumulative wall-clock
-    /// seconds (each epoch's training and evaluation), every variant on one chart.
+    /// The thesis's claim is time at equal quality: the test metric against the cumulative wall
+    /// time of the training steps (each epoch's; evaluation excluded), every variant on one chart.
     static func timeChart(_ runs: [RunSummary], title: String? = nil) -> LineChart {
         var chart = metricChart(runs)
         chart.id = "time"
         chart.title = title ?? chart.title + " against wall-clock time"
-        chart.xLabel = "wall-clock seconds since the start of training"
+        chart.xLabel = "training seconds (the epochs' steps, cumulative)"
         chart.integerX = false
         for (i, r) in runs.enumerated() {
             var wall = 0.0
@@ -252,7 +252,7 @@ public enum RunReport {
             ("metric.svg", metricChart(runs).render().inlineSVG(),
              accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
             ("time.svg", timeChart(runs).render().inlineSVG(),
-             "The same test metric against wall-clock seconds since the start of training (training and evaluation): time at equal quality."),
+             "The same test metric against the cumulative time of the training steps (evaluation excluded): time at equal quality."),
         ]
         if let fit {
             figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),

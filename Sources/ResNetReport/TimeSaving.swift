@@ -1,9 +1,21 @@
 import ResNetTraining
 
 extension RunSummary {
+    /// The training steps' time, robust to stalls from other jobs on a shared machine: per level,
+    /// the number of epochs times the median epoch time (evaluation, checkpoints and the switch
+    /// itself excluded). Without a history, the measured `trainSeconds`.
+    public var robustTrainingSeconds: Double {
+        guard !history.isEmpty else { return trainSeconds }
+        return Dictionary(grouping: history, by: \.level).values.reduce(0) { total, epochs in
+            let times = epochs.map(\.epochSeconds).sorted()
+            let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+            return total + Double(times.count) * median
+        }
+    }
+
     /// The share of `deep`'s training time this run saved: (deep − this) / deep, negative when
-    /// this run took longer. Every report's "saving vs deep" is this figure.
+    /// this run took longer, on `robustTrainingSeconds`. Every report's "saving vs deep" is this figure.
     func timeSaving(versus deep: RunSummary) -> Double {
-        (deep.trainSeconds - trainSeconds) / deep.trainSeconds
+        (deep.robustTrainingSeconds - robustTrainingSeconds) / deep.robustTrainingSeconds
     }
 }

@@ -16,7 +16,7 @@ struct ResultsCommand: ParsableCommand {
             runs of the same variant only the newest counts.
 
             With --charts DIR it also writes DIR/<experiment>-time.svg: each experiment's test \
-            metric against wall-clock time, every variant on one chart (the thesis's claim is time \
+            metric against the training steps' time, every variant on one chart (the thesis's claim is time \
             at equal quality). With --readme FILE it replaces the text between the lines \
             `<!-- results:begin -->` and `<!-- results:end -->` of FILE with the same Markdown \
             (charts linked relative to FILE), so the README's results are rebuilt from the kept runs:
@@ -59,9 +59,9 @@ struct ResultsCommand: ParsableCommand {
             var links: [String] = []
             for group in groups where group.runs.contains(where: { !$0.history.isEmpty }) {
                 let file = (charts as NSString).appendingPathComponent("\(group.experiment)-time.svg")
-                let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against wall-clock time (\(group.scale))")
+                let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against training time (\(group.scale))")
                 try write(svg, to: file)
-                links.append("![\(group.experiment): test metric against wall-clock time](\(relative(file, to: readme)))")
+                links.append("![\(group.experiment): test metric against training time](\(relative(file, to: readme)))")
             }
             markdown += "\n\n" + links.joined(separator: "\n\n")
         }

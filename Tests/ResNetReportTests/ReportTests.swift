@@ -51,11 +51,13 @@ func syntheticRun(variant: String, epochs: Int = 10, levels: [(blocks: Int, h: D
     for e in 1...epochs {
         let level = switches.filter { $0 < e }.count
         let l = levels[level]
+        // Each level's seconds spread evenly over its epochs, so the robust time equals them.
+        let inLevel = (1...epochs).filter { e2 in switches.filter { $0 < e2 }.count == level }.count
         let acc = 0.6 + 0.3 * Double(e) / Double(epochs)
         history.append(EpochRecord(epoch: e, level: level + 1, blocks: [l.blocks, l.blocks], h: l.h, integrator: l.integrator,
                                    learningRate: 0.005, trainLoss: 2.0 * pow(0.7, Double(e)),
                                    testMetric: metric == "test accuracy" ? acc : 5 * pow(0.8, Double(e)),
-                                   testMetricName: MetricKind(rawValue: metric)!, epochSeconds: 1, samplesPerSecond: 1000,
+                                   testMetricName: MetricKind(rawValue: metric)!, epochSeconds: seconds[level] / Double(inLevel), samplesPerSecond: 1000,
                                    allreduceShare: 0, peakRSSBytes: Int(peakMB * 1e6)))
     }
     let last = history.last!
@@ -414,10 +416,10 @@ final class TimeToMetricTests: XCTestCase {
         for i in runs[2].history.indices { runs[2].history[i].epochSeconds = i < 5 ? 0.5 : 2 }
         let chart = RunReport.timeChart(runs)
         XCTAssertEqual(chart.series.count, 3)
-        XCTAssertEqual(chart.series[0].points.map(\.x), (1...10).map(Double.init))
+        XCTAssertEqual(chart.series[0].points.map(\.x), (1...10).map { 6 * Double($0) })   // 60 s over 10 epochs
         XCTAssertEqual(chart.series[2].points.map(\.x), [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5])
         XCTAssertEqual(chart.series[2].points.map(\.y), runs[2].history.map { 100 * $0.testMetric })
-        XCTAssertTrue(RunReport.timeSVG(runs).contains("wall-clock seconds"))
+        XCTAssertTrue(RunReport.timeSVG(runs).contains("training seconds"))
     }
 
     func testEpochsCSVHasOneRowPerEpochWithCumulativeWallSeconds() {
@@ -462,5 +464,17 @@ final class TimeToMetricTests: XCTestCase {
         XCTAssertGreaterThan(drawn, Int(chart.width) / 2)
         XCTAssertTrue(d.contains(svgNumber(ya.position(9))), "the spike survives")
         XCTAssertTrue(d.hasSuffix("\(svgNumber(xa.position(7999))),\(svgNumber(ya.position(sin(7999))))"), "the last point is kept")
+    }
+
+    func testRobustTrainingTimeIgnoresAStalledEpoch() {
+        var run = syntheticRun(variant: "multilevel", epochs: 6, levels: [(2, 1, "euler"), (3, 0.5, "euler")],
+                               switches: [3], seconds: [3, 6], peakMB: 100)
+        XCTAssertEqual(run.robustTrainingSeconds, 9, accuracy: 1e-12)   // 3 × 1 s + 3 × 2 s
+        run.history[4].epochSeconds = 40                                  // another job stalled one epoch
+        XCTAssertEqual(run.robustTrainingSeconds, 9, accuracy: 1e-12)
+        run.history[3].epochSeconds = 3                                   // medians of (3, 40, 2) and (1, 1, 1)
+        XCTAssertEqual(run.robustTrainingSeconds, 3 + 3 * 3, accuracy: 1e-12)
+        run.history = []
+        XCTAssertEqual(run.robustTrainingSeconds, run.trainSeconds)
     }
 }

@@ -116,7 +116,7 @@ printf '# Title\n\n<!-- results:begin -->\nstale\n<!-- results:end -->\n\nafter\
 if timeout 20 "$BIN" results "$refdir" --charts "$L/charts" --readme "$L/README.md" > "$L/results.txt" 2>&1 \
    && ! grep -q stale "$L/README.md" && head -1 "$L/README.md" | grep -q '^# Title$' && tail -1 "$L/README.md" | grep -q '^after$' \
    && [ "$(grep -c '^| regression | ' "$L/README.md")" -eq 3 ] \
-   && grep -q '](charts/regression-time.svg)' "$L/README.md" && grep -q 'wall-clock seconds' "$L/charts/regression-time.svg" \
+   && grep -q '](charts/regression-time.svg)' "$L/README.md" && grep -q 'training seconds' "$L/charts/regression-time.svg" \
    && [ "$(wc -l < "$(ls -d "$refdir"/regression-deep-*/ | head -1)metrics.csv")" -eq 201 ]; then
   pass "results --readme rebuilds the marked block with a linked time-to-metric chart; metrics.csv has a row per epoch"
 else fail "results --charts --readme: $(head -3 "$L/results.txt")"; fi
