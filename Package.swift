@@ -32,7 +32,11 @@ let package = Package(
         // The only C code that includes <mpi.h>.
         .target(name: "CMPIShim", dependencies: ["COpenMPI"]),
 
-        .target(name: "ResNetCore", dependencies: ["COpenBLAS"],
+        // Direct 3×3 convolutions for AVX-512, AVX2 and portable C in one object, chosen at run
+        // time (per-function target attributes; the target's own flags stay portable). -O2 in
+        // every configuration: the kernels rely on full unrolling, even in debug test runs.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2", "-Wno-psabi"])]),
+        .target(name: "ResNetCore", dependencies: ["COpenBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(coreFlags, .when(configuration: .release))]),
         .target(name: "ResNetData", dependencies: ["CZlib"]),
         .target(name: "ResNetDistributed", dependencies: ["CMPIShim"]),
