@@ -1,0 +1,159 @@
+import Foundation
+import ResNetCore
+
+/// `resnet-dist bench conv`: the direct 3×3 convolutions (`DirectConvolution`) on every
+/// instruction-set path this CPU runs, beside `Conv2d` (OpenBLAS lowering, through the `Layer`
+/// API) and the one-thread sgemm 1024³ reference, at the Fashion-MNIST network's shapes.
+///
+/// The sgemm reference runs on whichever OpenBLAS core the process loaded (`OPENBLAS_CORETYPE`
+/// or OpenBLAS's own detection); the direct kernels ignore it. Compare each path with the
+/// sgemm of the same instruction set: run once as is and once with the variable unset.
+public enum ConvolutionBenchmark {
+    public struct Row: Sendable {
+        public var name: String
+        /// Seconds of forward, input gradient, weight (+ bias) gradient; for `Conv2d` the
+        /// backward is one call and its time stands under the input gradient, dW empty.
+        public var forward: Double, inputGradient: Double, weightGradient: Double
+        public var forwardFlops: Double
+        public var total: Double { forward + inputGradient + weightGradient }
+        public var gflops: Double { 3 * forwardFlops / total / 1e9 }
+    }
+
+    /// The shapes measured: (in, out, plane size, stride). The first two carry almost all of the
+    /// Fashion-MNIST network's FLOPs (six convolutions each per level-1 step); the stride-2
+    /// group transition is a few per cent.
+    public static let shapes = [(16, 16, 28, 1), (32, 32, 14, 1), (16, 32, 28, 2)]
+
+    /// Best-of-`repetitions` wall time (after one warm-up call).
+    static func time(_ repetitions: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var best = Double.infinity
+        for _ in 0..<max(1, repetitions) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+
+    /// sgemm 1024³ GFLOP/s at one OpenBLAS thread.
+    public static func sgemmReference(size n: Int = 1024, repetitions: Int = 5) -> Double {
+        let saved = Kernels.threadCount
+        defer { Kernels.threadCount = saved }
+        Kernels.threadCount = 1
+        var rng = SplitMix64(seed: 1)
+        let a = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
+        let b = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
+        var c = [Float](repeating: 0, count: n * n)
+        let seconds = time(repetitions) {
+            c.withUnsafeMutableBufferPointer { cp in
+                Kernels.sgemm(transposeA: false, transposeB: false, m: n, n: n, k: n, alpha: 1,
+                              a: a, b: b, beta: 0, c: cp.baseAddress!)
+            }
+        }
+        return 2 * Double(n * n * n) / seconds / 1e9
+    }
+
+    /// Every supported path and `Conv2d` at one shape.
+    public static func measure(inputChannels cin: Int, outputChannels cout: Int, size: Int, stride: Int,
+                               batch: Int, repetitions: Int = 5) throws -> [Row] {
+        let saved = Kernels.threadCount
+        defer { Kernels.threadCount = saved }
+        Kernels.threadCount = 1
+        var rng = SplitMix64(seed: 2)
+        let weightCount = cout * cin * 9
+        // Conv2d's parameter layout: weights, then bias (stride 1 only, as in the network).
+        let bias = stride == 1
+        var parameters = (0..<(weightCount + cout)).map { _ in rng.nextUniform(bound: 0.1) }
+        var gradients = [Float](repeating: 0, count: parameters.count)
+        let x = (0..<(batch * cin * size * size)).map { _ in rng.nextUniform(bound: 1) }
+        let probe = DirectConvolution(inputChannels: cin, outputChannels: cout, stride: stride, path: .portable)
+        let (ho, wo) = probe.outputSize(height: size, width: size)
+        let dy = (0..<(batch * cout * ho * wo)).map { _ in rng.nextUniform(bound: 1) }
+        let flops = probe.forwardFlops(batch: batch, height: size, width: size)
+        var rows: [Row] = []
+        var y = [Float](repeating: 0, count: dy.count), dx = [Float](repeating: 0, count: x.count)
+        for path in DirectConvolution.supportedPaths {
+            let conv = DirectConvolution(inputChannels: cin, outputChannels: cout, stride: stride, path: path)
+            parameters.withUnsafeBufferPointer { p in
+                gradients.withUnsafeMutableBufferPointer { g in
+                    let w = p.baseAddress!, b = bias ? p.baseAddress! + weightCount : nil
+                    let dw = g.baseAddress!, db = bias ? g.baseAddress! + weightCount : nil
+                    let f = time(repetitions) {
+                        conv.forward(x, batch: batch, height: size, width: size, weights: w, bias: b, into: &y)
+                    }
+                    let d = time(repetitions) {
+                        conv.inputGradient(dy, batch: batch, height: size, width: size, weights: w, into: &dx)
+                    }
+                    let wg = time(repetitions) {
+                        conv.weightGradient(input: x, outputGradient: dy, batch: batch, height: size, width: size,
+                                            weightGradient: dw, biasGradient: db)
+                    }
+                    rows.append(Row(name: path.rawValue, forward: f, inputGradient: d, weightGradient: wg,
+                                    forwardFlops: flops))
+                }
+            }
+        }
+        // Conv2d through the Layer API (one backward call: dX, dW and the bias gradient).
+        let layer = Conv2d(inputChannels: cin, outputChannels: cout, kernelSize: 3, stride: stride, padding: 1,
+                           weightOffset: 0, biasOffset: bias ? weightCount : nil)
+        let input = Tensor(shape: [batch, cin, size, size], data: x)
+        let gradient = Tensor(shape: [batch, cout, ho, wo], data: dy)
+        var state: [Float] = [0]
+        let (f, b) = try parameters.withUnsafeMutableBufferPointer { p in
+            try gradients.withUnsafeMutableBufferPointer { g in
+                try state.withUnsafeMutableBufferPointer { s in
+                    let buffers = LayerBuffers(parameters: p.baseAddress!, gradients: g.baseAddress!,
+                                               state: s.baseAddress!)
+                    var best = (Double.infinity, Double.infinity)
+                    for _ in 0..<(max(1, repetitions) + 1) {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        _ = try layer.forward(input, training: true, buffers: buffers)
+                        let t1 = DispatchTime.now().uptimeNanoseconds
+                        _ = try layer.backward(gradient, buffers: buffers)
+                        let t2 = DispatchTime.now().uptimeNanoseconds
+                        best = (min(best.0, Double(t1 - t0) / 1e9), min(best.1, Double(t2 - t1) / 1e9))
+                    }
+                    return best
+                }
+            }
+        }
+        rows.append(Row(name: "Conv2d (OpenBLAS)", forward: f, inputGradient: b, weightGradient: 0,
+                        forwardFlops: flops))
+        return rows
+    }
+
+    /// The section's text: the reference, then per shape one line per path and Conv2d with
+    /// GFLOP/s of each pass, forward+backward, its share of sgemm and its speed-up over Conv2d.
+    public static func report(batch: Int, repetitions: Int = 5) throws -> String {
+        Allocator.retainFreedMemory()
+        let reference = sgemmReference()
+        let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "=\($0)" } ?? " unset"
+        var lines = [
+            "## Direct convolutions (one thread, batch \(batch))",
+            "",
+            "best path: \(DirectConvolution.bestPath.rawValue); OpenBLAS core: \(BLASCore.current) "
+                + "(OPENBLAS_CORETYPE\(coreType))",
+            String(format: "sgemm 1024x1024x1024 (reference): %.1f GFLOP/s", reference),
+            "",
+            "| shape | kernels | fwd GFLOP/s | dX GFLOP/s | dW GFLOP/s | fwd+bwd GFLOP/s | % of sgemm | × Conv2d |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for (cin, cout, size, stride) in shapes {
+            let rows = try measure(inputChannels: cin, outputChannels: cout, size: size, stride: stride,
+                                   batch: batch, repetitions: repetitions)
+            let baseline = rows.last!.gflops
+            for row in rows {
+                let rate = { (s: Double) in s > 0 ? String(format: "%.1f", row.forwardFlops / s / 1e9) : "—" }
+                let isLayer = row.weightGradient == 0
+                lines.append("| \(cin)→\(cout) \(size)×\(size) s\(stride) | \(row.name) | \(rate(row.forward)) | "
+                    + (isLayer ? String(format: "bwd %.1f", 2 * row.forwardFlops / row.inputGradient / 1e9)
+                               : rate(row.inputGradient))
+                    + " | \(isLayer ? "—" : rate(row.weightGradient)) | "
+                    + String(format: "%.1f | %.0f %% | %.2f |", row.gflops, 100 * row.gflops / reference,
+                             row.gflops / baseline))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
