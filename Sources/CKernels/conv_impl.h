@@ -111,6 +111,14 @@ CK_ALWAYS void prefetch_step(ck_prefetch *f) {
     f->left -= k;
 }
 
+/* The same for lines about to be written (the output of the current image). */
+CK_ALWAYS void prefetch_step_write(ck_prefetch *f) {
+    const long k = f->per < f->left ? f->per : f->left;
+    for (long i = 0; i < k; i++) __builtin_prefetch(f->p + i * 64, 1, 3);
+    f->p += k * 64;
+    f->left -= k;
+}
+
 /* Interior of a zero-bordered (h + 2) × (w + 2) plane per channel. */
 static void pad_planes(const float *src, int ch, int h, int w, float *dst) {
     const long wp = w + 2, plane = (long)(h + 2) * wp;
@@ -177,9 +185,11 @@ static int pick_fwd(int r, int q, int left) {
     return -1;
 }
 
-/* pix[ob][ho·wo][16] = convolution of one padded image xpad[cin][hp][wp] with wf[ob][cin][9][16]. */
+/* pix[ob][ho·wo][16] = convolution of one padded image xpad[cin][hp][wp] with wf[ob][cin][9][16],
+ * prefetching `nextCount` floats at `next` (the next image) and `outCount` at `out` for writing. */
 static void conv_image(const float *xpad, long plane, long wp, int cin, int nob, int s, int ho, int wo,
-                       const float *wf, const float *bias, float *pix, const float *next, long nextCount) {
+                       const float *wf, const float *bias, float *pix, const float *next, long nextCount,
+                       const float *out, long outCount) {
     const long wob = (long)cin * 144, yob = (long)ho * wo * 16;
     long steps = 0;   /* row steps below: one per row, or per pair of rows for two-row tiles */
     for (int ob = 0; ob < nob;) {
@@ -187,7 +197,7 @@ static void conv_image(const float *xpad, long plane, long wp, int cin, int nob,
         steps += (q == 1 && wo <= CK_R2_MAXP) ? (ho + 1) / 2 : ho;
         ob += q;
     }
-    ck_prefetch pf = prefetch_plan(next, nextCount, steps);
+    ck_prefetch pf = prefetch_plan(next, nextCount, steps), pw = prefetch_plan(out, outCount, steps);
     for (int ob = 0; ob < nob;) {
         const int q = (CK_QMAX >= 2 && nob - ob >= 2) ? 2 : 1;
         for (int y = 0; y < ho;) {
@@ -200,6 +210,7 @@ static void conv_image(const float *xpad, long plane, long wp, int cin, int nob,
                 x0 += fwd_tiles[i].p;
             }
             prefetch_step(&pf);
+            prefetch_step_write(&pw);
             y += r;
         }
         ob += q;
@@ -212,9 +223,9 @@ void CK_FN(ck_forward)(const ck_shape *g, const float *x, const float *wf, const
     for (int n = 0; n < g->n; n++) {
         const long image = (long)g->c * g->h * g->w;
         pad_planes(x + n * image, g->c, g->h, g->w, xpad);
-        conv_image(xpad, plane, g->wp, g->c, g->ob, g->s, g->ho, g->wo, wf, bias, pix,
-                   n + 1 < g->n ? x + (n + 1) * image : 0, image);
         float *yn = y + (long)n * g->o * outPlane;
+        conv_image(xpad, plane, g->wp, g->c, g->ob, g->s, g->ho, g->wo, wf, bias, pix,
+                   n + 1 < g->n ? x + (n + 1) * image : 0, image, yn, g->o * outPlane);
         for (int ob = 0; ob < g->ob; ob++) {
             const int nch = g->o - ob * 16 < 16 ? g->o - ob * 16 : 16;
             to_planes(pix + ob * outPlane * 16, outPlane, yn + (long)ob * 16 * outPlane, outPlane, nch);
@@ -224,16 +235,20 @@ void CK_FN(ck_forward)(const ck_shape *g, const float *x, const float *wf, const
 
 /* ---- weight-gradient tile: T input channels × KY kernel rows × 3 taps, summed over pixels ---- */
 
-typedef void (*dw_fn)(const float *x, long plane, long wp, const float *dyt, int ho, int wo, float *dw);
+typedef void (*dw_fn)(const float *x, long plane, long wp, const float *dyt, int ho, int wo, float *dw,
+                      ck_prefetch *px, ck_prefetch *pd);
 
 CK_ALWAYS void dw_tile(const int T, const int KY, const int S, const float *restrict x, long plane, long wp,
-                       const float *restrict dyt, int ho, int wo, float *restrict dw) {
+                       const float *restrict dyt, int ho, int wo, float *restrict dw,
+                       ck_prefetch *px, ck_prefetch *pd) {
     v16f acc[3][3][3];
     CK_UNROLL for (int t = 0; t < T; t++) CK_UNROLL for (int k = 0; k < KY; k++)
         CK_UNROLL for (int kx = 0; kx < 3; kx++) acc[t][k][kx] = splat(0);
     for (int yy = 0; yy < ho; yy++) {
         const float *xr = x + (long)yy * S * wp;
         const float *d = dyt + (long)yy * wo * 16;
+        prefetch_step(px);
+        prefetch_step(pd);
         for (int xx = 0; xx < wo; xx++) {
             const v16f dv = ld(d + xx * 16);
             CK_UNROLL for (int t = 0; t < T; t++) CK_UNROLL for (int k = 0; k < KY; k++)
@@ -249,10 +264,12 @@ CK_ALWAYS void dw_tile(const int T, const int KY, const int S, const float *rest
 }
 
 #define CK_DEF_DW(T, KY) \
-    static void dw_##T##_##KY##_s1(const float *x, long plane, long wp, const float *dyt, int ho, int wo, float *dw) { \
-        dw_tile(T, KY, 1, x, plane, wp, dyt, ho, wo, dw); } \
-    static void dw_##T##_##KY##_s2(const float *x, long plane, long wp, const float *dyt, int ho, int wo, float *dw) { \
-        dw_tile(T, KY, 2, x, plane, wp, dyt, ho, wo, dw); }
+    static void dw_##T##_##KY##_s1(const float *x, long plane, long wp, const float *dyt, int ho, int wo, float *dw, \
+                                   ck_prefetch *px, ck_prefetch *pd) { \
+        dw_tile(T, KY, 1, x, plane, wp, dyt, ho, wo, dw, px, pd); } \
+    static void dw_##T##_##KY##_s2(const float *x, long plane, long wp, const float *dyt, int ho, int wo, float *dw, \
+                                   ck_prefetch *px, ck_prefetch *pd) { \
+        dw_tile(T, KY, 2, x, plane, wp, dyt, ho, wo, dw, px, pd); }
 CK_DW_TILES(CK_DEF_DW)
 
 static const struct { int t; dw_fn s1, s2; } dw_tiles[] = {
@@ -261,13 +278,20 @@ static const struct { int t; dw_fn s1, s2; } dw_tiles[] = {
 };
 
 /* Tiles covering c input channels (the widest that fits, repeatedly). */
+/* The tile for the `left` remaining input channels: the widest that fits, except that 4 (or
+ * 3k + 1) channels are better covered as 2 + 2 than as 3 + 1. */
+static int pick_dw(int left) {
+    int i = 0;
+    while (dw_tiles[i].t > left) i++;
+    const int n = (int)(sizeof dw_tiles / sizeof dw_tiles[0]);
+    if (dw_tiles[i].t == 3 && left % 3 == 1 && i + 1 < n && dw_tiles[i + 1].t == 2) i++;
+    return i;
+}
+
+/* Tiles covering c input channels. */
 static long dw_tile_count(int c) {
     long tiles = 0;
-    for (int c0 = 0; c0 < c; tiles++) {
-        int i = 0;
-        while (dw_tiles[i].t > c - c0) i++;
-        c0 += dw_tiles[i].t;
-    }
+    for (int c0 = 0; c0 < c; tiles++) c0 += dw_tiles[pick_dw(c - c0)].t;
     return tiles;
 }
 
@@ -275,7 +299,7 @@ void CK_FN(ck_backward_weights)(const ck_shape *g, const float *x, const float *
                                 float *xpad, float *dyt) {
     const long plane = g->hp * g->wp, outPlane = (long)g->ho * g->wo;
     const long image = (long)g->c * g->h * g->w, tiles = dw_tile_count(g->c);
-    const long steps = (long)g->ob * tiles * (3 / CK_DW_KY);
+    const long steps = (long)g->ob * tiles * (3 / CK_DW_KY) * g->ho;   /* one per row of every tile */
     for (int n = 0; n < g->n; n++) {
         pad_planes(x + n * image, g->c, g->h, g->w, xpad);
         const float *dyn = dy + (long)n * g->o * outPlane;
@@ -294,14 +318,11 @@ void CK_FN(ck_backward_weights)(const ck_shape *g, const float *x, const float *
                 st(dbp + ob * 16, ld(dbp + ob * 16) + s0 + s1);
             }
             for (int c0 = 0; c0 < g->c;) {
-                int i = 0;
-                while (dw_tiles[i].t > g->c - c0) i++;
+                const int i = pick_dw(g->c - c0);
                 for (int ky0 = 0; ky0 < 3; ky0 += CK_DW_KY) {
                     const dw_fn f = g->s == 1 ? dw_tiles[i].s1 : dw_tiles[i].s2;
                     f(xpad + c0 * plane + ky0 * g->wp, plane, g->wp, block, g->ho, g->wo,
-                      dwp + (((long)ob * g->c + c0) * 9 + ky0 * 3) * 16);
-                    prefetch_step(&px);
-                    prefetch_step(&pd);
+                      dwp + (((long)ob * g->c + c0) * 9 + ky0 * 3) * 16, &px, &pd);
                 }
                 c0 += dw_tiles[i].t;
             }
@@ -353,7 +374,7 @@ void CK_FN(ck_backward_data)(const ck_shape *g, const float *dy, const float *wb
             /* dX = same-padded convolution of dY with the flipped, transposed weights. */
             pad_planes(dyn, g->o, g->h, g->w, dypad);
             conv_image(dypad, g->hp * g->wp, g->wp, g->o, g->cb, 1, g->h, g->w, wb, 0, pix,
-                       n + 1 < g->n ? dyn + g->o * outPlane : 0, g->o * outPlane);
+                       n + 1 < g->n ? dyn + g->o * outPlane : 0, g->o * outPlane, dxn, g->c * inPlane);
             for (int cb = 0; cb < g->cb; cb++) {
                 const int nch = g->c - cb * 16 < 16 ? g->c - cb * 16 : 16;
                 to_planes(pix + cb * inPlane * 16, inPlane, dxn + (long)cb * 16 * inPlane, inPlane, nch);
