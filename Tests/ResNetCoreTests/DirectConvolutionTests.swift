@@ -21,6 +21,9 @@ final class DirectConvolutionTests: XCTestCase {
         Case(n: 2, cin: 16, cout: 32, h: 28, w: 28, stride: 2),
         Case(n: 3, cin: 17, cout: 3, h: 7, w: 5, stride: 2),
         Case(n: 2, cin: 5, cout: 20, h: 13, w: 11, stride: 2),
+        Case(n: 2, cin: 64, cout: 64, h: 8, w: 8, stride: 1),
+        Case(n: 1, cin: 2, cout: 3, h: 1, w: 1, stride: 1),
+        Case(n: 2, cin: 4, cout: 2, h: 2, w: 3, stride: 2),
     ]
 
     func values(_ count: Int, seed: UInt64) -> [Float] {
