@@ -25,7 +25,9 @@ typedef struct {
     void ck_backward_data_##suffix(const ck_shape *g, const float *dy, const float *wb, float *dx, \
                                    float *dypad, float *pix); \
     void ck_backward_weights_##suffix(const ck_shape *g, const float *x, const float *dy, float *dwp, \
-                                      float *dbp, float *xpad, float *dyt);
+                                      float *dbp, float *xpad, float *dyt); \
+    void ck_backward_##suffix(const ck_shape *g, const float *x, const float *dy, const float *wb, float *dx, \
+                              float *dwp, float *dbp, float *xpad, float *dyt, float *dypad, float *pix);
 
 CK_DECLARE_PATH(portable)
 #if defined(__x86_64__)

@@ -92,6 +92,26 @@ int ck_conv3x3_forward(ck_path path, int batch, int in_channels, int out_channel
     return rc;
 }
 
+/* wb[cb][o][9][16], lanes = input channels; stride 1 flips the taps (a forward pass over dY). */
+static void pack_input_gradient_weights(const ck_shape *g, const float *weights, float *wb) {
+    for (int o = 0; o < g->o; o++)
+        for (int c = 0; c < g->c; c++)
+            for (int t = 0; t < 9; t++)
+                wb[(((size_t)(c / 16) * g->o + o) * 9 + (g->s == 1 ? 8 - t : t)) * 16 + c % 16] =
+                    weights[((size_t)o * g->c + c) * 9 + t];
+}
+
+/* weight_grad[o][c][t] += dwp[ob][c][t][lane], bias_grad[o] += dbp[o]. */
+static void add_weight_gradient(const ck_shape *g, const float *dwp, const float *dbp, float *weight_grad,
+                                float *bias_grad) {
+    for (int o = 0; o < g->o; o++) {
+        for (int c = 0; c < g->c; c++)
+            for (int t = 0; t < 9; t++)
+                weight_grad[((size_t)o * g->c + c) * 9 + t] += dwp[(((size_t)(o / 16) * g->c + c) * 9 + t) * 16 + o % 16];
+        if (bias_grad) bias_grad[o] += dbp[o];
+    }
+}
+
 int ck_conv3x3_backward_data(ck_path path, int batch, int in_channels, int out_channels, int height, int width,
                              int stride, const float *dy, const float *weights, float *dx) {
     ck_shape g;
@@ -101,12 +121,7 @@ int ck_conv3x3_backward_data(ck_path path, int batch, int in_channels, int out_c
     float *pix = alloc_floats((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)));
     int rc = -2;
     if (wb && pix && (dypad || stride != 1)) {
-        /* Lanes are input channels; stride 1 flips the taps (a forward pass over dY). */
-        for (int o = 0; o < g.o; o++)
-            for (int c = 0; c < g.c; c++)
-                for (int t = 0; t < 9; t++)
-                    wb[(((size_t)(c / 16) * g.o + o) * 9 + (stride == 1 ? 8 - t : t)) * 16 + c % 16] =
-                        weights[((size_t)o * g.c + c) * 9 + t];
+        pack_input_gradient_weights(&g, weights, wb);
         switch (path) {
 #if defined(__x86_64__)
         case CK_PATH_AVX512: ck_backward_data_avx512(&g, dy, wb, dx, dypad, pix); break;
@@ -138,14 +153,40 @@ int ck_conv3x3_backward_weights(ck_path path, int batch, int in_channels, int ou
 #endif
         default: ck_backward_weights_portable(&g, x, dy, dwp, dbp, xpad, dyt); break;
         }
-        for (int o = 0; o < g.o; o++) {
-            for (int c = 0; c < g.c; c++)
-                for (int t = 0; t < 9; t++)
-                    weight_grad[((size_t)o * g.c + c) * 9 + t] += dwp[(((size_t)(o / 16) * g.c + c) * 9 + t) * 16 + o % 16];
-            if (bias_grad) bias_grad[o] += dbp[o];
-        }
+        add_weight_gradient(&g, dwp, dbp, weight_grad, bias_grad);
         rc = 0;
     }
     free(dwp); free(dbp); free(xpad); free(dyt);
+    return rc;
+}
+
+int ck_conv3x3_backward(ck_path path, int batch, int in_channels, int out_channels, int height, int width,
+                        int stride, const float *x, const float *dy, const float *weights, float *dx,
+                        float *weight_grad, float *bias_grad) {
+    ck_shape g;
+    if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
+    const int data = dx != NULL;
+    float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
+    float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
+    float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
+    float *dyt = alloc_floats((size_t)g.ob * g.ho * g.wo * 16);
+    float *wb = data ? alloc_floats((size_t)g.cb * g.o * 144) : NULL;
+    float *dypad = data && stride == 1 ? alloc_floats((size_t)g.o * g.hp * g.wp) : NULL;
+    float *pix = data ? alloc_floats((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)))
+                      : NULL;
+    int rc = -2;
+    if (dwp && xpad && dyt && (dbp || !bias_grad) && (!data || (wb && pix && (dypad || stride != 1)))) {
+        if (data) pack_input_gradient_weights(&g, weights, wb);
+        switch (path) {
+#if defined(__x86_64__)
+        case CK_PATH_AVX512: ck_backward_avx512(&g, x, dy, wb, dx, dwp, dbp, xpad, dyt, dypad, pix); break;
+        case CK_PATH_AVX2: ck_backward_avx2(&g, x, dy, wb, dx, dwp, dbp, xpad, dyt, dypad, pix); break;
+#endif
+        default: ck_backward_portable(&g, x, dy, wb, dx, dwp, dbp, xpad, dyt, dypad, pix); break;
+        }
+        add_weight_gradient(&g, dwp, dbp, weight_grad, bias_grad);
+        rc = 0;
+    }
+    free(dwp); free(dbp); free(xpad); free(dyt); free(wb); free(dypad); free(pix);
     return rc;
 }

@@ -11,11 +11,14 @@ import ResNetCore
 public enum ConvolutionBenchmark {
     public struct Row: Sendable {
         public var name: String
-        /// Seconds of forward, input gradient, weight (+ bias) gradient; for `Conv2d` the
-        /// backward is one call and its time stands under the input gradient, dW empty.
-        public var forward: Double, inputGradient: Double, weightGradient: Double
+        /// Seconds of the forward pass and of the input and weight (+ bias) gradient computed
+        /// separately (nil for `Conv2d`, whose backward is one call).
+        public var forward: Double, inputGradient: Double?, weightGradient: Double?
+        /// Seconds of both gradients in one call (`DirectConvolution.backward`, `Conv2d.backward`).
+        public var backward: Double
         public var forwardFlops: Double
-        public var total: Double { forward + inputGradient + weightGradient }
+        /// Forward + backward as a layer runs them (the one-call backward).
+        public var total: Double { forward + backward }
         public var gflops: Double { 3 * forwardFlops / total / 1e9 }
     }
 
@@ -89,8 +92,12 @@ public enum ConvolutionBenchmark {
                         conv.weightGradient(input: x, outputGradient: dy, batch: batch, height: size, width: size,
                                             weightGradient: dw, biasGradient: db)
                     }
+                    let both = time(repetitions) {
+                        conv.backward(input: x, outputGradient: dy, batch: batch, height: size, width: size,
+                                      weights: w, inputGradient: &dx, weightGradient: dw, biasGradient: db)
+                    }
                     rows.append(Row(name: path.rawValue, forward: f, inputGradient: d, weightGradient: wg,
-                                    forwardFlops: flops))
+                                    backward: both, forwardFlops: flops))
                 }
             }
         }
@@ -118,13 +125,14 @@ public enum ConvolutionBenchmark {
                 }
             }
         }
-        rows.append(Row(name: "Conv2d (OpenBLAS)", forward: f, inputGradient: b, weightGradient: 0,
-                        forwardFlops: flops))
+        rows.append(Row(name: "Conv2d (OpenBLAS)", forward: f, inputGradient: nil, weightGradient: nil,
+                        backward: b, forwardFlops: flops))
         return rows
     }
 
     /// The section's text: the reference, then per shape one line per path and Conv2d with
     /// GFLOP/s of each pass, forward+backward, its share of sgemm and its speed-up over Conv2d.
+    /// A backward does two passes' work (dX and dW), counted as 2 × forward FLOPs.
     public static func report(batch: Int, repetitions: Int = 5) throws -> String {
         Allocator.retainFreedMemory()
         let reference = sgemmReference()
@@ -136,20 +144,21 @@ public enum ConvolutionBenchmark {
                 + "(OPENBLAS_CORETYPE\(coreType))",
             String(format: "sgemm 1024x1024x1024 (reference): %.1f GFLOP/s", reference),
             "",
-            "| shape | kernels | fwd GFLOP/s | dX GFLOP/s | dW GFLOP/s | fwd+bwd GFLOP/s | % of sgemm | × Conv2d |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "fwd, dX, dW: each pass alone; bwd: dX + dW in one call; fwd+bwd = fwd then that bwd.",
+            "",
+            "| shape | kernels | fwd | dX | dW | bwd | fwd+bwd GFLOP/s | % of sgemm | × Conv2d |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for (cin, cout, size, stride) in shapes {
             let rows = try measure(inputChannels: cin, outputChannels: cout, size: size, stride: stride,
                                    batch: batch, repetitions: repetitions)
             let baseline = rows.last!.gflops
             for row in rows {
-                let rate = { (s: Double) in s > 0 ? String(format: "%.1f", row.forwardFlops / s / 1e9) : "—" }
-                let isLayer = row.weightGradient == 0
-                lines.append("| \(cin)→\(cout) \(size)×\(size) s\(stride) | \(row.name) | \(rate(row.forward)) | "
-                    + (isLayer ? String(format: "bwd %.1f", 2 * row.forwardFlops / row.inputGradient / 1e9)
-                               : rate(row.inputGradient))
-                    + " | \(isLayer ? "—" : rate(row.weightGradient)) | "
+                let rate = { (s: Double?, passes: Double) in
+                    s.map { String(format: "%.1f", passes * row.forwardFlops / $0 / 1e9) } ?? "—"
+                }
+                lines.append("| \(cin)→\(cout) \(size)×\(size) s\(stride) | \(row.name) | \(rate(row.forward, 1)) | "
+                    + "\(rate(row.inputGradient, 1)) | \(rate(row.weightGradient, 1)) | \(rate(row.backward, 2)) | "
                     + String(format: "%.1f | %.0f %% | %.2f |", row.gflops, 100 * row.gflops / reference,
                              row.gflops / baseline))
             }

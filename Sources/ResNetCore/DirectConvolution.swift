@@ -93,6 +93,18 @@ public struct DirectConvolution: Sendable, Equatable {
                                           biasGradient), batch: batch)
     }
 
+    /// Both gradients in one pass over the batch (each image's dy is read from memory once):
+    /// dx as `inputGradient` (skipped when nil, e.g. for a first layer), the weight and bias
+    /// gradients accumulated as `weightGradient` does — what `Layer.backward` needs.
+    public func backward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                         batch: Int, height: Int, width: Int, weights: UnsafePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?,
+                         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+        check(ck_conv3x3_backward(path.cValue, Int32(batch), Int32(inputChannels), Int32(outputChannels),
+                                  Int32(height), Int32(width), Int32(stride), x, dy, weights, dx, weightGradient,
+                                  biasGradient), batch: batch)
+    }
+
     private func check(_ status: Int32, batch: Int) {
         precondition(status != -1, "DirectConvolution: invalid arguments (batch \(batch)) or unsupported path")
         precondition(status == 0, "DirectConvolution: out of memory for its scratch buffers")

@@ -110,6 +110,19 @@ final class DirectConvolutionTests: XCTestCase {
                 conv.weightGradient(input: x, outputGradient: dy, batch: c.n, height: c.h, width: c.w,
                                     weightGradient: &dw2, biasGradient: nil)
                 XCTAssertLessThan(relativeError(dw2, ref.dw), 1e-5, "weight gradient without bias \(label)")
+                // Both gradients in one call, with and without the input gradient.
+                var dx3 = [Float](repeating: .nan, count: x.count), dw3 = dwStart, db3 = dbStart
+                conv.backward(input: x, outputGradient: dy, batch: c.n, height: c.h, width: c.w, weights: w,
+                              inputGradient: &dx3, weightGradient: &dw3, biasGradient: &db3)
+                XCTAssertLessThan(relativeError(dx3, ref.dx), 1e-5, "fused input gradient \(label)")
+                XCTAssertLessThan(relativeError(dw3.indices.map { dw3[$0] - dwStart[$0] }, ref.dw), 1e-5,
+                                  "fused weight gradient \(label)")
+                XCTAssertLessThan(relativeError(db3.indices.map { db3[$0] - dbStart[$0] }, ref.db), 1e-5,
+                                  "fused bias gradient \(label)")
+                var dw4 = [Float](repeating: 0, count: w.count)
+                conv.backward(input: x, outputGradient: dy, batch: c.n, height: c.h, width: c.w, weights: w,
+                              inputGradient: nil, weightGradient: &dw4, biasGradient: nil)
+                XCTAssertLessThan(relativeError(dw4, ref.dw), 1e-5, "fused weight gradient only \(label)")
             }
         }
     }

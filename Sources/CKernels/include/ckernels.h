@@ -43,6 +43,13 @@ int ck_conv3x3_backward_weights(ck_path path, int batch, int in_channels, int ou
                                 int width, int stride, const float *x, const float *dy, float *weight_grad,
                                 float *bias_grad);
 
+/* Both gradients in one pass over the batch (each image's dy is read from memory once):
+ * dx as ck_conv3x3_backward_data (skipped when dx is NULL), weight_grad and bias_grad as
+ * ck_conv3x3_backward_weights. */
+int ck_conv3x3_backward(ck_path path, int batch, int in_channels, int out_channels, int height, int width,
+                        int stride, const float *x, const float *dy, const float *weights, float *dx,
+                        float *weight_grad, float *bias_grad);
+
 #ifdef __cplusplus
 }
 #endif
