@@ -144,10 +144,12 @@ static void dx_image(const ck_shape *g, const float *dyn, const float *wb, float
         return;
     }
     const long padded = g->hp * g->wp;
+    ck_prefetch pf = prefetch_plan(dynext, g->o * outPlane, (long)g->cb * g->ho);
+    ck_prefetch pw = prefetch_plan(dxn, g->c * inPlane, (long)g->cb * g->ho);
     for (int cb = 0; cb < g->cb; cb++) {
         float *pb = pix + cb * padded * 16;
         memset(pb, 0, sizeof(float) * 16 * padded);
-        for (int y = 0; y < g->ho; y++)
+        for (int y = 0; y < g->ho; y++, prefetch_step(&pf), prefetch_step_write(&pw))
             for (int ky0 = 0; ky0 < 3; ky0 += CK_SC_KY)
                 for (int x0 = 0; x0 < g->wo;) {
                     int i = 0;
