@@ -39,12 +39,17 @@ const char *ck_path_name(ck_path path) {
     }
 }
 
-/* 64-byte aligned, zero-filled floats (NULL for count 0). */
-static float *alloc_floats(size_t count) {
+/* 64-byte aligned floats (NULL for count 0), uninitialised: for buffers the kernels write in full
+ * before reading (pixel-major outputs and transposes). */
+static float *alloc_scratch(size_t count) {
     if (count == 0) return NULL;
-    const size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, bytes);
-    if (p) memset(p, 0, bytes);
+    return aligned_alloc(64, (count * sizeof(float) + 63) & ~(size_t)63);
+}
+
+/* The same, zero-filled: packed weights (zero lanes), padded planes (zero border), sums. */
+static float *alloc_floats(size_t count) {
+    float *p = alloc_scratch(count);
+    if (p) memset(p, 0, count * sizeof(float));
     return p;
 }
 
@@ -70,7 +75,7 @@ int ck_conv3x3_forward(ck_path path, int batch, int in_channels, int out_channel
     float *wf = alloc_floats((size_t)g.ob * g.c * 144);
     float *bp = bias ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
-    float *pix = alloc_floats((size_t)g.ob * g.ho * g.wo * 16);
+    float *pix = alloc_scratch((size_t)g.ob * g.ho * g.wo * 16);
     int rc = -2;
     if (wf && xpad && pix && (bp || !bias)) {
         for (int o = 0; o < g.o; o++) {
@@ -118,7 +123,7 @@ int ck_conv3x3_backward_data(ck_path path, int batch, int in_channels, int out_c
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     float *wb = alloc_floats((size_t)g.cb * g.o * 144);
     float *dypad = stride == 1 ? alloc_floats((size_t)g.o * g.hp * g.wp) : NULL;
-    float *pix = alloc_floats((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)));
+    float *pix = alloc_scratch((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)));
     int rc = -2;
     if (wb && pix && (dypad || stride != 1)) {
         pack_input_gradient_weights(&g, weights, wb);
@@ -143,7 +148,7 @@ int ck_conv3x3_backward_weights(ck_path path, int batch, int in_channels, int ou
     float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
     float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
-    float *dyt = alloc_floats((size_t)g.ob * g.ho * g.wo * 16);
+    float *dyt = alloc_scratch((size_t)g.ob * g.ho * g.wo * 16);
     int rc = -2;
     if (dwp && xpad && dyt && (dbp || !bias_grad)) {
         switch (path) {
@@ -169,10 +174,10 @@ int ck_conv3x3_backward(ck_path path, int batch, int in_channels, int out_channe
     float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
     float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
-    float *dyt = alloc_floats((size_t)g.ob * g.ho * g.wo * 16);
+    float *dyt = alloc_scratch((size_t)g.ob * g.ho * g.wo * 16);
     float *wb = data ? alloc_floats((size_t)g.cb * g.o * 144) : NULL;
     float *dypad = data && stride == 1 ? alloc_floats((size_t)g.o * g.hp * g.wp) : NULL;
-    float *pix = data ? alloc_floats((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)))
+    float *pix = data ? alloc_scratch((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)))
                       : NULL;
     int rc = -2;
     if (dwp && xpad && dyt && (dbp || !bias_grad) && (!data || (wb && pix && (dypad || stride != 1)))) {

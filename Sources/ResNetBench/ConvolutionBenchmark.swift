@@ -101,6 +101,40 @@ public enum ConvolutionBenchmark {
                 }
             }
         }
+        // The best path called on blocks of a few images, as a layer working block by block would.
+        let block = 4, inImage = cin * size * size, outImage = cout * ho * wo
+        let best = DirectConvolution(inputChannels: cin, outputChannels: cout, stride: stride)
+        x.withUnsafeBufferPointer { xp in
+          dy.withUnsafeBufferPointer { dyp in
+            y.withUnsafeMutableBufferPointer { yp in
+              dx.withUnsafeMutableBufferPointer { dxp in
+                parameters.withUnsafeBufferPointer { p in
+                  gradients.withUnsafeMutableBufferPointer { g in
+                    let w = p.baseAddress!, b = bias ? p.baseAddress! + weightCount : nil
+                    let dw = g.baseAddress!, db = bias ? g.baseAddress! + weightCount : nil
+                    let starts = Swift.stride(from: 0, to: batch, by: block)
+                    let f = time(repetitions) {
+                        for s in starts {
+                            best.forward(xp.baseAddress! + s * inImage, batch: min(block, batch - s), height: size,
+                                         width: size, weights: w, bias: b, into: yp.baseAddress! + s * outImage)
+                        }
+                    }
+                    let both = time(repetitions) {
+                        for s in starts {
+                            best.backward(input: xp.baseAddress! + s * inImage, outputGradient: dyp.baseAddress! + s * outImage,
+                                          batch: min(block, batch - s), height: size, width: size, weights: w,
+                                          inputGradient: dxp.baseAddress! + s * inImage, weightGradient: dw,
+                                          biasGradient: db)
+                        }
+                    }
+                    rows.append(Row(name: "\(best.path.rawValue), \(block)-image calls", forward: f, inputGradient: nil,
+                                    weightGradient: nil, backward: both, forwardFlops: flops))
+                  }
+                }
+              }
+            }
+          }
+        }
         // Conv2d through the Layer API (one backward call: dX, dW and the bias gradient).
         let layer = Conv2d(inputChannels: cin, outputChannels: cout, kernelSize: 3, stride: stride, padding: 1,
                            weightOffset: 0, biasOffset: bias ? weightCount : nil)
