@@ -7,7 +7,7 @@
 #define CK_SUFFIX avx512
 /* Forward tiles (rows, pixels per row, 16-channel output blocks), largest pixel count first. */
 #define CK_FWD_TILES(X) \
-    X(1, 28, 1) X(1, 14, 1) X(1, 8, 1) X(1, 4, 1) X(1, 2, 1) X(1, 1, 1) \
+    X(1, 28, 1) X(1, 16, 1) X(1, 14, 1) X(1, 8, 1) X(1, 4, 1) X(1, 2, 1) X(1, 1, 1) \
     X(2, 14, 1) X(2, 8, 1) X(2, 4, 1) X(2, 2, 1) X(2, 1, 1) \
     X(1, 14, 2) X(1, 8, 2) X(1, 4, 2) X(1, 2, 2) X(1, 1, 2)
 #define CK_QMAX 2

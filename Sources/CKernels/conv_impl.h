@@ -70,10 +70,18 @@ static const struct { int r, p, q; fwd_fn s1, s2; } fwd_tiles[] = {
     CK_FWD_TILES(CK_FWD_ENTRY)
 };
 
-/* The widest tile of R rows and Q blocks with at most `left` pixels (every list ends in P = 1). */
+/* The tile of R rows and Q blocks for the `left` remaining pixels of a row: the row is cut
+ * into as few tiles as the widest allows, as evenly as the list of widths permits (32 pixels
+ * as 16 + 16 rather than 28 + 4: a narrow tile has too few accumulators to hide the FMA
+ * latency). Every list ends in P = 1. */
 static int pick_fwd(int r, int q, int left) {
-    for (int i = 0; i < (int)(sizeof fwd_tiles / sizeof fwd_tiles[0]); i++)
-        if (fwd_tiles[i].r == r && fwd_tiles[i].q == q && fwd_tiles[i].p <= left) return i;
+    const int n = (int)(sizeof fwd_tiles / sizeof fwd_tiles[0]);
+    int widest = 1;
+    for (int i = 0; i < n; i++)
+        if (fwd_tiles[i].r == r && fwd_tiles[i].q == q && fwd_tiles[i].p > widest) widest = fwd_tiles[i].p;
+    const int pieces = (left + widest - 1) / widest, target = (left + pieces - 1) / pieces;
+    for (int i = 0; i < n; i++)
+        if (fwd_tiles[i].r == r && fwd_tiles[i].q == q && fwd_tiles[i].p <= target) return i;
     return -1;
 }
 
