@@ -14,6 +14,14 @@ import CKernels
 /// conv.path                      // .avx512 on a CPU with AVX-512
 /// conv.forward(x, batch: 256, height: 28, width: 28, weights: w, bias: b, into: y)
 /// ```
+///
+/// For a `Conv2d` with kernel 3, padding 1 and stride 1 or 2: weights are
+/// `buffers.parameters + weightOffset`, the bias `+ biasOffset`; `Layer.backward` maps to one
+/// `backward` call (gradients at `buffers.gradients + …`, `inputGradient` nil when the layer
+/// computes none). Each call processes its images one at a time (one image's planes stay in
+/// cache); calls on a few images at a time cost a few per cent more than one call on the batch
+/// (per-call packing and scratch, no prefetch across calls). Calls are reentrant: no state is
+/// kept between them.
 public struct DirectConvolution: Sendable, Equatable {
     /// An instruction-set path of the kernels.
     public enum Path: String, CaseIterable, Sendable {

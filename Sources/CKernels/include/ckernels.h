@@ -7,7 +7,8 @@
  * Each operation exists for several instruction sets, compiled with per-function target
  * attributes into one object: AVX-512 (F, BW, VL + FMA), AVX2 + FMA, and portable C. The best
  * one this CPU supports is chosen once from CPUID (CK_PATH_AUTO); a caller may name a path
- * explicitly (tests run every supported one). Scratch memory is allocated per call.
+ * explicitly (tests run every supported one). Scratch memory is allocated per call; no state
+ * is kept between calls (reentrant, one thread per call). Images are processed one at a time.
  * Functions return 0 on success, -1 when the path is not supported by this CPU or an argument
  * is invalid, -2 when memory could not be allocated. */
 
