@@ -9,7 +9,12 @@ typedef struct {
     int ho, wo;                /* output height/width */
     int cb, ob;                /* 16-channel blocks of c and o */
     long hp, wp;               /* padded input plane (h + 2) × (w + 2) */
+    int stream;                /* write the output (y or dx) around the caches: too large to stay */
 } ck_shape;
+
+/* Outputs of a call from this size on are written with streaming stores (they cannot stay in
+ * cache for the next layer anyway); smaller ones, e.g. a few images, are left in cache. */
+#define CK_STREAM_BYTES (4L << 20)
 
 /* Buffers the dispatcher allocates (64-byte aligned) and packs:
  *  forward:  wf[ob][c][9][16] (lanes = output channels, zero past o), bias[ob·16] or NULL,

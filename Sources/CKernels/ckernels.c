@@ -65,6 +65,7 @@ static int prepare(ck_path *path, int n, int c, int o, int h, int w, int s, ck_s
     g->ob = (o + 15) / 16;
     g->hp = h + 2;
     g->wp = w + 2;
+    g->stream = 0;
     return 0;
 }
 
@@ -72,6 +73,7 @@ int ck_conv3x3_forward(ck_path path, int batch, int in_channels, int out_channel
                        int stride, const float *x, const float *weights, const float *bias, float *y) {
     ck_shape g;
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
+    g.stream = (long)g.n * g.o * g.ho * g.wo * (long)sizeof(float) >= CK_STREAM_BYTES;
     float *wf = alloc_floats((size_t)g.ob * g.c * 144);
     float *bp = bias ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
@@ -121,6 +123,7 @@ int ck_conv3x3_backward_data(ck_path path, int batch, int in_channels, int out_c
                              int stride, const float *dy, const float *weights, float *dx) {
     ck_shape g;
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
+    g.stream = (long)g.n * g.c * g.h * g.w * (long)sizeof(float) >= CK_STREAM_BYTES;
     float *wb = alloc_floats((size_t)g.cb * g.o * 144);
     float *dypad = stride == 1 ? alloc_floats((size_t)g.o * g.hp * g.wp) : NULL;
     float *pix = alloc_scratch((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)));
@@ -171,6 +174,7 @@ int ck_conv3x3_backward(ck_path path, int batch, int in_channels, int out_channe
     ck_shape g;
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     const int data = dx != NULL;
+    g.stream = (long)g.n * g.c * g.h * g.w * (long)sizeof(float) >= CK_STREAM_BYTES;
     float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
     float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);

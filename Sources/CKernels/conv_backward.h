@@ -136,16 +136,16 @@ static void dx_image(const ck_shape *g, const float *dyn, const float *wb, float
         /* dX = same-padded convolution of dY with the flipped, transposed weights. */
         pad_planes(dyn, g->o, g->h, g->w, dypad);
         conv_image(dypad, g->hp * g->wp, g->wp, g->o, g->cb, 1, g->h, g->w, wb, 0, pix,
-                   dynext, g->o * outPlane, dxn, g->c * inPlane);
+                   dynext, g->o * outPlane, g->stream ? 0 : dxn, g->c * inPlane);
         for (int cb = 0; cb < g->cb; cb++) {
             const int nch = g->c - cb * 16 < 16 ? g->c - cb * 16 : 16;
-            to_planes(pix + cb * inPlane * 16, inPlane, dxn + (long)cb * 16 * inPlane, inPlane, nch);
+            to_planes(pix + cb * inPlane * 16, inPlane, dxn + (long)cb * 16 * inPlane, inPlane, nch, g->stream);
         }
         return;
     }
     const long padded = g->hp * g->wp;
     ck_prefetch pf = prefetch_plan(dynext, g->o * outPlane, (long)g->cb * g->ho);
-    ck_prefetch pw = prefetch_plan(dxn, g->c * inPlane, (long)g->cb * g->ho);
+    ck_prefetch pw = prefetch_plan(g->stream ? 0 : dxn, g->c * inPlane, (long)g->cb * g->ho);
     for (int cb = 0; cb < g->cb; cb++) {
         float *pb = pix + cb * padded * 16;
         memset(pb, 0, sizeof(float) * 16 * padded);
@@ -161,7 +161,7 @@ static void dx_image(const ck_shape *g, const float *dyn, const float *wb, float
         const int nch = g->c - cb * 16 < 16 ? g->c - cb * 16 : 16;
         for (int y = 0; y < g->h; y++)
             to_planes(pb + ((y + 1) * g->wp + 1) * 16, g->w, dxn + (long)cb * 16 * inPlane + (long)y * g->w,
-                      inPlane, nch);
+                      inPlane, nch, g->stream);
     }
 }
 
@@ -170,6 +170,7 @@ void CK_FN(ck_backward_data)(const ck_shape *g, const float *dy, const float *wb
     const long inImage = (long)g->c * g->h * g->w, outImage = (long)g->o * g->ho * g->wo;
     for (int n = 0; n < g->n; n++)
         dx_image(g, dy + n * outImage, wb, dx + n * inImage, dypad, pix, n + 1 < g->n ? dy + (n + 1) * outImage : 0);
+    stream_fence(g->stream);
 }
 
 void CK_FN(ck_backward_weights)(const ck_shape *g, const float *x, const float *dy, float *dwp, float *dbp,
@@ -192,4 +193,5 @@ void CK_FN(ck_backward)(const ck_shape *g, const float *x, const float *dy, cons
                  more ? dy + (n + 1) * outImage : 0);
         if (dx) dx_image(g, dy + n * outImage, wb, dx + n * inImage, dypad, pix, 0);
     }
+    stream_fence(g->stream);
 }

@@ -125,12 +125,13 @@ void CK_FN(ck_forward)(const ck_shape *g, const float *x, const float *wf, const
         pad_planes(x + n * image, g->c, g->h, g->w, xpad);
         float *yn = y + (long)n * g->o * outPlane;
         conv_image(xpad, plane, g->wp, g->c, g->ob, g->s, g->ho, g->wo, wf, bias, pix,
-                   n + 1 < g->n ? x + (n + 1) * image : 0, image, yn, g->o * outPlane);
+                   n + 1 < g->n ? x + (n + 1) * image : 0, image, g->stream ? 0 : yn, g->o * outPlane);
         for (int ob = 0; ob < g->ob; ob++) {
             const int nch = g->o - ob * 16 < 16 ? g->o - ob * 16 : 16;
-            to_planes(pix + ob * outPlane * 16, outPlane, yn + (long)ob * 16 * outPlane, outPlane, nch);
+            to_planes(pix + ob * outPlane * 16, outPlane, yn + (long)ob * 16 * outPlane, outPlane, nch, g->stream);
         }
     }
+    stream_fence(g->stream);
 }
 
 #include "conv_backward.h"

@@ -32,23 +32,55 @@ CK_ALWAYS v16f splat(float s) { v16f v = {0}; return v + s; }
     STORE(8, r8); STORE(9, r9); STORE(10, r10); STORE(11, r11); STORE(12, r12); STORE(13, r13); STORE(14, r14); STORE(15, r15); \
 } while (0)
 
-/* n pixel vectors src[i][16] → channel rows dst[j·stride + i] for j < nch. */
-static void to_planes(const float *src, long n, float *dst, long stride, int nch) {
+/* A store that bypasses the caches where the address allows (a whole aligned line). */
+CK_ALWAYS void st_stream(float *p, v16f v) {
+    if (((unsigned long)p & 63) == 0) __builtin_nontemporal_store(v, (v16f *)p);
+    else st(p, v);
+}
+
+/* n pixel vectors src[i][16] → channel rows dst[j·stride + i] for j < nch. `stream` writes
+ * around the caches: for outputs too large to stay cached, where reading each line in before
+ * writing it (write-allocate) costs about a tenth of the forward pass. */
+static void to_planes(const float *src, long n, float *dst, long stride, int nch, int stream) {
     long i = 0;
+    if (stream && stride % 16 == 0) {
+        /* Every row has the alignment of the first: start the chunks at its first whole line. */
+        long head = (long)(((64 - ((unsigned long)dst & 63)) & 63) / sizeof(float));
+        for (head = head < n ? head : n; i < head; i++)
+            for (int j = 0; j < nch; j++) dst[j * stride + i] = src[i * 16 + j];
+    }
     for (; i + 16 <= n; i += 16) {
         const float *s = src + i * 16;
         float *d = dst + i;
 #define CK_LD(k) ld(s + (k) * 16)
 #define CK_ST_ALL(j, v) st(d + (j) * stride, v);
 #define CK_ST_SOME(j, v) if ((j) < nch) st(d + (j) * stride, v);
-        if (nch == 16) CK_TRANSPOSE16(CK_LD, CK_ST_ALL);
-        else CK_TRANSPOSE16(CK_LD, CK_ST_SOME);
+#define CK_NT_ALL(j, v) st_stream(d + (j) * stride, v);
+#define CK_NT_SOME(j, v) if ((j) < nch) st_stream(d + (j) * stride, v);
+        if (stream) {
+            if (nch == 16) CK_TRANSPOSE16(CK_LD, CK_NT_ALL);
+            else CK_TRANSPOSE16(CK_LD, CK_NT_SOME);
+        } else {
+            if (nch == 16) CK_TRANSPOSE16(CK_LD, CK_ST_ALL);
+            else CK_TRANSPOSE16(CK_LD, CK_ST_SOME);
+        }
 #undef CK_LD
 #undef CK_ST_ALL
 #undef CK_ST_SOME
+#undef CK_NT_ALL
+#undef CK_NT_SOME
     }
     for (; i < n; i++)
         for (int j = 0; j < nch; j++) dst[j * stride + i] = src[i * 16 + j];
+}
+
+/* Orders the streaming stores before the call returns. */
+CK_ALWAYS void stream_fence(int stream) {
+#if defined(__x86_64__)
+    if (stream) __builtin_ia32_sfence();
+#else
+    (void)stream;
+#endif
 }
 
 /* Channel rows src[j·stride + i] (j < nch; zero beyond) → n pixel vectors dst[i][16]. */

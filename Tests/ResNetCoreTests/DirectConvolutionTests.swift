@@ -127,6 +127,57 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// Calls whose output reaches 4 MB write it with streaming stores, from the first whole cache
+    /// line of each plane on: at any alignment of the output they must give what calls on one
+    /// image at a time (ordinary stores) give — bit for bit, as both run the same arithmetic.
+    func testLargeCallsMatchPerImageCalls() {
+        for c in [Case(n: 90, cin: 16, cout: 16, h: 28, w: 28, stride: 1),
+                  Case(n: 45, cin: 32, cout: 16, h: 28, w: 28, stride: 2)] {
+            let x = values(c.n * c.cin * c.h * c.w, seed: 71), w = values(c.cout * c.cin * 9, seed: 72)
+            let b = values(c.cout, seed: 73), dy = values(c.n * c.cout * c.ho * c.wo, seed: 74)
+            let inImage = c.cin * c.h * c.w, outImage = c.cout * c.ho * c.wo
+            for path in DirectConvolution.supportedPaths {
+                let conv = DirectConvolution(inputChannels: c.cin, outputChannels: c.cout, stride: c.stride, path: path)
+                var yOne = [Float](repeating: 0, count: dy.count), dxOne = [Float](repeating: 0, count: x.count)
+                x.withUnsafeBufferPointer { x in
+                    dy.withUnsafeBufferPointer { dy in
+                        yOne.withUnsafeMutableBufferPointer { y in
+                            dxOne.withUnsafeMutableBufferPointer { dx in
+                                for s in 0..<c.n {
+                                    conv.forward(x.baseAddress! + s * inImage, batch: 1, height: c.h, width: c.w,
+                                                 weights: w, bias: b, into: y.baseAddress! + s * outImage)
+                                    conv.inputGradient(dy.baseAddress! + s * outImage, batch: 1, height: c.h,
+                                                       width: c.w, weights: w, into: dx.baseAddress! + s * inImage)
+                                }
+                            }
+                        }
+                    }
+                }
+                for offset in [0, 1, 3, 8] {
+                    var y = [Float](repeating: .nan, count: dy.count + offset)
+                    var dx = [Float](repeating: .nan, count: x.count + offset)
+                    var dx2 = dx, dw = [Float](repeating: 0, count: w.count)
+                    y.withUnsafeMutableBufferPointer { y in
+                        conv.forward(x, batch: c.n, height: c.h, width: c.w, weights: w, bias: b,
+                                     into: y.baseAddress! + offset)
+                    }
+                    dx.withUnsafeMutableBufferPointer { dx in
+                        conv.inputGradient(dy, batch: c.n, height: c.h, width: c.w, weights: w,
+                                           into: dx.baseAddress! + offset)
+                    }
+                    dx2.withUnsafeMutableBufferPointer { dx in
+                        conv.backward(input: x, outputGradient: dy, batch: c.n, height: c.h, width: c.w, weights: w,
+                                      inputGradient: dx.baseAddress! + offset, weightGradient: &dw, biasGradient: nil)
+                    }
+                    let label = "\(path) \(c.cin)->\(c.cout) s\(c.stride) offset \(offset)"
+                    XCTAssertTrue(Array(y[offset...]) == yOne, "forward \(label)")
+                    XCTAssertTrue(Array(dx[offset...]) == dxOne, "input gradient \(label)")
+                    XCTAssertTrue(Array(dx2[offset...]) == dxOne, "fused input gradient \(label)")
+                }
+            }
+        }
+    }
+
     /// L = Σ r ⊙ conv(x, w, b): its gradients from inputGradient/weightGradient against central
     /// differences of the kernels' forward (L is linear in each value, so only rounding remains).
     func testGradientsMatchFiniteDifferences() {
