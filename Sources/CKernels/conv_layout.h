@@ -41,9 +41,35 @@ CK_ALWAYS void st_stream(float *p, v16f v) {
 /* n pixel vectors src[i][16] → channel rows dst[j·stride + i] for j < nch. `stream` writes
  * around the caches: for outputs too large to stay cached, where reading each line in before
  * writing it (write-allocate) costs about a tenth of the forward pass. */
+static void to_planes(const float *src, long n, float *dst, long stride, int nch, int stream);
+
+/* Streaming stores of n floats, from the first whole line of dst on. */
+CK_ALWAYS void stream_row(const float *src, long n, float *dst) {
+    long i = (long)(((64 - ((unsigned long)dst & 63)) & 63) / sizeof(float));
+    i = i < n ? i : n;
+    for (long k = 0; k < i; k++) dst[k] = src[k];
+    for (; i + 16 <= n; i += 16) __builtin_nontemporal_store(ld(src + i), (v16f *)(dst + i));
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+/* Planes whose rows differ in alignment (e.g. 14 × 14 floats): transposed into a buffer that
+ * stays in L1, then each row streamed out from its own first whole line. */
+static void to_planes_staged(const float *src, long n, float *dst, long stride, int nch) {
+    float stage[16 * 256];
+    for (long i0 = 0; i0 < n; i0 += 256) {
+        const long m = n - i0 < 256 ? n - i0 : 256;
+        to_planes(src + i0 * 16, m, stage, m, nch, 0);
+        for (int j = 0; j < nch; j++) stream_row(stage + j * m, m, dst + j * stride + i0);
+    }
+}
+
 static void to_planes(const float *src, long n, float *dst, long stride, int nch, int stream) {
     long i = 0;
-    if (stream && stride % 16 == 0) {
+    if (stream && stride % 16 != 0) {
+        to_planes_staged(src, n, dst, stride, nch);
+        return;
+    }
+    if (stream) {
         /* Every row has the alignment of the first: start the chunks at its first whole line. */
         long head = (long)(((64 - ((unsigned long)dst & 63)) & 63) / sizeof(float));
         for (head = head < n ? head : n; i < head; i++)

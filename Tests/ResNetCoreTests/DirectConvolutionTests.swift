@@ -128,10 +128,12 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     /// Calls whose output reaches 4 MB write it with streaming stores, from the first whole cache
-    /// line of each plane on: at any alignment of the output they must give what calls on one
+    /// line of each row on: at any alignment of the output they must give what calls on one
     /// image at a time (ordinary stores) give — bit for bit, as both run the same arithmetic.
     func testLargeCallsMatchPerImageCalls() {
+        // Planes of 784 floats (every row alike), of 196 (rows differ: staged) and stride 2.
         for c in [Case(n: 90, cin: 16, cout: 16, h: 28, w: 28, stride: 1),
+                  Case(n: 170, cin: 32, cout: 32, h: 14, w: 14, stride: 1),
                   Case(n: 45, cin: 32, cout: 16, h: 28, w: 28, stride: 2)] {
             let x = values(c.n * c.cin * c.h * c.w, seed: 71), w = values(c.cout * c.cin * 9, seed: 72)
             let b = values(c.cout, seed: 73), dy = values(c.n * c.cout * c.ho * c.wo, seed: 74)
