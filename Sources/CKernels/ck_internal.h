@@ -12,8 +12,8 @@ typedef struct {
     int stream;                /* write the output (y or dx) around the caches: too large to stay */
 } ck_shape;
 
-/* Outputs of a call from this size on are written with streaming stores (they cannot stay in
- * cache for the next layer anyway); smaller ones, e.g. a few images, are left in cache. */
+/* With CK_OUTPUT_AUTO, outputs of a call from this size on are written with streaming stores
+ * (they cannot stay in cache for the next layer anyway); smaller ones are left in cache. */
 #define CK_STREAM_BYTES (4L << 20)
 
 /* Buffers the dispatcher allocates (64-byte aligned) and packs:

@@ -69,11 +69,18 @@ static int prepare(ck_path *path, int n, int c, int o, int h, int w, int s, ck_s
     return 0;
 }
 
-int ck_conv3x3_forward(ck_path path, int batch, int in_channels, int out_channels, int height, int width,
-                       int stride, const float *x, const float *weights, const float *bias, float *y) {
+/* Whether an output of `floats` is written around the caches. */
+static int streams(ck_output output, long floats) {
+    return output == CK_OUTPUT_AUTO ? floats * (long)sizeof(float) >= CK_STREAM_BYTES : output == CK_OUTPUT_STREAM;
+}
+
+int ck_conv3x3_forward(ck_path path, ck_output output, int batch, int in_channels, int out_channels,
+                       int height, int width, int stride, const float *x, const float *weights,
+                       const float *bias, float *y) {
     ck_shape g;
+    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
-    g.stream = (long)g.n * g.o * g.ho * g.wo * (long)sizeof(float) >= CK_STREAM_BYTES;
+    g.stream = streams(output, (long)g.n * g.o * g.ho * g.wo);
     float *wf = alloc_floats((size_t)g.ob * g.c * 144);
     float *bp = bias ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
@@ -119,11 +126,13 @@ static void add_weight_gradient(const ck_shape *g, const float *dwp, const float
     }
 }
 
-int ck_conv3x3_backward_data(ck_path path, int batch, int in_channels, int out_channels, int height, int width,
-                             int stride, const float *dy, const float *weights, float *dx) {
+int ck_conv3x3_backward_data(ck_path path, ck_output output, int batch, int in_channels,
+                             int out_channels, int height, int width, int stride, const float *dy,
+                             const float *weights, float *dx) {
     ck_shape g;
+    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
-    g.stream = (long)g.n * g.c * g.h * g.w * (long)sizeof(float) >= CK_STREAM_BYTES;
+    g.stream = streams(output, (long)g.n * g.c * g.h * g.w);
     float *wb = alloc_floats((size_t)g.cb * g.o * 144);
     float *dypad = stride == 1 ? alloc_floats((size_t)g.o * g.hp * g.wp) : NULL;
     float *pix = alloc_scratch((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)));
@@ -168,13 +177,14 @@ int ck_conv3x3_backward_weights(ck_path path, int batch, int in_channels, int ou
     return rc;
 }
 
-int ck_conv3x3_backward(ck_path path, int batch, int in_channels, int out_channels, int height, int width,
-                        int stride, const float *x, const float *dy, const float *weights, float *dx,
-                        float *weight_grad, float *bias_grad) {
+int ck_conv3x3_backward(ck_path path, ck_output output, int batch, int in_channels, int out_channels,
+                        int height, int width, int stride, const float *x, const float *dy,
+                        const float *weights, float *dx, float *weight_grad, float *bias_grad) {
     ck_shape g;
+    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
     if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     const int data = dx != NULL;
-    g.stream = (long)g.n * g.c * g.h * g.w * (long)sizeof(float) >= CK_STREAM_BYTES;
+    g.stream = streams(output, (long)g.n * g.c * g.h * g.w);
     float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
     float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);

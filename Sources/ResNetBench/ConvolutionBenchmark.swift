@@ -118,7 +118,8 @@ public enum ConvolutionBenchmark {
         }
         // The best path called on blocks of a few images, as a layer working block by block would.
         let block = 4, inImage = cin * size * size, outImage = cout * ho * wo
-        let best = DirectConvolution(inputChannels: cin, outputChannels: cout, stride: stride)
+        // Their outputs make up a whole batch read later: streamed like one call's on the batch.
+        let best = DirectConvolution(inputChannels: cin, outputChannels: cout, stride: stride, outputWrites: .streaming)
         x.withUnsafeBufferPointer { xp in
           dy.withUnsafeBufferPointer { dyp in
             y.withUnsafeMutableBufferPointer { yp in
@@ -136,7 +137,8 @@ public enum ConvolutionBenchmark {
                     }
                     let both = time(repetitions) {
                         for s in starts {
-                            best.backward(input: xp.baseAddress! + s * inImage, outputGradient: dyp.baseAddress! + s * outImage,
+                            best.backward(input: xp.baseAddress! + s * inImage,
+                                          outputGradient: dyp.baseAddress! + s * outImage,
                                           batch: min(block, batch - s), height: size, width: size, weights: w,
                                           inputGradient: needsInputGradient ? dxp.baseAddress! + s * inImage : nil,
                                           weightGradient: dw,

@@ -39,6 +39,26 @@ public struct DirectConvolution: Sendable, Equatable {
         public var isSupported: Bool { ck_path_supported(cValue) != 0 }
     }
 
+    /// How `forward` and the input gradient write their output.
+    public enum OutputWrites: String, CaseIterable, Sendable {
+        /// Around the caches when a call's output reaches 4 MB (it cannot stay cached), else
+        /// ordinary stores.
+        case automatic
+        /// Around the caches: the output is read long after (e.g. a batch written block by
+        /// block); saves reading every line in before writing it, about a tenth of a forward pass.
+        case streaming
+        /// Ordinary stores: the output is read soon, while still in cache.
+        case cached
+
+        var cValue: ck_output {
+            switch self {
+            case .automatic: return CK_OUTPUT_AUTO
+            case .streaming: return CK_OUTPUT_STREAM
+            case .cached: return CK_OUTPUT_CACHE
+            }
+        }
+    }
+
     /// The best path of this CPU (AVX-512, else AVX2, else portable).
     public static var bestPath: Path {
         Path.allCases.first { $0.isSupported } ?? .portable
@@ -52,9 +72,12 @@ public struct DirectConvolution: Sendable, Equatable {
     public let stride: Int
     /// The instruction-set path every call runs.
     public let path: Path
+    /// How outputs are written (the numbers are the same either way).
+    public var outputWrites: OutputWrites
 
     /// `path` nil picks `bestPath`; a path this CPU does not support is a programming error.
-    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, path: Path? = nil) {
+    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, path: Path? = nil,
+                outputWrites: OutputWrites = .automatic) {
         precondition(inputChannels > 0 && outputChannels > 0, "DirectConvolution needs channels")
         precondition(stride == 1 || stride == 2, "DirectConvolution supports stride 1 and 2")
         let chosen = path ?? Self.bestPath
@@ -63,6 +86,7 @@ public struct DirectConvolution: Sendable, Equatable {
         self.outputChannels = outputChannels
         self.stride = stride
         self.path = chosen
+        self.outputWrites = outputWrites
     }
 
     /// The output plane for an input plane of the given size.
@@ -80,15 +104,17 @@ public struct DirectConvolution: Sendable, Equatable {
     public func forward(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                         weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         into y: UnsafeMutablePointer<Float>) {
-        check(ck_conv3x3_forward(path.cValue, Int32(batch), Int32(inputChannels), Int32(outputChannels),
-                                 Int32(height), Int32(width), Int32(stride), x, weights, bias, y), batch: batch)
+        check(ck_conv3x3_forward(path.cValue, outputWrites.cValue, Int32(batch), Int32(inputChannels),
+                                 Int32(outputChannels), Int32(height), Int32(width), Int32(stride), x, weights,
+                                 bias, y), batch: batch)
     }
 
     /// dx[batch, in, height, width] (overwritten) from dy[batch, out, Ho, Wo].
     public func inputGradient(_ dy: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                               weights: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        check(ck_conv3x3_backward_data(path.cValue, Int32(batch), Int32(inputChannels), Int32(outputChannels),
-                                       Int32(height), Int32(width), Int32(stride), dy, weights, dx), batch: batch)
+        check(ck_conv3x3_backward_data(path.cValue, outputWrites.cValue, Int32(batch), Int32(inputChannels),
+                                       Int32(outputChannels), Int32(height), Int32(width), Int32(stride), dy,
+                                       weights, dx), batch: batch)
     }
 
     /// weightGradient[out, in, 3, 3] += Σ_batch dy ⋆ x; biasGradient[out] += Σ dy when given.
@@ -108,9 +134,9 @@ public struct DirectConvolution: Sendable, Equatable {
                          batch: Int, height: Int, width: Int, weights: UnsafePointer<Float>,
                          inputGradient dx: UnsafeMutablePointer<Float>?,
                          weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
-        check(ck_conv3x3_backward(path.cValue, Int32(batch), Int32(inputChannels), Int32(outputChannels),
-                                  Int32(height), Int32(width), Int32(stride), x, dy, weights, dx, weightGradient,
-                                  biasGradient), batch: batch)
+        check(ck_conv3x3_backward(path.cValue, outputWrites.cValue, Int32(batch), Int32(inputChannels),
+                                  Int32(outputChannels), Int32(height), Int32(width), Int32(stride), x, dy,
+                                  weights, dx, weightGradient, biasGradient), batch: batch)
     }
 
     private func check(_ status: Int32, batch: Int) {

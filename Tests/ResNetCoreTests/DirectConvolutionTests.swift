@@ -119,6 +119,15 @@ final class DirectConvolutionTests: XCTestCase {
                                   "fused weight gradient \(label)")
                 XCTAssertLessThan(relativeError(db3.indices.map { db3[$0] - dbStart[$0] }, ref.db), 1e-5,
                                   "fused bias gradient \(label)")
+                // Streaming stores give the same numbers.
+                var streaming = conv
+                streaming.outputWrites = .streaming
+                var y5 = [Float](repeating: .nan, count: ref.y.count), dx5 = [Float](repeating: .nan, count: x.count)
+                var dw5 = [Float](repeating: 0, count: w.count)
+                streaming.forward(x, batch: c.n, height: c.h, width: c.w, weights: w, bias: b, into: &y5)
+                streaming.backward(input: x, outputGradient: dy, batch: c.n, height: c.h, width: c.w, weights: w,
+                                   inputGradient: &dx5, weightGradient: &dw5, biasGradient: nil)
+                XCTAssertTrue(y5 == y && dx5 == dx3, "streaming stores \(label)")
                 var dw4 = [Float](repeating: 0, count: w.count)
                 conv.backward(input: x, outputGradient: dy, batch: c.n, height: c.h, width: c.w, weights: w,
                               inputGradient: nil, weightGradient: &dw4, biasGradient: nil)
