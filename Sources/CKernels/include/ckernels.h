@@ -5,9 +5,9 @@
  * [out, in, 3, 3] (PyTorch cross-correlation), independent of any BLAS library.
  *
  * Each operation exists for several instruction sets, compiled with per-function target
- * attributes into one object: AVX-512 (F, BW, VL + FMA), AVX2 + FMA, and portable C. The best
- * one this CPU supports is chosen once from CPUID (CK_PATH_AUTO); a caller may name a path
- * explicitly (tests run every supported one). Scratch memory is allocated per call; no state
+ * attributes into one object: AVX-512 (F, BW, VL + FMA), AVX2 + FMA, and portable C.
+ * CK_PATH_AUTO runs the best one this CPU supports (CPUID, through __builtin_cpu_supports);
+ * a caller may name a path explicitly (tests run every supported one). Scratch memory is allocated per call; no state
  * is kept between calls (reentrant, one thread per call). Images are processed one at a time.
  * Functions return 0 on success, -1 when the path is not supported by this CPU or an argument
  * is invalid, -2 when memory could not be allocated. */
