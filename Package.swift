@@ -34,7 +34,11 @@ let package = Package(
 
         // Seeded randomness and stable hashing, the same on every rank.
         .target(name: "ResNetBase"),
-        .target(name: "ResNetCore", dependencies: ["ResNetBase", "COpenBLAS"],
+        // Direct 3×3 convolutions for AVX-512, AVX2 and portable C in one object, chosen at run
+        // time (per-function target attributes; the target's own flags stay portable). -O2 in
+        // every configuration: the kernels rely on full unrolling, even in debug test runs.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2", "-Wno-psabi"])]),
+        .target(name: "ResNetCore", dependencies: ["ResNetBase", "COpenBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(coreFlags, .when(configuration: .release))]),
         .target(name: "ResNetData", dependencies: ["ResNetBase", "CZlib"]),
         .target(name: "ResNetDistributed", dependencies: ["ResNetBase", "CMPIShim"]),

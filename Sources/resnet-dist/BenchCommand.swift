@@ -11,9 +11,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
         discussion: """
-            Sections: kernels, training, scaling, multilevel, extrapolate, all, and report (merges \
+            Sections: kernels, training, scaling, multilevel, extrapolate, all, report (merges \
             the JSON files of several runs, e.g. one per mpirun size, into one set of tables). \
-            `launch/bench` runs everything in one go.
+            `launch/bench` runs everything in one go. conv (not part of all) compares the direct \
+            convolution kernels of each instruction set with Conv2d and sgemm.
 
             Examples:
               OPENBLAS_NUM_THREADS=1 resnet-dist bench training
@@ -22,7 +23,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case kernels, training, scaling, multilevel, extrapolate, all, report
+        case kernels, training, scaling, multilevel, extrapolate, all, report, conv
     }
 
     @Argument(help: "Which section to run.")
@@ -40,6 +41,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batch of the kernel benchmark's layer rows.")
     var kernelBatch: Int = 256
 
+    @Option(help: "conv: batch of the direct-convolution comparison.")
+    var convBatch: Int = 1024
+
     @Option(help: "multilevel: training images of the Fashion-MNIST subset.")
     var fashionSubset: Int = 4096
 
@@ -53,6 +57,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if section == .report { return try mergeReports() }
+        if section == .conv { return print(try ConvolutionBenchmark.report(batch: convBatch)) }
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: true)
             var report = BenchReport()
