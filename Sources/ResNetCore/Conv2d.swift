@@ -80,7 +80,11 @@ public final class Conv2d: Layer {
         var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
-                if usesShiftedLowering(g) {
+                if let direct = directConvolution(g, buffers.execution) {
+                    direct.forward(x.baseAddress!, batch: g.n, height: g.h, width: g.w,
+                                   weights: buffers.parameters + weightOffset,
+                                   bias: biasOffset.map { UnsafePointer(buffers.parameters + $0) }, into: y.baseAddress!)
+                } else if usesShiftedLowering(g) {
                     forwardShifted(x.baseAddress!, g, into: y.baseAddress!, buffers: buffers)
                 } else {
                     forwardLowered(x.baseAddress!, g, into: y.baseAddress!, buffers: buffers)
@@ -103,6 +107,13 @@ public final class Conv2d: Layer {
             outputGradient.data.withUnsafeBufferPointer { dy in
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
                     let dx = computesInputGradient ? dx.baseAddress : nil
+                    if let direct = directConvolution(g, buffers.execution) {
+                        direct.backward(input: x.baseAddress!, outputGradient: dy.baseAddress!, batch: g.n, height: g.h,
+                                        width: g.w, weights: buffers.parameters + weightOffset, inputGradient: dx,
+                                        weightGradient: buffers.gradients + weightOffset,
+                                        biasGradient: biasOffset.map { buffers.gradients + $0 })
+                        return
+                    }
                     if usesShiftedLowering(g) {
                         backwardShifted(x.baseAddress!, dy.baseAddress!, g, inputGradient: dx, buffers: buffers)
                         return
@@ -119,6 +130,13 @@ public final class Conv2d: Layer {
             }
         }
         return inputGradient
+    }
+
+    /// The direct kernels take every 3×3 convolution with padding 1 and stride 1 or 2 (unless the
+    /// execution options ask for lowering).
+    func directConvolution(_ g: Geometry, _ execution: ExecutionOptions) -> DirectConvolution? {
+        guard execution.convolutions == .direct, kernelSize == 3, padding == 1, stride == 1 || stride == 2 else { return nil }
+        return DirectConvolution(inputChannels: inputChannels, outputChannels: outputChannels, stride: stride)
     }
 
     /// Stride 1 with "same" padding: lowered by shifted copies instead of im2col (`SameConvolution`).

@@ -15,7 +15,7 @@ public final class NormActConv: Layer {
     public let activation: Activation
     public let conv: Conv2d
 
-    private var saved: SavedNormalized?
+    var saved: SavedNormalized?
 
     public init(norm: BatchNorm, activation: Activation, conv: Conv2d) {
         precondition(conv.stride == 1 && 2 * conv.padding == conv.kernelSize - 1
@@ -30,7 +30,7 @@ public final class NormActConv: Layer {
         NormActConv(norm: norm.freshCopy() as! BatchNorm, activation: activation, conv: conv.freshCopy() as! Conv2d)
     }
 
-    private struct Geometry {
+    struct Geometry {
         let n: Int, c: Int, out: Int, h: Int, w: Int, k: Int, p: Int
         var plane: Int { h * w }
         var hp: Int { h + 2 * p }
@@ -70,6 +70,16 @@ public final class NormActConv: Layer {
                                                storage: buffers.execution.savedActivations,
                                                inverseStd: inverseStd, count: count) : nil
         var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
+        if let direct = directConvolution(g, buffers.execution) {
+            input.data.withUnsafeBufferPointer { x in
+                output.data.withUnsafeMutableBufferPointer { y in
+                    forwardDirect(x.baseAddress!, g, mean: mean, inverseStd: inverseStd, store: store, direct,
+                                  buffers: buffers, into: y.baseAddress!)
+                }
+            }
+            saved = store
+            return output
+        }
         let sc = convolution(g), work = Workspace(sc)
         let xhat = ScratchBuffer(g.inImage)   // x̂ of the current image
         let packed = ScratchBuffer(copying: sc.packWeights(buffers.parameters + conv.weightOffset))
@@ -77,12 +87,7 @@ public final class NormActConv: Layer {
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
                 for s in 0..<g.n {
-                    let image = x.baseAddress! + s * g.inImage
-                    for ch in 0..<g.c {
-                        let src = image + ch * g.plane, dst = xhat.pointer + ch * g.plane
-                        let m = mean[ch], inv = inverseStd[ch]
-                        for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
-                    }
+                    normalize(x.baseAddress! + s * g.inImage, g, mean: mean, inverseStd: inverseStd, into: xhat.pointer)
                     store?.set(s, from: xhat.pointer)
                     activateAndShift(xhat.pointer, g, sc, buffers: buffers, into: work)
                     sc.forward(shifted: work.shifted.pointer, packedWeights: packed.pointer, wide: work.wide.pointer)
@@ -99,6 +104,18 @@ public final class NormActConv: Layer {
         let g = try geometry(saved.shape)
         guard outputGradient.shape == [g.n, g.out, g.h, g.w] else {
             throw ResNetCoreError.shapeMismatch("NormActConv gradient \(outputGradient.shape)")
+        }
+        if let direct = directConvolution(g, buffers.execution) {
+            var sums = [Double](repeating: 0, count: 2 * g.c)
+            var inputGradient = Tensor(uninitializedShape: saved.shape)
+            outputGradient.data.withUnsafeBufferPointer { dy in
+                inputGradient.data.withUnsafeMutableBufferPointer { dx in
+                    backwardDirect(dy.baseAddress!, g, saved, direct, sums: &sums, buffers: buffers, into: dx.baseAddress!)
+                }
+            }
+            try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
+            self.saved = nil
+            return inputGradient
         }
         let sc = convolution(g)
         // dX is the same-padded convolution of dY with the flipped, transposed weights.

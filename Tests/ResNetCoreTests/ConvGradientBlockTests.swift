@@ -11,6 +11,7 @@ final class ConvGradientBlockTests: XCTestCase {
                 let (n, cin, cout, hh, ww, k) = (5, 2, 3, 6, 5, 3)
                 let h = Harness()
                 h.execution.imagesPerGradientBlock = block
+                h.execution.convolutions = .lowered   // the blocked OpenBLAS paths
                 let conv = Conv2d("conv", inputChannels: cin, outputChannels: cout, kernelSize: k, stride: stride,
                                   padding: padding, bias: true, initialization: .xavier, layout: h.layout)
                 h.allocate()

@@ -99,8 +99,9 @@ final class LayerTests: XCTestCase {
     }
 
     func testConvForwardMatchesDirectConvolution() throws {
-        for c in convCases {
+        for convolutions in ExecutionOptions.Convolutions.allCases { for c in convCases {
             let h = Harness()
+            h.execution.convolutions = convolutions
             let conv = makeConv(c, h)
             h.allocate()
             let x = randomTensor([c.batch, c.cin, c.height, c.width], seed: 4)
@@ -128,22 +129,23 @@ final class LayerTests: XCTestCase {
                     }
                 }
             }
-            print("Conv2d \(c) forward vs direct: max |diff| = \(maxDiff)")
+            print("Conv2d \(c) \(convolutions) forward vs naive loops: max |diff| = \(maxDiff)")
             XCTAssertLessThan(maxDiff, 1e-5)
-        }
+        } }
     }
 
     func testConvBackwardFiniteDifferences() throws {
-        for c in convCases {
+        for convolutions in ExecutionOptions.Convolutions.allCases { for c in convCases {
             let h = Harness()
+            h.execution.convolutions = convolutions
             let conv = makeConv(c, h)
             h.allocate()
             let r = try gradientCheck(h, input: randomTensor([c.batch, c.cin, c.height, c.width], seed: 5),
                                       forward: { try conv.forward($0, training: true, buffers: $1) },
                                       backward: { try conv.backward($0, buffers: $1) })
-            print("Conv2d \(c) FD: max err input \(r.maxInputError), params \(r.maxParameterError)")
+            print("Conv2d \(c) \(convolutions) FD: max err input \(r.maxInputError), params \(r.maxParameterError)")
             XCTAssertEqual(r.failures, [])
-        }
+        } }
     }
 
     // MARK: BatchNorm

@@ -25,11 +25,17 @@ final class NormActConvTests: XCTestCase {
         storage == .single ? fixed : 4e-3 * max(1, reference.map(abs).max() ?? 0)
     }
 
+    /// Both ways of running the convolution, each with x̂ saved in both precisions.
+    let executions = ExecutionOptions.Convolutions.allCases.flatMap { convolutions in
+        HalfPrecision.Storage.allCases.map { ExecutionOptions(savedActivations: $0, convolutions: convolutions, imagesPerFusedBlock: 2) }
+    }
+
     func testForwardAndBackwardMatchUnfusedLayers() throws {
-        for storage in HalfPrecision.Storage.allCases {
+        for execution in executions {
+          let storage = execution.savedActivations
           for c in cases {
             let h = Harness()
-            h.execution.savedActivations = storage
+            h.execution = execution
             let (fused, unfused) = make(c, h)
             h.allocate()
             let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 21, bound: 2)
@@ -63,23 +69,27 @@ final class NormActConvTests: XCTestCase {
     }
 
     func testBackwardFiniteDifferences() throws {
+        for convolutions in ExecutionOptions.Convolutions.allCases {
         for c in cases where c.activation != .relu {   // ReLU's kink makes central differences unreliable
             let h = Harness()
+            h.execution.convolutions = convolutions
             let (fused, _) = make(c, h)
             h.allocate()
             let r = try gradientCheck(h, input: randomTensor([c.batch, c.channels, c.size, c.size], seed: 23),
                                       forward: { try fused.forward($0, training: true, buffers: $1) },
                                       backward: { try fused.backward($0, buffers: $1) })
-            print("NormActConv \(c) FD: max err input \(r.maxInputError), params \(r.maxParameterError)")
+            print("NormActConv \(c) \(convolutions) FD: max err input \(r.maxInputError), params \(r.maxParameterError)")
             XCTAssertEqual(r.failures, [])
+        }
         }
     }
 
     func testSynchronisedStatisticsMatchUnfused() throws {
-      for storage in HalfPrecision.Storage.allCases {
+      for execution in executions {
+        let storage = execution.savedActivations
         let c = cases[0]
         let h = Harness()
-        h.execution.savedActivations = storage
+        h.execution = execution
         let (fused, unfused) = make(c, h)
         h.allocate()
         h.reducer = LayerTests.DoublingReducer()

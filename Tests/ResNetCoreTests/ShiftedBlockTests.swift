@@ -13,6 +13,7 @@ final class ShiftedBlockTests: XCTestCase {
                 let padding = (k - 1) / 2
                 let h = Harness()
                 h.execution.imagesPerShiftedBlock = block
+                h.execution.convolutions = .lowered   // the blocked OpenBLAS paths
                 let conv = Conv2d("conv", inputChannels: cin, outputChannels: cout, kernelSize: k, stride: 1,
                                   padding: padding, bias: true, initialization: .xavier, layout: h.layout)
                 h.allocate()
