@@ -138,7 +138,8 @@ public struct BenchSections {
                 deepSeconds: deepSummary.trainSeconds, multilevelSeconds: mlSummary.trainSeconds,
                 deepMetric: deepSummary.testMetric, multilevelMetric: mlSummary.testMetric,
                 metricName: deepSummary.testMetricName.rawValue,
-                theoreticalSaving: try Self.theoreticalSaving(multilevel: ml, deep: deep)))
+                theoreticalSaving: try Self.theoreticalSaving(multilevel: ml, deep: deep),
+                deepTime: BenchReport.RunTime(deepSummary), multilevelTime: BenchReport.RunTime(mlSummary)))
         }
     }
 

@@ -11,8 +11,9 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
         discussion: """
-            Sections: kernels, training, scaling, multilevel, extrapolate, all, and report (merges \
-            the JSON files of several runs, e.g. one per mpirun size, into one set of tables). \
+            Sections: kernels, training, scaling, multilevel, extrapolate, runs (whole regression \
+            runs and the Fashion-MNIST test pass), all, and report (merges the JSON files of several \
+            runs, e.g. one per mpirun size, into one set of tables, the targets' table last). \
             `launch/bench` runs everything in one go.
 
             Examples:
@@ -22,7 +23,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case kernels, training, scaling, multilevel, extrapolate, all, report
+        case kernels, training, scaling, multilevel, extrapolate, runs, all, report
     }
 
     @Argument(help: "Which section to run.")
@@ -68,6 +69,7 @@ struct BenchCommand: ParsableCommand {
                 try sections.multilevel(report: &report, fashionSubset: fashionSubset, fashionEpochs: fashionEpochs)
             }
             if run(.extrapolate) { try sections.extrapolate(report: &report) }
+            if run(.runs) { try sections.runs(report: &report) }
             guard comm.isRoot else { return }
             print(report.markdown)
             if let json { try write(report, to: json) }
