@@ -145,7 +145,11 @@ public struct BenchReport: Codable, Sendable {
 
     // MARK: - Markdown
 
-    public var markdown: String {
+    /// Every table, then the targets' table (computed from whatever sections this report holds).
+    public var markdown: String { markdown(targets: true) }
+
+    /// The tables of the sections present; the targets' table last when `targets`.
+    public func markdown(targets: Bool) -> String {
         var out: [String] = []
         if !kernels.isEmpty || !kernelsAllCores.isEmpty {
             out += table("### Kernels (OpenBLAS 1 thread\(blasCore.map { ", core \($0)" } ?? ""); ratio to the 1-thread sgemm reference)", "| kernel | GFLOP/s | ratio | ms |", "|---|---:|---:|---:|",
@@ -172,7 +176,7 @@ public struct BenchReport: Codable, Sendable {
                          extrapolation.map { r in "| \(r.experiment) | \(r.variant) | \(r.trainCount) | \(r.ranks)×\(r.threads) | \(r.levelEpochSeconds.map { f($0, 3) }.joined(separator: " / ")) | \(r.levelEpochs.map(String.init).joined(separator: " / ")) | \(duration(r.totalSeconds)) |" })
         }
         // The targets last: the one table the README's Performance section is built from.
-        out.append(BenchTargets.markdown(BenchTargets.rows(self), reported: BenchTargets.reported(self)))
+        if targets { out.append(BenchTargets.markdown(BenchTargets.rows(self), reported: BenchTargets.reported(self))) }
         return out.joined(separator: "\n")
     }
 

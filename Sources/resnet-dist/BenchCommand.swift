@@ -71,7 +71,9 @@ struct BenchCommand: ParsableCommand {
             if run(.extrapolate) { try sections.extrapolate(report: &report) }
             if run(.runs) { try sections.runs(report: &report) }
             guard comm.isRoot else { return }
-            print(report.markdown)
+            // One section's figures alone make a targets table of mostly "not measured": it
+            // comes with `all` and with `report` (launch/bench's merged run).
+            print(report.markdown(targets: section == .all))
             if let json { try write(report, to: json) }
         }
     }

@@ -89,6 +89,10 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertNil(text[heading!.upperBound...].range(of: "### "), "no table after the targets")
         XCTAssertTrue(text.contains("| 700 vs 400 img/s | 1.75× | ≥ 2.00× | short by 12.5 % |"), text)
         XCTAssertTrue(text.contains("| – | Evaluation, fashion deep, np 1 | 1000 img/s, 10.00 s for 10000 (2.5× the training rate) |"), text)
+        // One section's run prints its tables without the targets (launch/bench prints them once, merged).
+        let section = handMadeReport().markdown(targets: false)
+        XCTAssertNil(section.range(of: "### Targets"))
+        XCTAssertTrue(section.hasPrefix("### Kernels"), section)
     }
 
     func testRunTimeSplitsEachLevelsStepsAndTestPasses() {
