@@ -11,9 +11,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
         discussion: """
-            Sections: kernels, training, scaling, multilevel, extrapolate, runs (whole regression \
-            runs and the Fashion-MNIST test pass), all, and report (merges the JSON files of several \
-            runs, e.g. one per mpirun size, into one set of tables, the targets' table last). \
+            Sections: kernels, training, scaling, multilevel, extrapolate, regression (whole runs of \
+            the §5.1 MLP), evaluation (the Fashion-MNIST test pass), all, and report (merges the JSON \
+            files of several runs, e.g. one per mpirun size, into one set of tables, the targets' \
+            table last). \
             `launch/bench` runs everything in one go.
 
             Examples:
@@ -23,7 +24,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case kernels, training, scaling, multilevel, extrapolate, runs, all, report
+        case kernels, training, scaling, multilevel, extrapolate, regression, evaluation, all, report
     }
 
     @Argument(help: "Which section to run.")
@@ -69,7 +70,8 @@ struct BenchCommand: ParsableCommand {
                 try sections.multilevel(report: &report, fashionSubset: fashionSubset, fashionEpochs: fashionEpochs)
             }
             if run(.extrapolate) { try sections.extrapolate(report: &report) }
-            if run(.runs) { try sections.runs(report: &report) }
+            if run(.regression) { try sections.regressionRuns(report: &report) }
+            if run(.evaluation) { try sections.evaluation(report: &report) }
             guard comm.isRoot else { return }
             // One section's figures alone make a targets table of mostly "not measured": it
             // comes with `all` and with `report` (launch/bench's merged run).
