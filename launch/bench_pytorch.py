@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
 """PyTorch reference for `launch/bench`: training steps of the Fashion-MNIST deep model
 (input layer, groups 16/32, 3 blocks per group, sigmoid, BatchNorm, flattened head, Adam,
-batch 1024) on random 28x28 inputs, the same architecture resnet-dist builds. Optional: launch/bench calls it only when
-torch is importable. Prints one JSON object per thread count on stdout.
+batch 1024) on random 28x28 inputs, the same architecture resnet-dist builds; with --mlp, whole
+runs of the regression MLP of thesis §5.1 (deep variant, `--preset thesis`). Optional:
+launch/bench calls it only when torch is importable. Prints one JSON object on stdout.
 
 Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL]
+       launch/bench_pytorch.py --mlp [--runs N] [--epochs E]
 
---isa only labels the rows: the instruction set is limited from outside, before torch loads
-(launch/bench sets ONEDNN_MAX_CPU_ISA and ATEN_CPU_CAPABILITY to match resnet-dist's OpenBLAS core).
+--isa labels the rows as limited to that instruction set: the limit is set from outside, before
+torch loads (launch/bench sets ONEDNN_MAX_CPU_ISA and ATEN_CPU_CAPABILITY to match resnet-dist's
+OpenBLAS core). Without it the rows say PyTorch ran as installed, on the capability it reports.
+
+--mlp times the network resnet-dist's `--experiment regression --variant deep --preset thesis`
+trains (see launch/pytorch_peer.py for the same network built from resnet-dist's export): x in
+[0, 2pi] unscaled -> Linear(1, 32) -> 3 Euler blocks y + h*fc2(sigma(fc1(y))), h = 1 -> Linear(32, 1),
+MSE, Adam lr 0.005, batch 256 (the last batch of an epoch shorter), a new order every epoch, on
+2000 training and 1500 test points of cos^2(x) sin(x^2) for 50 epochs, one thread. The training
+steps (batch gathering included) and the test passes are timed apart; the fastest of N runs.
 """
 import json
 import sys
@@ -77,11 +87,78 @@ def measure(threads, batch=1024, window=4.0, isa=None):
     seconds = min(times)
     return {"version": torch.__version__.split("+")[0], "threads": threads, "batch": batch,
             "samplesPerSecond": batch / seconds, "stepSeconds": seconds,
-            "meanStepSeconds": sum(times) / len(times), "steps": len(times), "instructionSet": isa}
+            "meanStepSeconds": sum(times) / len(times), "steps": len(times), "instructionSet": isa,
+            "asInstalled": isa is None, "capability": capability()}
+
+
+def capability():
+    try:
+        return torch.backends.cpu.get_cpu_capability()
+    except AttributeError:
+        return None
+
+
+class EulerMLP(nn.Module):
+    """Linear(1, width) -> blocks of y + h*fc2(sigma(fc1(y))) -> Linear(width, 1)."""
+
+    def __init__(self, width=32, blocks=3, h=1.0):
+        super().__init__()
+        self.h = h
+        self.stem = nn.Linear(1, width)
+        self.fc1 = nn.ModuleList(nn.Linear(width, width) for _ in range(blocks))
+        self.fc2 = nn.ModuleList(nn.Linear(width, width) for _ in range(blocks))
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, y):
+        y = self.stem(y)
+        for fc1, fc2 in zip(self.fc1, self.fc2):
+            y = y + self.h * fc2(torch.sigmoid(fc1(y)))
+        return self.head(y)
+
+
+def mlp_runs(runs=5, epochs=50, train=2000, test=1500, batch=256, width=32, blocks=3, lr=0.005):
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(1)
+
+    def points(n, noise):
+        x = torch.rand(n, 1, generator=gen) * 2 * torch.pi
+        return x, torch.cos(x) ** 2 * torch.sin(x ** 2) + noise * torch.randn(n, 1, generator=gen)
+    xs, ys = points(train, 1.0 / 500)
+    xt, yt = points(test, 0.0)
+    best = None
+    for run in range(runs + 1):   # run 0 warms up
+        torch.manual_seed(run)
+        net = EulerMLP(width, blocks)
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        step_seconds = eval_seconds = 0.0
+        for epoch in range(epochs):
+            t0 = time.perf_counter()
+            order = torch.randperm(train, generator=gen)
+            for start in range(0, train, batch):
+                idx = order[start:start + batch]
+                opt.zero_grad(set_to_none=True)
+                loss = nn.functional.mse_loss(net(xs[idx]), ys[idx])
+                loss.backward()
+                opt.step()
+            t1 = time.perf_counter()
+            with torch.no_grad():
+                float(((net(xt) - yt) ** 2).sum().sqrt())
+            step_seconds += t1 - t0
+            eval_seconds += time.perf_counter() - t1
+        if run > 0 and (best is None or step_seconds < best[0]):
+            best = (step_seconds, eval_seconds)
+    return {"version": torch.__version__.split("+")[0], "threads": 1, "epochs": epochs, "trainCount": train,
+            "testCount": test, "batch": batch, "width": width, "blocks": blocks, "runs": runs,
+            "stepSeconds": best[0], "evalSeconds": best[1]}
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if "--mlp" in args:
+        runs = int(args[args.index("--runs") + 1]) if "--runs" in args else 5
+        epochs = int(args[args.index("--epochs") + 1]) if "--epochs" in args else 50
+        print(json.dumps({"pytorchMLP": [mlp_runs(runs=runs, epochs=epochs)]}))
+        sys.exit(0)
     window = 4.0
     if "--window" in args:
         i = args.index("--window")

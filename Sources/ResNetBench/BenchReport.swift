@@ -17,6 +17,12 @@ public struct BenchReport: Codable, Sendable {
     public var extrapolation: [ExtrapolationRow] = []
     /// PyTorch's images/s on the same model (filled by launch/bench when torch is importable).
     public var pytorch: [PyTorchRow] = []
+    /// PyTorch's regression MLP (launch/bench_pytorch.py --mlp), against `regression`.
+    public var pytorchMLP: [PyTorchMLPRow] = []
+    /// Whole runs of the regression MLP (training steps and test passes timed apart).
+    public var regression: [RegressionRunRow] = []
+    /// The test pass of a model on its whole test set.
+    public var evaluation: [EvaluationRow] = []
     /// sgemm reference GFLOP/s at one thread (for the training ratios).
     public var referenceGflops: Double?
     /// The OpenBLAS core (kernel family) the kernel rows ran on, e.g. "SkylakeX" (see `BLASCore`).
@@ -35,6 +41,9 @@ public struct BenchReport: Codable, Sendable {
         multilevel = try c.decodeIfPresent([MultiLevelRow].self, forKey: .multilevel) ?? []
         extrapolation = try c.decodeIfPresent([ExtrapolationRow].self, forKey: .extrapolation) ?? []
         pytorch = try c.decodeIfPresent([PyTorchRow].self, forKey: .pytorch) ?? []
+        pytorchMLP = try c.decodeIfPresent([PyTorchMLPRow].self, forKey: .pytorchMLP) ?? []
+        regression = try c.decodeIfPresent([RegressionRunRow].self, forKey: .regression) ?? []
+        evaluation = try c.decodeIfPresent([EvaluationRow].self, forKey: .evaluation) ?? []
         referenceGflops = try c.decodeIfPresent(Double.self, forKey: .referenceGflops)
     }
 
@@ -72,6 +81,9 @@ public struct BenchReport: Codable, Sendable {
         public var metricName: String
         /// 1 − Σ epochs·FLOPs(level) / (epochs·FLOPs(deep)): the saving if time ∝ FLOPs.
         public var theoreticalSaving: Double
+        /// Where each run's time went, per level (absent in files written before it).
+        public var deepTime: RunTime? = nil
+        public var multilevelTime: RunTime? = nil
         public var measuredSaving: Double { 1 - multilevelSeconds / deepSeconds }
     }
 
@@ -99,6 +111,14 @@ public struct BenchReport: Codable, Sendable {
         public var instructionSet: String? = nil
         public var blasCore: String? = nil
         public var resnetDistSamplesPerSecond: Double? = nil
+        /// launch/bench's regimes: "environment" (as the user set it) or "unset" (the run with
+        /// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed), and what that environment was.
+        public var regime: String? = nil
+        public var environment: String? = nil
+        /// PyTorch left to pick its own instruction set (true) or limited to `instructionSet`.
+        public var asInstalled: Bool? = nil
+        /// What PyTorch reports it runs on (`torch.backends.cpu.get_cpu_capability()`).
+        public var capability: String? = nil
     }
 
     /// Sections of `other` are appended to this report's.
@@ -110,6 +130,9 @@ public struct BenchReport: Codable, Sendable {
         multilevel += other.multilevel
         extrapolation += other.extrapolation
         pytorch += other.pytorch
+        pytorchMLP += other.pytorchMLP
+        regression += other.regression
+        evaluation += other.evaluation
         referenceGflops = referenceGflops ?? other.referenceGflops
         blasCore = blasCore ?? other.blasCore
     }
@@ -122,7 +145,11 @@ public struct BenchReport: Codable, Sendable {
 
     // MARK: - Markdown
 
-    public var markdown: String {
+    /// Every table, then the targets' table (computed from whatever sections this report holds).
+    public var markdown: String { markdown(targets: true) }
+
+    /// The tables of the sections present; the targets' table last when `targets`.
+    public func markdown(targets: Bool) -> String {
         var out: [String] = []
         if !kernels.isEmpty || !kernelsAllCores.isEmpty {
             out += table("### Kernels (OpenBLAS 1 thread\(blasCore.map { ", core \($0)" } ?? ""); ratio to the 1-thread sgemm reference)", "| kernel | GFLOP/s | ratio | ms |", "|---|---:|---:|---:|",
@@ -133,31 +160,39 @@ public struct BenchReport: Codable, Sendable {
                          training.map { m in "| \(m.experiment) | \(m.level + 1) | \(m.blocks.map(String.init).joined(separator: ",")) | \(f(m.h, 3)) | \(m.integrator) | \(m.batch) | \(m.ranks)×\(m.threads) | \(f(m.samplesPerSecond, 0)) | \(f(1000 * m.stepSeconds, 2)) | \(f(m.flopsPerSample / 1e6, 2)) | \(f(m.gflops, 1)) | \(referenceGflops.map { pct(m.gflops / $0) } ?? "–") |" })
         }
         if !pytorch.isEmpty {
-            out.append("### Fashion-MNIST deep model against PyTorch (same model, batch, threads and instruction set; fastest step of each)\n")
-            out.append("| threads | instruction set (OpenBLAS core) | PyTorch \(pytorch[0].version) img/s | resnet-dist img/s | ratio |")
-            out.append("|---:|---|---:|---:|---:|")
-            for p in pytorch {
-                let ours = p.resnetDistSamplesPerSecond ?? scaling.filter { $0.ranks * $0.threads == p.threads }
-                    .map(\.samplesPerSecond).max()
-                let isa = p.instructionSet.map { "\($0) (\(p.blasCore ?? "?"))" } ?? "–"
-                out.append("| \(p.threads) | \(isa) | \(f(p.samplesPerSecond, 0)) | \(ours.map { f($0, 0) } ?? "–") | \(ours.map { f($0 / p.samplesPerSecond, 2) + "×" } ?? "–") |")
-            }
-            out.append("")
+            out += table("### Fashion-MNIST deep model against PyTorch (same model and batch; fastest step of each, paired rounds)",
+                         "| OpenBLAS environment (core) | PyTorch \(pytorch[0].version) | threads | PyTorch img/s | resnet-dist img/s | ratio |",
+                         "|---|---|---:|---:|---:|---:|", pytorch.map(pytorchLine))
         }
         if !scaling.isEmpty { out.append(scalingMarkdown) }
+        out += runsMarkdown
         if !multilevel.isEmpty {
             out += table("### Multi-level saving (same epochs, wall time incl. evaluation)", "| experiment | subset | epochs (switch) | np | deep s | multi-level s | measured saving | theoretical saving | deep metric | ML metric |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
                          multilevel.map { r in "| \(r.experiment) | \(r.subset == 0 ? "full" : String(r.subset)) | \(r.epochs) (\(r.switchEpochs.map(String.init).joined(separator: ","))) | \(r.ranks) | \(f(r.deepSeconds, 3)) | \(f(r.multilevelSeconds, 3)) | \(pct(r.measuredSaving)) | \(pct(r.theoreticalSaving)) | \(f(r.deepMetric, 4)) | \(f(r.multilevelMetric, 4)) |" })
         }
+        out += multilevelTimeMarkdown
         if !extrapolation.isEmpty {
             out += table("### Full-scale time, extrapolated from measured steps (training steps only, no evaluation)", "| experiment | variant | train samples | np×threads | s/epoch per level | epochs per level | total |", "|---|---|---:|---|---|---|---:|",
                          extrapolation.map { r in "| \(r.experiment) | \(r.variant) | \(r.trainCount) | \(r.ranks)×\(r.threads) | \(r.levelEpochSeconds.map { f($0, 3) }.joined(separator: " / ")) | \(r.levelEpochs.map(String.init).joined(separator: " / ")) | \(duration(r.totalSeconds)) |" })
         }
+        // The targets last: the one table the README's Performance section is built from.
+        if targets { out.append(BenchTargets.markdown(BenchTargets.rows(self), reported: BenchTargets.reported(self))) }
         return out.joined(separator: "\n")
     }
 
+    /// One row of the PyTorch comparison: against resnet-dist's fastest paired rate at the same
+    /// thread count (np × 1 thread), or the scaling section's when launch/bench did not pair them.
+    private func pytorchLine(_ p: PyTorchRow) -> String {
+        let ours = p.resnetDistSamplesPerSecond ?? scaling.filter { $0.ranks * $0.threads == p.threads }
+            .map(\.samplesPerSecond).max()
+        let environment = "\(p.environment ?? p.regime ?? "as set") (\(p.blasCore ?? "?"))"
+        let torch = p.asInstalled == true ? "as installed (\(p.capability ?? "?"))"
+            : "limited to \(p.instructionSet ?? "?")"
+        return "| \(environment) | \(torch) | \(p.threads) | \(f(p.samplesPerSecond, 0)) | \(ours.map { f($0, 0) } ?? "–") | \(ours.map { f($0 / p.samplesPerSecond, 2) + "×" } ?? "–") |"
+    }
+
     /// A Markdown table under its heading, then a blank line.
-    private func table(_ title: String, _ header: String, _ rule: String, _ rows: [String]) -> [String] {
+    func table(_ title: String, _ header: String, _ rule: String, _ rows: [String]) -> [String] {
         [title + "\n", header, rule] + rows + [""]
     }
 
@@ -191,8 +226,8 @@ public struct BenchReport: Codable, Sendable {
     }
 }
 
-private func f(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
-private func pct(_ v: Double) -> String { String(format: "%.1f %%", 100 * v) }
+func f(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+func pct(_ v: Double) -> String { String(format: "%.1f %%", 100 * v) }
 private func duration(_ s: Double) -> String {
     s < 120 ? String(format: "%.1f s", s) : (s < 7200 ? String(format: "%.1f min", s / 60) : String(format: "%.2f h", s / 3600))
 }

@@ -51,12 +51,14 @@ public enum ReportTable {
             : String(format: "%.1f %% of mean predictor", 100 * s.testMetric / t)
     }
 
-    /// The thesis-style comparison of variants (Markdown).
+    /// The thesis-style comparison of variants (Markdown). Time in three columns: the whole run's
+    /// wall time, its training steps and its test passes ("–" for runs that did not record them);
+    /// the rest is level switches, checkpoints and bookkeeping.
     public static func comparison(_ runs: [RunSummary]) -> String {
         let deep = runs.first(where: \.isDeepBaseline)
         var lines = [
-            "| variant | blocks | final train loss | \(runs.first?.testMetricName.rawValue ?? "test metric") | train time (s) | time per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| variant | blocks | final train loss | \(runs.first?.testMetricName.rawValue ?? "test metric") | wall time (s) | training steps (s) | evaluation (s) | steps per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for s in runs {
             let saving: String
@@ -66,9 +68,10 @@ public enum ReportTable {
                 saving = "–"
             }
             let perLevel = s.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
-            lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %@ | %.0f | %@ | %@ |",
+            let evaluation = s.evalSeconds.map { String(format: "%.2f", $0) } ?? "–"
+            lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %.2f | %@ | %@ | %.0f | %@ | %@ |",
                                 s.variant, s.finalBlocks.map(String.init).joined(separator: ","), s.finalTrainLoss,
-                                formatMetric(s), s.trainSeconds, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
+                                formatMetric(s), s.trainSeconds, s.stepSeconds, evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
                                 versusTrivial(s)))
         }
         return lines.joined(separator: "\n")

@@ -17,12 +17,16 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     /// Share of step time spent in the gradient allreduce (0 on one rank).
     public var allreduceShare: Double
     public var peakRSSBytes: Int
+    /// Seconds of the epoch's test pass (`Trainer.evaluate`), which `epochSeconds` leaves out.
+    /// Absent in runs written before it was recorded.
+    public var evalSeconds: Double? = nil
 }
 
 extension EpochRecord {
     /// Reads the rows of a `metrics.csv` (`RunSummary.epochsCSV`) back. The test metric comes from
     /// the column `test_metric` or the one named after the metric (`test_error_norm`,
-    /// `test_accuracy`); learning rate, throughput and allreduce share are not in the file (0).
+    /// `test_accuracy`); learning rate, throughput and allreduce share are not in the file (0);
+    /// the evaluation seconds come from `eval_seconds` when the file has that column.
     public static func records(csv: String, metric: MetricKind, source: String) throws -> [EpochRecord] {
         let lines = csv.split(whereSeparator: \.isNewline)   // "\r\n" is one Character
             .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
@@ -37,6 +41,7 @@ extension EpochRecord {
         let (epoch, level, blocks, h, integrator, loss, value, seconds, rss) = try (
             column("epoch"), column("level"), column("blocks"), column("h"), column("integrator"), column("train_loss"),
             column("test_metric", metricColumn), column("epoch_seconds"), column("peak_rss_mb"))
+        let evalColumn = header.firstIndex(of: "eval_seconds")
         return try lines.dropFirst().enumerated().map { row, cells in
             func number(_ i: Int) throws -> Double {
                 guard i < cells.count, let v = Double(cells[i]) else {
@@ -48,7 +53,8 @@ extension EpochRecord {
                                blocks: cells[blocks].split(whereSeparator: { $0 == " " || $0 == "+" }).compactMap { Int($0) }, h: try number(h),
                                integrator: cells[integrator], learningRate: 0, trainLoss: try number(loss),
                                testMetric: try number(value), testMetricName: metric, epochSeconds: try number(seconds),
-                               samplesPerSecond: 0, allreduceShare: 0, peakRSSBytes: Int(try number(rss) * 1e6))
+                               samplesPerSecond: 0, allreduceShare: 0, peakRSSBytes: Int(try number(rss) * 1e6),
+                               evalSeconds: try evalColumn.flatMap { $0 < cells.count && !cells[$0].isEmpty ? try number($0) : nil })
         }
     }
 }
@@ -62,6 +68,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var finalTrainLoss: Double
     public var testMetric: Double
     public var testMetricName: MetricKind
+    /// Wall time of the whole run: training steps, evaluation, level switches, checkpoints.
     public var trainSeconds: Double
     /// Wall time spent at each level, in seconds.
     public var levelSeconds: [Double]
@@ -83,17 +90,29 @@ public struct RunSummary: Codable, Equatable, Sendable {
 
     /// The per-epoch history as CSV (`metrics.csv`): wall seconds are cumulative from the start of
     /// training, so a plot of the test metric against them shows the time to reach a quality.
+    /// `epoch_seconds` are the training steps; `eval_seconds` the test pass (empty when unknown).
     public var epochsCSV: String {
-        var lines = ["epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb"]
+        var lines = ["epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb,eval_seconds"]
         var wall = 0.0
         for r in history {
             wall += r.epochSeconds
             lines.append([String(r.epoch), String(r.level), r.blocks.map(String.init).joined(separator: " "),
                           String(r.h), r.integrator, String(r.trainLoss), String(r.testMetric),
                           r.testMetricName.rawValue, String(format: "%.3f", r.epochSeconds), String(format: "%.3f", wall),
-                          String(format: "%.1f", Double(r.peakRSSBytes) / 1e6)].joined(separator: ","))
+                          String(format: "%.1f", Double(r.peakRSSBytes) / 1e6),
+                          r.evalSeconds.map { String(format: "%.3f", $0) } ?? ""].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Seconds of the training steps (the history's `epochSeconds` summed).
+    public var stepSeconds: Double { history.map(\.epochSeconds).reduce(0, +) }
+
+    /// Seconds of the test passes, nil when the history does not record them (runs written before).
+    public var evalSeconds: Double? {
+        let times = history.map(\.evalSeconds)
+        guard !times.isEmpty, !times.contains(where: { $0 == nil }) else { return nil }
+        return times.compactMap { $0 }.reduce(0, +)
     }
 
     /// Whether this run is the deep baseline the other variants are compared with.

@@ -168,7 +168,9 @@ public final class Trainer {
             }
             let seconds = ProcessStats.now() - epochStart
             try recalibrateBatchNorm(plan: plan)
+            let evalStart = ProcessStats.now()
             let metric = try evaluate()
+            let evalSeconds = ProcessStats.now() - evalStart
             levelSeconds[levels.level] += seconds
             let record = EpochRecord(
                 epoch: epoch + 1, level: levels.level + 1, blocks: model.spec.blocks, h: model.spec.h,
@@ -177,7 +179,7 @@ public final class Trainer {
                 testMetricName: metric.kind, epochSeconds: seconds,
                 samplesPerSecond: Double(data.trainCount) / seconds,
                 allreduceShare: seconds > 0 ? allreduceSeconds / seconds : 0,
-                peakRSSBytes: ProcessStats.peakResidentBytes())
+                peakRSSBytes: ProcessStats.peakResidentBytes(), evalSeconds: evalSeconds)
             history.append(record)
             try collectively(comm, "append to metrics.jsonl") {
                 if comm.isRoot { try output?.append(record) }

@@ -11,8 +11,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
         discussion: """
-            Sections: kernels, training, scaling, multilevel, extrapolate, all, report (merges \
-            the JSON files of several runs, e.g. one per mpirun size, into one set of tables). \
+            Sections: kernels, training, scaling, multilevel, extrapolate, regression (whole runs of \
+            the §5.1 MLP), evaluation (the Fashion-MNIST test pass), all, and report (merges the JSON \
+            files of several runs, e.g. one per mpirun size, into one set of tables, the targets' \
+            table last). \
             `launch/bench` runs everything in one go. conv (not part of all) compares the direct \
             convolution kernels of each instruction set with Conv2d and sgemm.
 
@@ -23,7 +25,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case kernels, training, scaling, multilevel, extrapolate, all, report, conv
+        case kernels, training, scaling, multilevel, extrapolate, regression, evaluation, all, report, conv
     }
 
     @Argument(help: "Which section to run.")
@@ -73,8 +75,12 @@ struct BenchCommand: ParsableCommand {
                 try sections.multilevel(report: &report, fashionSubset: fashionSubset, fashionEpochs: fashionEpochs)
             }
             if run(.extrapolate) { try sections.extrapolate(report: &report) }
+            if run(.regression) { try sections.regressionRuns(report: &report) }
+            if run(.evaluation) { try sections.evaluation(report: &report) }
             guard comm.isRoot else { return }
-            print(report.markdown)
+            // One section's figures alone make a targets table of mostly "not measured": it
+            // comes with `all` and with `report` (launch/bench's merged run).
+            print(report.markdown(targets: section == .all))
             if let json { try write(report, to: json) }
         }
     }

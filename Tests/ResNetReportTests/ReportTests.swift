@@ -409,6 +409,39 @@ final class TimeSavingTests: XCTestCase {
     }
 }
 
+/// The comparison shows the training steps and the test passes apart from the whole run's time.
+final class EvaluationTimeTests: XCTestCase {
+    func testComparisonShowsTrainingAndEvaluationSeparately() {
+        var runs = comparedRuns()                       // 10 epochs each; deep 100 s of steps
+        for i in runs[1].history.indices { runs[1].history[i].evalSeconds = 0.75 }
+        runs[1].trainSeconds = 110
+        let table = ReportTable.comparison(runs).split(separator: "\n").map(String.init)
+        XCTAssertTrue(table[0].contains("| wall time (s) | training steps (s) | evaluation (s) |"), table[0])
+        XCTAssertEqual(runs[1].stepSeconds, 100, accuracy: 1e-9)
+        XCTAssertEqual(runs[1].evalSeconds ?? 0, 7.5, accuracy: 1e-12)
+        XCTAssertTrue(table[3].contains("| 110.00 | 100.00 | 7.50 |"), table[3])
+        // Runs that did not record their test passes show "–" there.
+        XCTAssertNil(runs[0].evalSeconds)
+        XCTAssertTrue(table[2].contains("| 60.00 | 60.00 | – |"), table[2])
+    }
+
+    func testSummariesWrittenBeforeEvaluationTimesStillDecode() throws {
+        var run = syntheticRun(variant: "deep", epochs: 3, levels: [(3, 1, "euler")], seconds: [3], peakMB: 100)
+        for i in run.history.indices { run.history[i].evalSeconds = 0.5 }
+        let json = try JSONEncoder().encode(run)
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        var history = try XCTUnwrap(object["history"] as? [[String: Any]])
+        XCTAssertEqual(history[0]["evalSeconds"] as? Double, 0.5)
+        for i in history.indices { history[i].removeValue(forKey: "evalSeconds") }
+        object["history"] = history
+        let old = try JSONDecoder().decode(RunSummary.self, from: try JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(old.history.map(\.evalSeconds), [nil, nil, nil])
+        XCTAssertNil(old.evalSeconds)
+        XCTAssertEqual(old.history.map(\.epochSeconds), run.history.map(\.epochSeconds))
+        XCTAssertEqual(try JSONDecoder().decode(RunSummary.self, from: json), run)
+    }
+}
+
 /// The time-to-metric chart and the per-epoch CSV put each epoch at the wall time it ended.
 final class TimeToMetricTests: XCTestCase {
     func testTimeChartPlotsTheMetricAgainstCumulativeSeconds() {
@@ -428,8 +461,9 @@ final class TimeToMetricTests: XCTestCase {
         run.history[2].epochSeconds = 2.5
         let lines = run.epochsCSV.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 4)
-        XCTAssertEqual(lines[0], "epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb")
-        XCTAssertEqual(lines[3], "3,2,3 3,0.5,midpoint,\(2.0 * pow(0.7, 3.0)),\(0.6 + 0.3 * 3 / 3),test accuracy,2.500,4.500,118.2")
+        XCTAssertEqual(lines[0], "epoch,level,blocks,h,integrator,train_loss,test_metric,test_metric_name,epoch_seconds,wall_seconds,peak_rss_mb,eval_seconds")
+        // No test-pass time recorded: an empty last cell.
+        XCTAssertEqual(lines[3], "3,2,3 3,0.5,midpoint,\(2.0 * pow(0.7, 3.0)),\(0.6 + 0.3 * 3 / 3),test accuracy,2.500,4.500,118.2,")
     }
 
     func testEpochsCSVReadsBackIntoTheHistory() throws {
@@ -451,6 +485,18 @@ final class TimeToMetricTests: XCTestCase {
                                                      source: "f")) { error in
             XCTAssertTrue("\(error)".contains("row 2: 'x' in column test_error_norm is not a number"), "\(error)")
         }
+    }
+
+    func testEvaluationSecondsRoundTripThroughTheCSV() throws {
+        var run = syntheticRun(variant: "deep", epochs: 2, levels: [(3, 1, "euler")], seconds: [2], peakMB: 100)
+        run.history[0].evalSeconds = 0.25
+        run.history[1].evalSeconds = 0.5
+        XCTAssertTrue(run.epochsCSV.split(separator: "\n")[2].hasSuffix(",100.0,0.500"), run.epochsCSV)
+        let back = try EpochRecord.records(csv: run.epochsCSV, metric: .accuracy, source: "metrics.csv")
+        XCTAssertEqual(back.map(\.evalSeconds), [0.25, 0.5])
+        // A file without the column (written before it) reads with the time unknown.
+        let old = "epoch,level,blocks,h,integrator,train_loss,test_metric,epoch_seconds,wall_seconds,peak_rss_mb\n1,1,3,1,euler,0.25,0.8,0.5,0.5,43.8\n"
+        XCTAssertEqual(try EpochRecord.records(csv: old, metric: .accuracy, source: "f").map(\.evalSeconds), [nil])
     }
 
     func testLongCurvesKeepEachPixelColumnsExtremes() {

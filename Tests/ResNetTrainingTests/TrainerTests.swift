@@ -24,6 +24,11 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(summary.history.last!.trainLoss, summary.history.first!.trainLoss)
         XCTAssertEqual(summary.switches.count, 1)
         XCTAssertEqual(summary.switches[0].toBlocks, [3])
+        // Every epoch records its test pass apart from its steps; both fit inside the run's wall time.
+        let eval = summary.history.compactMap(\.evalSeconds)
+        XCTAssertEqual(eval.count, 6)
+        XCTAssertTrue(eval.allSatisfy { $0 >= 0 })
+        XCTAssertLessThanOrEqual(summary.stepSeconds + (summary.evalSeconds ?? .infinity), summary.trainSeconds)
     }
 
     func testCheckpointRoundTripsThroughSafetensors() throws {
