@@ -54,16 +54,7 @@ public enum ConvolutionBenchmark {
         let saved = Kernels.threadCount
         defer { Kernels.useThreads(saved) }
         Kernels.useThreads(1)
-        var rng = SplitMix64(seed: 1)
-        let a = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
-        let b = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
-        var c = [Float](repeating: 0, count: n * n)
-        let seconds = time(repetitions) {
-            c.withUnsafeMutableBufferPointer { cp in
-                Kernels.sgemm(transposeA: false, transposeB: false, m: n, n: n, k: n, alpha: 1,
-                              a: a, b: b, beta: 0, c: cp.baseAddress!)
-            }
-        }
+        let seconds = KernelBenchmark.sgemmSeconds(size: n) { time(repetitions, $0) }
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
@@ -163,8 +154,9 @@ public enum ConvolutionBenchmark {
         let (f, b) = try parameters.withUnsafeMutableBufferPointer { p in
             try gradients.withUnsafeMutableBufferPointer { g in
                 try state.withUnsafeMutableBufferPointer { s in
+                    // The OpenBLAS lowering Conv2d used before the direct kernels (its default now).
                     let buffers = LayerBuffers(parameters: p.baseAddress!, gradients: g.baseAddress!,
-                                               state: s.baseAddress!)
+                                               state: s.baseAddress!, execution: ExecutionOptions(convolutions: .lowered))
                     var best = (Double.infinity, Double.infinity)
                     for _ in 0..<(max(1, repetitions) + 1) {
                         let t0 = cpuSeconds()

@@ -27,20 +27,26 @@ public enum KernelBenchmark {
         return best
     }
 
-    public static func run(batch: Int = 256, gemmSize: Int = 1024, repetitions: Int = 5) throws -> [BenchmarkRow] {
-        var rows: [BenchmarkRow] = []
-        // Reference: square sgemm.
-        let n = gemmSize
+    /// Seconds of one n×n×n sgemm on random operands, as `timing` measures a body (best of
+    /// several runs): the reference every ratio divides by.
+    static func sgemmSeconds(size n: Int, timing: (() -> Void) -> Double) -> Double {
         var rng = SplitMix64(seed: 1)
         let a = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
         let b = (0..<(n * n)).map { _ in rng.nextUniform(bound: 1) }
         var c = [Float](repeating: 0, count: n * n)
-        let gemmSeconds = time(repetitions) {
+        return timing {
             c.withUnsafeMutableBufferPointer { cp in
                 Kernels.sgemm(transposeA: false, transposeB: false, m: n, n: n, k: n, alpha: 1,
                               a: a, b: b, beta: 0, c: cp.baseAddress!)
             }
         }
+    }
+
+    public static func run(batch: Int = 256, gemmSize: Int = 1024, repetitions: Int = 5) throws -> [BenchmarkRow] {
+        var rows: [BenchmarkRow] = []
+        // Reference: square sgemm.
+        let n = gemmSize
+        let gemmSeconds = sgemmSeconds(size: n) { time(repetitions, $0) }
         let reference = 2 * Double(n * n * n) / gemmSeconds
         rows.append(BenchmarkRow(name: "sgemm \(n)x\(n)x\(n) (reference)", flops: 2 * Double(n * n * n),
                                  seconds: gemmSeconds, ratioToReference: 1))
