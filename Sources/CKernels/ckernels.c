@@ -54,7 +54,13 @@ static float *alloc_floats(size_t count) {
 }
 
 /* Resolves AUTO and checks support and arguments; fills the geometry. */
-static int prepare(ck_path *path, int n, int c, int o, int h, int w, int s, ck_shape *g) {
+static int streams(ck_output output, long floats);
+
+/* Resolves the path, checks the arguments and fills the shape; `output` decides whether the
+ * call's written tensor (dx when `to_input`, else y) goes around the caches. */
+static int prepare(ck_path *path, ck_output output, int to_input, int n, int c, int o, int h, int w, int s,
+                   ck_shape *g) {
+    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
     if (*path == CK_PATH_AUTO) *path = ck_best_path();
     if (!ck_path_supported(*path)) return -1;
     if (n < 0 || c <= 0 || o <= 0 || h <= 0 || w <= 0 || (s != 1 && s != 2)) return -1;
@@ -65,8 +71,13 @@ static int prepare(ck_path *path, int n, int c, int o, int h, int w, int s, ck_s
     g->ob = (o + 15) / 16;
     g->hp = h + 2;
     g->wp = w + 2;
-    g->stream = 0;
+    g->stream = streams(output, to_input ? (long)n * c * h * w : (long)n * o * g->ho * g->wo);
     return 0;
+}
+
+/* Index of weight (o, c, tap) in the output-blocked layout [o / 16][c][9][o % 16]. */
+static size_t output_blocked(const ck_shape *g, int o, int c, int t) {
+    return (((size_t)(o / 16) * g->c + c) * 9 + t) * 16 + o % 16;
 }
 
 /* Whether an output of `floats` is written around the caches. */
@@ -78,9 +89,7 @@ int ck_conv3x3_forward(ck_path path, ck_output output, int batch, int in_channel
                        int height, int width, int stride, const float *x, const float *weights,
                        const float *bias, float *y) {
     ck_shape g;
-    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
-    if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
-    g.stream = streams(output, (long)g.n * g.o * g.ho * g.wo);
+    if (prepare(&path, output, 0, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     float *wf = alloc_floats((size_t)g.ob * g.c * 144);
     float *bp = bias ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
@@ -90,7 +99,7 @@ int ck_conv3x3_forward(ck_path path, ck_output output, int batch, int in_channel
         for (int o = 0; o < g.o; o++) {
             for (int c = 0; c < g.c; c++)
                 for (int t = 0; t < 9; t++)
-                    wf[(((size_t)(o / 16) * g.c + c) * 9 + t) * 16 + o % 16] = weights[((size_t)o * g.c + c) * 9 + t];
+                    wf[output_blocked(&g, o, c, t)] = weights[((size_t)o * g.c + c) * 9 + t];
             if (bias) bp[o] = bias[o];
         }
         switch (path) {
@@ -121,7 +130,7 @@ static void add_weight_gradient(const ck_shape *g, const float *dwp, const float
     for (int o = 0; o < g->o; o++) {
         for (int c = 0; c < g->c; c++)
             for (int t = 0; t < 9; t++)
-                weight_grad[((size_t)o * g->c + c) * 9 + t] += dwp[(((size_t)(o / 16) * g->c + c) * 9 + t) * 16 + o % 16];
+                weight_grad[((size_t)o * g->c + c) * 9 + t] += dwp[output_blocked(g, o, c, t)];
         if (bias_grad) bias_grad[o] += dbp[o];
     }
 }
@@ -130,9 +139,7 @@ int ck_conv3x3_backward_data(ck_path path, ck_output output, int batch, int in_c
                              int out_channels, int height, int width, int stride, const float *dy,
                              const float *weights, float *dx) {
     ck_shape g;
-    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
-    if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
-    g.stream = streams(output, (long)g.n * g.c * g.h * g.w);
+    if (prepare(&path, output, 1, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     float *wb = alloc_floats((size_t)g.cb * g.o * 144);
     float *dypad = stride == 1 ? alloc_floats((size_t)g.o * g.hp * g.wp) : NULL;
     float *pix = alloc_scratch((size_t)g.cb * 16 * (stride == 1 ? (size_t)g.h * g.w : (size_t)(g.hp * g.wp)));
@@ -156,7 +163,7 @@ int ck_conv3x3_backward_weights(ck_path path, int batch, int in_channels, int ou
                                 int width, int stride, const float *x, const float *dy, float *weight_grad,
                                 float *bias_grad) {
     ck_shape g;
-    if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
+    if (prepare(&path, CK_OUTPUT_CACHE, 0, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
     float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
@@ -181,10 +188,8 @@ int ck_conv3x3_backward(ck_path path, ck_output output, int batch, int in_channe
                         int height, int width, int stride, const float *x, const float *dy,
                         const float *weights, float *dx, float *weight_grad, float *bias_grad) {
     ck_shape g;
-    if (output < CK_OUTPUT_AUTO || output > CK_OUTPUT_CACHE) return -1;
-    if (prepare(&path, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
+    if (prepare(&path, output, 1, batch, in_channels, out_channels, height, width, stride, &g)) return -1;
     const int data = dx != NULL;
-    g.stream = streams(output, (long)g.n * g.c * g.h * g.w);
     float *dwp = alloc_floats((size_t)g.ob * g.c * 144);
     float *dbp = bias_grad ? alloc_floats((size_t)g.ob * 16) : NULL;
     float *xpad = alloc_floats((size_t)g.c * g.hp * g.wp);
