@@ -147,9 +147,3 @@ public enum TrainingBenchmark {
     }
 }
 
-extension Communicator {
-    /// Broadcast of a Double array from `root` (benchmark control flags).
-    func broadcast(_ values: inout [Double], root: Int) throws {
-        try values.withUnsafeMutableBytes { try broadcast($0, root: root) }
-    }
-}

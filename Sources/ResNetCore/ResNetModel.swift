@@ -122,6 +122,9 @@ public final class ResNetModel {
         let tableau = spec.integrator.tableau, stages = Double(tableau.stages)
         var channels = spec.inputShape[0], height = spec.inputShape[1], width = spec.inputShape[2]
         var segments: [Segment] = []
+        // The input layer's BatchNorm and σ, fused with the first projection into one
+        // NormActConv (in group 0's nodes): one saved tensor (x̂) instead of two.
+        var stemNorm: BatchNorm?
         if spec.inputLayer {
             // The input layer: conv3×3 to the first group's channels, BatchNorm, σ (nothing
             // before it needs an input gradient).
@@ -133,8 +136,8 @@ public final class ResNetModel {
             flops.forward += convFlops
             flops.backward += convFlops
             channels = spec.widths[0]
-            let norm = NormAct(norm: BatchNorm(LayerPath.named("stem").named("bn"), channels: channels, layout: layout), activation: spec.activation)
-            segments.append(Segment(nodes: [.layer(conv), .layer(norm)], parameterRange: start..<layout.parameterCount))
+            stemNorm = BatchNorm(LayerPath.named("stem").named("bn"), channels: channels, layout: layout)
+            segments.append(Segment(nodes: [.layer(conv)], parameterRange: start..<layout.parameterCount))
         }
         for (g, groupChannels) in spec.widths.enumerated() {
             let start = layout.parameterCount
@@ -149,8 +152,11 @@ public final class ResNetModel {
             flops.backward += (firstLayer ? 1 : 2) * projectionFlops
             (height, width) = projection.outputSize(height: height, width: width)
             channels = groupChannels
+            // Group 0's projection (stride 1) consumes σ(BN(stem)): BN → σ → conv as one layer.
+            let first: Layer = g == 0 ? stemNorm.map { NormActConv(norm: $0, activation: spec.activation, conv: projection) } ?? projection
+                                      : projection
             var nodes: [Node] = [
-                .layer(projection),
+                .layer(first),
                 // BN → σ fused: keeps x̂ only (see NormAct).
                 .layer(NormAct(norm: BatchNorm(group.named("projection").named("bn"), channels: channels, layout: layout),
                                activation: spec.activation)),

@@ -53,46 +53,74 @@ public struct ButcherTableau: Equatable, Sendable {
 
     /// One step Y ← Y + h·Σ bᵢ kᵢ. `stage(i, zᵢ)` evaluates F at stage i (its own saved state).
     /// Generic in the scalar so the same code runs in Float (models) and Double (accuracy tests).
+    /// The last slope is needed by no later stage: the step's result is formed in its storage
+    /// (no copy of Y, one pass fewer), with the same roundings as Y + h·bᵢ·kᵢ.
     public func step<S: BinaryFloatingPoint>(
         _ y: [S], h: S, stage: (Int, [S]) throws -> [S]
     ) rethrows -> [S] {
         var slopes: [[S]] = []
         slopes.reserveCapacity(stages)
-        var result = y
+        var partial: [S]?   // Y + h·Σⱼ<ᵢ bⱼ kⱼ once some bⱼ ≠ 0
         for i in 0..<stages {
             var z = y
             for (j, aij) in a[i].enumerated() where aij != 0 {
                 ButcherTableau.accumulate(&z, h * S(aij), slopes[j])
             }
-            let k = try stage(i, z)
+            var k = try stage(i, z)
             precondition(k.count == y.count, "F must preserve the state shape")
-            if b[i] != 0 { ButcherTableau.accumulate(&result, h * S(b[i]), k) }
+            if i == stages - 1 {
+                if b[i] == 0 { return partial ?? y }
+                ButcherTableau.scaleAndAdd(&k, h * S(b[i]), partial ?? y)
+                return k
+            }
+            if b[i] != 0 {
+                if partial == nil { partial = y }
+                ButcherTableau.accumulate(&partial!, h * S(b[i]), k)
+            }
             slopes.append(k)
         }
-        return result
+        return partial ?? y   // not reached: every tableau has a last stage
     }
 
     /// The backward of `step`: given dL/dY_out, returns dL/dY_in. `stageBackward(i, dkᵢ)` runs
     /// F's backward at stage i (accumulating parameter gradients) and returns dL/dzᵢ.
     /// Stages are visited in reverse: dkᵢ is complete once every later stage has reported.
+    /// Slope gradients exist only while needed, and dL/dY_in is summed into the last stage's
+    /// dL/dz (the same sums, in the same order, as dY + Σ dzᵢ).
     public func stepBackward<S: BinaryFloatingPoint>(
         _ outputGradient: [S], h: S, stageBackward: (Int, [S]) throws -> [S]
     ) rethrows -> [S] {
-        var slopeGradients = (0..<stages).map { i -> [S] in
-            var g = [S](repeating: 0, count: outputGradient.count)
-            if b[i] != 0 { ButcherTableau.accumulate(&g, h * S(b[i]), outputGradient) }
-            return g
+        var slopeGradients: [[S]?] = (0..<stages).map { i in
+            b[i] != 0 ? outputGradient.map { h * S(b[i]) * $0 } : nil
         }
-        var inputGradient = outputGradient
+        var inputGradient: [S]?
         for i in stride(from: stages - 1, through: 0, by: -1) {
-            let dz = try stageBackward(i, slopeGradients[i])
-            ButcherTableau.accumulate(&inputGradient, 1, dz)
+            let dk = slopeGradients[i] ?? [S](repeating: 0, count: outputGradient.count)
+            slopeGradients[i] = nil
+            var dz = try stageBackward(i, dk)
             for (j, aij) in a[i].enumerated() where aij != 0 {
-                ButcherTableau.accumulate(&slopeGradients[j], h * S(aij), dz)
+                if slopeGradients[j] == nil { slopeGradients[j] = [S](repeating: 0, count: outputGradient.count) }
+                ButcherTableau.accumulate(&slopeGradients[j]!, h * S(aij), dz)
             }
-            slopeGradients[i] = []
+            if inputGradient == nil {
+                ButcherTableau.accumulate(&dz, 1, outputGradient)
+                inputGradient = dz
+            } else {
+                ButcherTableau.accumulate(&inputGradient!, 1, dz)
+            }
         }
-        return inputGradient
+        return inputGradient ?? outputGradient
+    }
+
+    /// y ← α·y + x (elementwise), rounded as x + α·y.
+    @inline(__always)
+    static func scaleAndAdd<S: BinaryFloatingPoint>(_ y: inout [S], _ alpha: S, _ x: [S]) {
+        let count = y.count
+        y.withUnsafeMutableBufferPointer { yp in
+            x.withUnsafeBufferPointer { xp in
+                for e in 0..<count { yp[e] = xp[e] + alpha * yp[e] }
+            }
+        }
     }
 
     @inline(__always)

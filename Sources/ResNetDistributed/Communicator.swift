@@ -132,6 +132,12 @@ extension Communicator {
         try agreeOnLength(values.count, operation: "broadcast")
         try values.withUnsafeMutableBytes { try broadcast($0, root: root) }
     }
+
+    /// Broadcasts a Double array in place from `root` (all ranks must hold the same count).
+    public func broadcast(_ values: inout [Double], root: Int) throws {
+        try agreeOnLength(values.count, operation: "broadcast")
+        try values.withUnsafeMutableBytes { try broadcast($0, root: root) }
+    }
 }
 
 /// FNV-1a over bytes: a stable hash for agreement checks (not for security).

@@ -134,10 +134,27 @@ public struct SwitchRecord: Codable, Equatable, Sendable {
     public var epoch: Int
     public var fromBlocks: [Int]
     public var toBlocks: [Int]
+    /// The test metric of the model before and right after the switch (inference mode), both
+    /// measured on the first `probeSamples` test samples (accuracy on them; the error norm scaled
+    /// to the whole test set's size). Records written before `probeSamples` existed measured
+    /// `metricBefore` at the epoch's evaluation and `metricAfter` on the whole test set.
     public var metricBefore: Double
     public var metricAfter: Double
     /// ‖out_deep − out_shallow‖₂ / ‖out_shallow‖₂ over the first test samples (inference mode).
     public var relativeOutputChange: Double
+    /// The test samples `metricBefore`/`metricAfter` were measured on; nil in older records.
+    public var probeSamples: Int?
+
+    public init(epoch: Int, fromBlocks: [Int], toBlocks: [Int], metricBefore: Double, metricAfter: Double,
+                relativeOutputChange: Double, probeSamples: Int? = nil) {
+        self.epoch = epoch
+        self.fromBlocks = fromBlocks
+        self.toBlocks = toBlocks
+        self.metricBefore = metricBefore
+        self.metricAfter = metricAfter
+        self.relativeOutputChange = relativeOutputChange
+        self.probeSamples = probeSamples
+    }
 }
 
 

@@ -3,12 +3,21 @@ import ResNetCore
 import ResNetData
 import ResNetDistributed
 
+/// A model's outputs (inference mode) on the first `count` test samples.
+struct ProbeOutputs {
+    let count: Int
+    let outputs: [Float]
+}
+
 extension Trainer {
     /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
-    /// whole test set split across ranks.
+    /// whole test set split across ranks. Rank 0 keeps its outputs on the first
+    /// `switchProbeSamples` test samples (`evaluationProbe`) for a level switch that may follow.
     public func evaluate() throws -> (kind: MetricKind, value: Double) {
         try synchroniseRunningStatistics()
         let mine = GlobalBatchPlan.evaluationRange(count: data.testCount, rank: comm.rank, ranks: comm.size)
+        let probeCount = comm.isRoot && mine.lowerBound == 0 ? min(Self.switchProbeSamples, mine.count) : 0
+        var probe: [Float] = []
         var totals = [0.0]
         let chunk = 1000
         var lower = mine.lowerBound
@@ -16,25 +25,49 @@ extension Trainer {
             let range = lower..<min(lower + chunk, mine.upperBound)
             let batch = data.testBatch(range)
             let out = try model.forward(batch.input, training: false)
-            switch batch.targets {
-            case .values(let target):
-                for i in 0..<out.count {
-                    let d = Double(out.data[i]) - Double(target.data[i])
-                    totals[0] += d * d
-                }
-            case .classes(let labels):
-                let classes = out.shape[1]
-                for (i, label) in labels.enumerated() {
-                    let row = out.data[(i * classes)..<((i + 1) * classes)]
-                    let predicted = row.indices.max { row[$0] < row[$1] }! - i * classes
-                    if predicted == label { totals[0] += 1 }
-                }
+            totals[0] += Self.metricSum(out.data, targets: batch.targets)
+            let wanted = probeCount - (range.lowerBound - mine.lowerBound)
+            if wanted > 0 {
+                let width = out.count / range.count
+                probe += out.data.prefix(min(wanted, range.count) * width)
             }
             lower = range.upperBound
         }
+        evaluationProbe = probeCount > 0 ? ProbeOutputs(count: probeCount, outputs: probe) : nil
         try comm.allreduceSum(&totals)
-        if data.isClassification { return (.accuracy, totals[0] / Double(data.testCount)) }
-        return (.errorNorm, totals[0].squareRoot())
+        return metric(sum: totals[0], samples: data.testCount)
+    }
+
+    /// Test samples the level switch compares the models on (the first ones of the test set).
+    static let switchProbeSamples = 256
+
+    /// The test metric from the sum `metricSum` gives over `samples` test samples, stated for the
+    /// whole test set: accuracy as the fraction correct; the error norm scaled by
+    /// √(test count / samples) when only some samples were seen (an estimate of the full norm).
+    func metric(sum: Double, samples: Int) -> (kind: MetricKind, value: Double) {
+        if data.isClassification { return (.accuracy, sum / Double(samples)) }
+        let scaled = samples == data.testCount ? sum : sum * Double(data.testCount) / Double(samples)
+        return (.errorNorm, scaled.squareRoot())
+    }
+
+    /// Correct predictions (classification) or the squared error Σ(prediction − truth)² of one batch.
+    static func metricSum(_ out: [Float], targets: BatchTargets) -> Double {
+        var total = 0.0
+        switch targets {
+        case .values(let target):
+            for i in 0..<out.count {
+                let d = Double(out[i]) - Double(target.data[i])
+                total += d * d
+            }
+        case .classes(let labels):
+            let classes = out.count / max(labels.count, 1)
+            for (i, label) in labels.enumerated() {
+                let row = out[(i * classes)..<((i + 1) * classes)]
+                let predicted = row.indices.max { row[$0] < row[$1] }! - i * classes
+                if predicted == label { total += 1 }
+            }
+        }
+        return total
     }
 
     /// Optimizer steps in one epoch (the same on every rank).

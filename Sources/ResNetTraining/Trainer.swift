@@ -41,6 +41,9 @@ public final class Trainer {
     let data: TrainingData
     var levels: LevelSchedule
     var switchRecords: [SwitchRecord] = []
+    /// Rank 0: the model's outputs on the first test samples from the last `evaluate()` (the
+    /// level switch compares the prolonged model with them instead of running the old one again).
+    var evaluationProbe: ProbeOutputs?
     /// Where `run` starts: the beginning, or a checkpoint's place.
     var start = ResumePoint()
     /// Set by `trainStep` when some rank asked to stop (agreed on in that step's reduction).
@@ -138,6 +141,7 @@ public final class Trainer {
 
         for epoch in start.epoch..<config.epochs {
             let epochStart = ProcessStats.now()
+            evaluationProbe = nil   // describes weights that training is about to change
             let resumingMidEpoch = epoch == start.epoch && start.stepInEpoch > 0
             var lossSum = resumingMidEpoch ? start.epochLossSum : 0.0
             var allreduceSeconds = 0.0
@@ -187,7 +191,7 @@ public final class Trainer {
             if comm.isRoot { epochObserver?(record) }
             let switched = try levels.shouldSwitch(after: epoch, trainLosses: history.map(\.trainLoss), comm: comm)
             if switched {
-                try switchLevel(epoch: epoch + 1, metricBefore: metric.value)
+                try switchLevel(epoch: epoch + 1)
                 levelSeconds.append(0)
             }
             let periodic = config.checkpointEvery > 0 && (epoch + 1) % config.checkpointEvery == 0

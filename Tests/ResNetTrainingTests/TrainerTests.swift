@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import ResNetDistributed
+import ResNetCore
 import ResNetSafeTensors
 @testable import ResNetTraining
 
@@ -29,6 +30,44 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(eval.count, 6)
         XCTAssertTrue(eval.allSatisfy { $0 >= 0 })
         XCTAssertLessThanOrEqual(summary.stepSeconds + (summary.evalSeconds ?? .infinity), summary.trainSeconds)
+    }
+
+    /// The switch record's metrics are those of the old and the prolonged model on the first
+    /// 256 test samples, the error norm scaled to the whole test set — computed here again by hand.
+    func testSwitchRecordMeasuresBothModelsOnTheFirstTestSamples() throws {
+        var c = try smallRegression(epochs: 2)
+        c.subset = 1800   // 300 test samples: more than the 256 compared
+        c.batchSize = 256
+        let trainer = try Trainer(config: c, communicator: SingleProcessCommunicator())
+        var expected: (before: Double, after: Double, change: Double)?
+        trainer.epochObserver = { record in
+            guard record.epoch == 1 else { return }
+            let model = trainer.model
+            let test = trainer.data.testBatch(0..<256)
+            guard case .values(let truth) = test.targets,
+                  let spec = try? Trainer.spec(c, level: 1, data: trainer.data),
+                  let (deeper, _) = try? prolong(model, toBlocks: spec.blocks, rule: c.prolongation.rule,
+                                                integrator: spec.integrator, h: spec.h),
+                  let before = try? model.forward(test.input, training: false).data,
+                  let after = try? deeper.forward(test.input, training: false).data else { return }
+            func norm(_ p: [Float]) -> Double {
+                (zip(p, truth.data).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) } * 300 / 256).squareRoot()
+            }
+            let change = (zip(before, after).reduce(0.0) { $0 + pow(Double($1.1 - $1.0), 2) }
+                          / before.reduce(0.0) { $0 + Double($1 * $1) }).squareRoot()
+            expected = (norm(before), norm(after), change)
+        }
+        let summary = try trainer.run()
+        let e = try XCTUnwrap(expected)
+        let s = try XCTUnwrap(summary.switches.first)
+        XCTAssertEqual(trainer.data.testCount, 300)
+        XCTAssertEqual(s.probeSamples, 256)
+        XCTAssertEqual(s.metricBefore, e.before, accuracy: 1e-9 * e.before)
+        XCTAssertEqual(s.metricAfter, e.after, accuracy: 1e-9 * e.after)
+        XCTAssertEqual(s.relativeOutputChange, e.change, accuracy: 1e-6 * e.change)
+        XCTAssertNotEqual(s.metricBefore, s.metricAfter)   // the switch changes the function
+        // The epoch's own metric covers all 300 samples: close to the estimate, not equal to it.
+        XCTAssertNotEqual(summary.history[0].testMetric, s.metricBefore)
     }
 
     func testCheckpointRoundTripsThroughSafetensors() throws {
