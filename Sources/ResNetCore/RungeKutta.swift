@@ -58,18 +58,18 @@ public struct ButcherTableau: Equatable, Sendable {
     ) rethrows -> [S] {
         var slopes: [[S]] = []
         slopes.reserveCapacity(stages)
-        var result = y
+        var result: [S]?   // Y + h·Σ bᵢ kᵢ so far; nil while it is still Y
         for i in 0..<stages {
-            var z = y
+            var z: [S]?
             for (j, aij) in a[i].enumerated() where aij != 0 {
-                ButcherTableau.accumulate(&z, h * S(aij), slopes[j])
+                z = ButcherTableau.adding(z ?? y, h * S(aij), slopes[j])
             }
-            let k = try stage(i, z)
+            let k = try stage(i, z ?? y)
             precondition(k.count == y.count, "F must preserve the state shape")
-            if b[i] != 0 { ButcherTableau.accumulate(&result, h * S(b[i]), k) }
+            if b[i] != 0 { result = ButcherTableau.adding(result ?? y, h * S(b[i]), k) }
             slopes.append(k)
         }
-        return result
+        return result ?? y
     }
 
     /// The backward of `step`: given dL/dY_out, returns dL/dY_in. `stageBackward(i, dkᵢ)` runs
@@ -78,21 +78,35 @@ public struct ButcherTableau: Equatable, Sendable {
     public func stepBackward<S: BinaryFloatingPoint>(
         _ outputGradient: [S], h: S, stageBackward: (Int, [S]) throws -> [S]
     ) rethrows -> [S] {
+        let zeros = [S](repeating: 0, count: outputGradient.count)
         var slopeGradients = (0..<stages).map { i -> [S] in
-            var g = [S](repeating: 0, count: outputGradient.count)
-            if b[i] != 0 { ButcherTableau.accumulate(&g, h * S(b[i]), outputGradient) }
-            return g
+            b[i] != 0 ? ButcherTableau.adding(zeros, h * S(b[i]), outputGradient) : zeros
         }
         var inputGradient = outputGradient
         for i in stride(from: stages - 1, through: 0, by: -1) {
             let dz = try stageBackward(i, slopeGradients[i])
-            ButcherTableau.accumulate(&inputGradient, 1, dz)
+            inputGradient = ButcherTableau.adding(inputGradient, 1, dz)
             for (j, aij) in a[i].enumerated() where aij != 0 {
                 ButcherTableau.accumulate(&slopeGradients[j], h * S(aij), dz)
             }
             slopeGradients[i] = []
         }
         return inputGradient
+    }
+
+    /// y + alpha·x element-wise, in a new array: one pass (a copy of y and then an update in
+    /// place would be two).
+    @inline(__always)
+    static func adding<S: BinaryFloatingPoint>(_ y: [S], _ alpha: S, _ x: [S]) -> [S] {
+        let count = y.count
+        return [S](unsafeUninitializedCapacity: count) { out, initialized in
+            y.withUnsafeBufferPointer { yp in
+                x.withUnsafeBufferPointer { xp in
+                    for e in 0..<count { out[e] = yp[e] + alpha * xp[e] }
+                }
+            }
+            initialized = count
+        }
     }
 
     @inline(__always)
