@@ -81,6 +81,26 @@ public enum Kernels {
         return (s1, s2)
     }
 
+    /// sums[j] += Σ_r x[r·columns + j] over `rows` rows, each column summed row after row in
+    /// order (as `sums[j] += x[…]` row by row), eight columns at a time in registers (the
+    /// row-by-row loop through memory waits on a store per row).
+    @inlinable
+    public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j + 8 <= columns {
+            var acc = load8(sums + j)
+            for r in 0..<rows { acc += load8(x + r * columns + j) }
+            UnsafeMutableRawPointer(sums + j).storeBytes(of: acc, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < columns {
+            var s = sums[j]
+            for r in 0..<rows { s += x[r * columns + j] }
+            sums[j] = s
+            j += 1
+        }
+    }
+
     /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx] from W[out, in, k, k]:
     /// the weights of the stride-1 convolution that maps dY to dX ("same" padding).
     public static func flippedWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, kernel: Int) -> [Float] {

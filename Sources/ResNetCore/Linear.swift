@@ -84,11 +84,7 @@ public final class Linear: Layer {
                               alpha: 1, a: dy, b: x.baseAddress!, beta: 1, c: buffers.gradients + weightOffset)
             }
             if let biasOffset {
-                let db = buffers.gradients + biasOffset
-                for row in 0..<n {
-                    let dyr = dy + row * outF
-                    for j in 0..<outF { db[j] += dyr[j] }
-                }
+                Kernels.addColumnSums(dy, rows: n, columns: outF, into: buffers.gradients + biasOffset)
             }
             if computesInputGradient {
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in
