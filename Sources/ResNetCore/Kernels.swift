@@ -51,6 +51,11 @@ public enum Kernels {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
+    @usableFromInline @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
     /// Σ p[i].
     @inlinable @inline(__always)
     public static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
@@ -82,15 +87,24 @@ public enum Kernels {
     }
 
     /// sums[j] += Σ_r x[r·columns + j] over `rows` rows, each column summed row after row in
-    /// order (as `sums[j] += x[…]` row by row), eight columns at a time in registers (the
-    /// row-by-row loop through memory waits on a store per row).
+    /// order (as `sums[j] += x[…]` row by row), in registers (the row-by-row loop through memory
+    /// waits on a store per row): 32 columns at a time (four independent chains), then eight.
     @inlinable
     public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         var j = 0
+        while j + 32 <= columns {
+            var a0 = load8(sums + j), a1 = load8(sums + j + 8), a2 = load8(sums + j + 16), a3 = load8(sums + j + 24)
+            for r in 0..<rows {
+                let row = x + r * columns + j
+                a0 += load8(row); a1 += load8(row + 8); a2 += load8(row + 16); a3 += load8(row + 24)
+            }
+            store8(a0, sums + j); store8(a1, sums + j + 8); store8(a2, sums + j + 16); store8(a3, sums + j + 24)
+            j += 32
+        }
         while j + 8 <= columns {
             var acc = load8(sums + j)
             for r in 0..<rows { acc += load8(x + r * columns + j) }
-            UnsafeMutableRawPointer(sums + j).storeBytes(of: acc, as: SIMD8<Float>.self)
+            store8(acc, sums + j)
             j += 8
         }
         while j < columns {

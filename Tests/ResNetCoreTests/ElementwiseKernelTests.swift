@@ -112,7 +112,7 @@ final class ElementwiseKernelTests: XCTestCase {
     // MARK: Column sums (Linear's bias gradient)
 
     func testAddColumnSumsMatchesRowByRowLoop() {
-        for (rows, columns) in [(13, 37), (256, 32), (1, 1), (5, 8), (3, 9), (0, 4)] {
+        for (rows, columns) in [(13, 37), (256, 32), (7, 75), (1, 1), (5, 8), (3, 9), (0, 4), (0, 40)] {
             let x = values(rows * columns, seed: UInt64(rows * 100 + columns), bound: 1)
             var sums = values(columns, seed: 77, bound: 1)
             var expected = sums
