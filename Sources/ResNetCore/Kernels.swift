@@ -51,6 +51,11 @@ public enum Kernels {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
+    @usableFromInline @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
     /// Σ p[i].
     @inlinable @inline(__always)
     public static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
@@ -79,6 +84,35 @@ public enum Kernels {
         var s1 = a1.sum(), s2 = a2.sum()
         while i < count { s1 += a[i]; s2 += a[i] * b[i]; i += 1 }
         return (s1, s2)
+    }
+
+    /// sums[j] += Σ_r x[r·columns + j] over `rows` rows, each column summed row after row in
+    /// order (as `sums[j] += x[…]` row by row), in registers (the row-by-row loop through memory
+    /// waits on a store per row): 32 columns at a time (four independent chains), then eight.
+    @inlinable
+    public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j + 32 <= columns {
+            var a0 = load8(sums + j), a1 = load8(sums + j + 8), a2 = load8(sums + j + 16), a3 = load8(sums + j + 24)
+            for r in 0..<rows {
+                let row = x + r * columns + j
+                a0 += load8(row); a1 += load8(row + 8); a2 += load8(row + 16); a3 += load8(row + 24)
+            }
+            store8(a0, sums + j); store8(a1, sums + j + 8); store8(a2, sums + j + 16); store8(a3, sums + j + 24)
+            j += 32
+        }
+        while j + 8 <= columns {
+            var acc = load8(sums + j)
+            for r in 0..<rows { acc += load8(x + r * columns + j) }
+            store8(acc, sums + j)
+            j += 8
+        }
+        while j < columns {
+            var s = sums[j]
+            for r in 0..<rows { s += x[r * columns + j] }
+            sums[j] = s
+            j += 1
+        }
     }
 
     /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx] from W[out, in, k, k]:

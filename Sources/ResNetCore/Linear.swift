@@ -46,7 +46,8 @@ public final class Linear: Layer {
         guard input.sampleCount == inputFeatures else {
             throw ResNetCoreError.shapeMismatch("Linear expects \(inputFeatures) features, got \(input.shape)")
         }
-        var output = Tensor(shape: [n, outputFeatures])
+        // Written in full: the bias rows and then the product added (beta 1), or the product alone.
+        var output = Tensor(uninitializedShape: [n, outputFeatures])
         let w = buffers.parameters + weightOffset
         let outF = outputFeatures
         output.data.withUnsafeMutableBufferPointer { y in
@@ -73,7 +74,8 @@ public final class Linear: Layer {
         guard outputGradient.count == n * outF else {
             throw ResNetCoreError.shapeMismatch("Linear gradient \(outputGradient.shape) vs [\(n), \(outF)]")
         }
-        var inputGradient = Tensor(shape: computesInputGradient ? input.shape : [0])
+        // Written in full by the product (beta 0) when computed.
+        var inputGradient = Tensor(uninitializedShape: computesInputGradient ? input.shape : [0])
         outputGradient.data.withUnsafeBufferPointer { dy in
             let dy = dy.baseAddress!
             input.data.withUnsafeBufferPointer { x in
@@ -82,11 +84,7 @@ public final class Linear: Layer {
                               alpha: 1, a: dy, b: x.baseAddress!, beta: 1, c: buffers.gradients + weightOffset)
             }
             if let biasOffset {
-                let db = buffers.gradients + biasOffset
-                for row in 0..<n {
-                    let dyr = dy + row * outF
-                    for j in 0..<outF { db[j] += dyr[j] }
-                }
+                Kernels.addColumnSums(dy, rows: n, columns: outF, into: buffers.gradients + biasOffset)
             }
             if computesInputGradient {
                 inputGradient.data.withUnsafeMutableBufferPointer { dx in

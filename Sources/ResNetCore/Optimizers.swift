@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Optimizers over the flat buffers: one loop over all parameters.
@@ -39,20 +40,21 @@ public final class Adam {
         let t = Double(stepCount)
         let correction1 = Float(1 - pow(Double(beta1), t))
         let correction2 = Float(1 - pow(Double(beta2), t))
-        let stepSize = learningRate / correction1
-        let inverseRootCorrection2 = 1 / correction2.squareRoot()
-        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
+        // The update itself is CKernels' (see ck_optimizer.h for its arithmetic, one rounding
+        // per operation as this file used to spell it out).
+        let coefficients = ck_adam_coefficients(
+            beta1: beta1, one_minus_beta1: 1 - beta1, beta2: beta2, one_minus_beta2: 1 - beta2,
+            weight_decay: weightDecay, step_size: learningRate / correction1,
+            inverse_root_correction2: 1 / correction2.squareRoot(), epsilon: epsilon)
         let count = m.count
         parameters.withUnsafeMutableBufferPointer { p in
             gradients.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<count {
-                            let grad = g[i] + wd * p[i]
-                            m[i] = b1 * m[i] + (1 - b1) * grad
-                            v[i] = b2 * v[i] + (1 - b2) * grad * grad
-                            p[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseRootCorrection2 + eps)
-                        }
+                        guard count > 0 else { return }
+                        let status = ck_adam_step(CK_PATH_AUTO, count, p.baseAddress!, g.baseAddress!,
+                                                  m.baseAddress!, v.baseAddress!, coefficients)
+                        precondition(status == 0, "ck_adam_step failed (\(status))")
                     }
                 }
             }

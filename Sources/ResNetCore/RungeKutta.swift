@@ -62,21 +62,18 @@ public struct ButcherTableau: Equatable, Sendable {
         slopes.reserveCapacity(stages)
         var partial: [S]?   // Y + h·Σⱼ<ᵢ bⱼ kⱼ once some bⱼ ≠ 0
         for i in 0..<stages {
-            var z = y
+            var z: [S]?   // nil while it is still Y
             for (j, aij) in a[i].enumerated() where aij != 0 {
-                ButcherTableau.accumulate(&z, h * S(aij), slopes[j])
+                ButcherTableau.add(&z, to: y, h * S(aij), slopes[j])
             }
-            var k = try stage(i, z)
+            var k = try stage(i, z ?? y)
             precondition(k.count == y.count, "F must preserve the state shape")
             if i == stages - 1 {
                 if b[i] == 0 { return partial ?? y }
                 ButcherTableau.scaleAndAdd(&k, h * S(b[i]), partial ?? y)
                 return k
             }
-            if b[i] != 0 {
-                if partial == nil { partial = y }
-                ButcherTableau.accumulate(&partial!, h * S(b[i]), k)
-            }
+            if b[i] != 0 { ButcherTableau.add(&partial, to: y, h * S(b[i]), k) }
             slopes.append(k)
         }
         return partial ?? y   // not reached: every tableau has a last stage
@@ -97,10 +94,13 @@ public struct ButcherTableau: Equatable, Sendable {
         for i in stride(from: stages - 1, through: 0, by: -1) {
             let dk = slopeGradients[i] ?? [S](repeating: 0, count: outputGradient.count)
             slopeGradients[i] = nil
-            var dz = try stageBackward(i, dk)
+            var dz = try stageBackward(i, consume dk)
             for (j, aij) in a[i].enumerated() where aij != 0 {
-                if slopeGradients[j] == nil { slopeGradients[j] = [S](repeating: 0, count: outputGradient.count) }
-                ButcherTableau.accumulate(&slopeGradients[j]!, h * S(aij), dz)
+                if slopeGradients[j] == nil {
+                    slopeGradients[j] = dz.map { h * S(aij) * $0 }
+                } else {
+                    ButcherTableau.accumulate(&slopeGradients[j]!, h * S(aij), dz)
+                }
             }
             if inputGradient == nil {
                 ButcherTableau.accumulate(&dz, 1, outputGradient)
@@ -110,6 +110,31 @@ public struct ButcherTableau: Equatable, Sendable {
             }
         }
         return inputGradient ?? outputGradient
+    }
+
+    /// sum ← (sum ?? y) + α·x: the first term is written in one pass into a new array (a copy
+    /// of y and then an update in place would be two), later ones in place.
+    @inline(__always)
+    static func add<S: BinaryFloatingPoint>(_ sum: inout [S]?, to y: [S], _ alpha: S, _ x: [S]) {
+        if sum == nil {
+            sum = adding(y, alpha, x)
+        } else {
+            accumulate(&sum!, alpha, x)
+        }
+    }
+
+    /// y + alpha·x element-wise, in a new array.
+    @inline(__always)
+    static func adding<S: BinaryFloatingPoint>(_ y: [S], _ alpha: S, _ x: [S]) -> [S] {
+        let count = y.count
+        return [S](unsafeUninitializedCapacity: count) { out, initialized in
+            y.withUnsafeBufferPointer { yp in
+                x.withUnsafeBufferPointer { xp in
+                    for e in 0..<count { out[e] = yp[e] + alpha * xp[e] }
+                }
+            }
+            initialized = count
+        }
     }
 
     /// y ← α·y + x (elementwise), rounded as x + α·y.

@@ -32,7 +32,10 @@ public struct RegressionDataset: Sendable, Equatable {
     }
 
     /// Writes inputs and targets of `indices` (in that order) into the two buffers, each of at least
-    /// `indices.count` floats (the trainer's N×1 input and target tensors).
+    /// `indices.count` floats (the trainer's N×1 input and target tensors). Inlinable, so that
+    /// callers get it specialised for their index collection (unspecialised, the generic
+    /// iteration's metadata look-ups cost more than the copying).
+    @inlinable
     public func writeBatch<Indices: Collection<Int>>(
         indices: Indices, inputs: UnsafeMutableBufferPointer<Float>, targets: UnsafeMutableBufferPointer<Float>
     ) {
