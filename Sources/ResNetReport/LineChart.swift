@@ -37,6 +37,8 @@ struct LineChart {
     var integerX = false
     var series: [PlotSeries] = []
     var markers: [PlotMarker] = []
+    /// A horizontal dotted line across the plot with its label (the time-to-target chart's target).
+    var target: (y: Double, label: String)? = nil
     /// Drawn as small dots under the lines (e.g. test points).
     var scatter: (label: String, points: [(x: Double, y: Double)])? = nil
     /// A fixed x range and ticks instead of fitted ones (the fit chart's [0, 2π] in multiples of π/2).
@@ -59,7 +61,7 @@ struct LineChart {
     }
 
     var yAxis: PlotAxis {
-        var ys = series.flatMap { $0.points.map(\.y) }
+        var ys = series.flatMap { $0.points.map(\.y) } + (target.map { [$0.y] } ?? [])
         ys += scatter?.points.map(\.y) ?? []
         return PlotAxis.fitting(ys, scale: yScale, pixelLower: height - Self.margin.bottom, pixelUpper: Self.margin.top)
     }
@@ -90,6 +92,12 @@ struct LineChart {
         svg.text(yLabel, x: 18, y: (top + bottom) / 2, size: 13, anchor: "middle", rotate: -90, cls: "ylabel")
 
         drawMarkers(&svg, xa: xa, top: top, bottom: bottom)
+        if let target, ya.accepts(target.y) {
+            let y = ya.position(target.y)
+            svg.line(left, y, right, y, stroke: "#333333", width: 1.2, dash: "2 3", cls: "target",
+                     extra: [("data-y", svgNumber(target.y))])
+            svg.text(target.label, x: right - 4, y: y - 5, size: 11, anchor: "end", fill: "#333333", cls: "target-label")
+        }
 
         for (i, s) in series.enumerated() {
             var a: [(String, String)] = [("class", "series"), ("id", "\(id)-series-\(i)"), ("data-label", s.label),

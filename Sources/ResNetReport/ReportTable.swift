@@ -22,32 +22,52 @@ public enum ReportTable {
         s.testMetricName.isAccuracy ? String(format: "%.2f%%", s.testMetric * 100) : String(format: "%.4f", s.testMetric)
     }
 
-    /// One line saying what a comparison shows: the multi-level run against the deep one (or
-    /// the last variant against the first), each metric beside the trivial predictor's, and the
-    /// difference in training time.
+    /// One line saying what a comparison shows: the multi-level variant against the deep one (or
+    /// the last variant against the first), each metric as mean ± spread over the seeds beside
+    /// the trivial predictor's, and the training steps' time saved (the same figure as the
+    /// table's "saving vs deep" column).
     public static func headline(_ runs: [RunSummary]) -> String? {
-        guard let base = runs.first(where: \.isDeepBaseline) ?? runs.first,
-              let other = runs.first(where: { $0.variant == Experiment.multilevelVariant }) ?? runs.last,
+        let variants = SeededVariant.group(runs)
+        guard let base = variants.first(where: { $0.variant == Experiment.deepVariant }) ?? variants.first,
+              let other = variants.first(where: { $0.variant == Experiment.multilevelVariant }) ?? variants.last,
               other.variant != base.variant else { return nil }
-        let accuracy = base.testMetricName.isAccuracy
-        func metric(_ s: RunSummary) -> String {
-            accuracy ? String(format: "%.2f %% test accuracy", 100 * s.testMetric) : String(format: "%.3g test error norm", s.testMetric)
+        let accuracy = base.metricKind.isAccuracy
+        func metric(_ v: SeededVariant) -> String {
+            accuracy ? v.finalMetric.text(scale: 100) + " % test accuracy" : v.finalMetric.text(digits: 3) + " test error norm"
         }
-        let trivial = base.trivialMetric.map {
-            accuracy ? String(format: " (chance %.1f %%)", 100 * $0) : String(format: " (mean predictor %.3g)", $0)
+        let trivial = base.runs.first?.trivialMetric.map {
+            accuracy ? String(format: " (majority class %.1f %%)", 100 * $0) : String(format: " (mean predictor %.3g)", $0)
         } ?? ""
-        let saving = other.timeSaving(versus: base)
-        let time = String(format: "%.0f %% %@ time", abs(100 * saving), saving >= 0 ? "less" : "more")
-        return String(format: "%@: %@%@ in %.1f s; %@: %@ in %.1f s — %@",
-                      other.variant, metric(other), trivial, other.trainSeconds, base.variant, metric(base),
-                      base.trainSeconds, time)
+        let p = PairedComparison(other: other, base: base)
+        let saving = p.saving.mean
+        let time = String(format: "%.0f %% %@ training-step time", abs(100 * saving), saving >= 0 ? "less" : "more")
+        let seeds = p.seeds.count
+        return "\(other.variant): \(metric(other)); \(base.variant): \(metric(base))\(trivial) — \(other.variant) took \(time) (\(seeds) seed\(seeds == 1 ? "" : "s"))"
+    }
+
+    /// Per variant other than deep, its paired difference against deep for every seed:
+    /// "multilevel − deep, per seed: s1 −1.06 points, time −18.9 %; s2 …".
+    public static func perSeedDifferences(_ runs: [RunSummary]) -> [String] {
+        let variants = SeededVariant.group(runs)
+        guard let deep = variants.first(where: { $0.variant == Experiment.deepVariant }) else { return [] }
+        return variants.filter { $0.variant != deep.variant }.compactMap { v in
+            let p = PairedComparison(other: v, base: deep)
+            guard !p.seeds.isEmpty else { return nil }
+            let accuracy = v.metricKind.isAccuracy
+            let cells = zip(p.seeds, zip(p.gains, p.savings)).map { seed, pair in
+                let gain = accuracy ? String(format: "%+.2f points", 100 * pair.0)
+                    : String(format: "error norm %.3f %@", abs(pair.0), pair.0 >= 0 ? "lower" : "higher")
+                return "s\(seed) \(gain), time saved \(String(format: "%+.1f %%", 100 * pair.1))"
+            }
+            return "\(v.variant) vs deep, per seed: " + cells.joined(separator: "; ")
+        }
     }
 
     /// The metric against the trivial predictor's: "7.0 % of the mean predictor's norm" or
     /// "8.6× chance" ("–" when unknown).
     static func versusTrivial(_ s: RunSummary) -> String {
         guard let t = s.trivialMetric, t > 0 else { return "–" }
-        return s.testMetricName.isAccuracy ? String(format: "%.1f× chance", s.testMetric / t)
+        return s.testMetricName.isAccuracy ? String(format: "%.1f× majority class", s.testMetric / t)
             : String(format: "%.1f %% of mean predictor", 100 * s.testMetric / t)
     }
 

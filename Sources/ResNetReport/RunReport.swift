@@ -36,15 +36,16 @@ public struct FitSeries {
 /// `index.html` into `directory`, which must exist. Call it on rank 0 after the last run of a
 /// `train` or `compare`. Each `RunSummary` is one compared variant; its `history` gives the curves.
 public enum RunReport {
-    public static func write(runs: [RunSummary], fit: FitSeries?, directory: String, title: String) throws {
+    public static func write(runs: [RunSummary], fit: FitSeries?, directory: String, title: String,
+                             target: Double? = nil) throws {
         var files: [(String, String)] = [
             ("loss.svg", lossChart(runs).render().render()),
             ("metric.svg", metricChart(runs).render().render()),
-            ("time.svg", timeChart(runs).render().render()),
+            ("time.svg", timeChart(runs, target: target).render().render()),
             ("cost.svg", costSVG(runs).render()),
         ]
         if let fit { files.append(("fit.svg", fitChart(fit).render().render())) }
-        files.append(("index.html", html(runs: runs, fit: fit, title: title)))
+        files.append(("index.html", html(runs: runs, fit: fit, title: title, target: target)))
         for (name, text) in files {
             let path = (directory as NSString).appendingPathComponent(name)
             do {
@@ -62,8 +63,9 @@ public enum RunReport {
                               yLabel: "training loss (mean over epoch, log scale)")
         chart.yScale = .log
         chart.integerX = true
-        chart.series = runs.enumerated().map { i, r in
-            PlotSeries(label: seriesLabel(r), points: r.history.map { (Double($0.epoch), $0.trainLoss) }, color: Palette.color(i))
+        chart.series = zip(runs, seriesStyles(runs)).map { r, style in
+            PlotSeries(label: style.label, points: r.history.map { (Double($0.epoch), $0.trainLoss) }, color: style.color,
+                       width: style.width, dash: style.dash)
         }
         chart.markers = switchMarkers(runs)
         return chart
@@ -76,37 +78,61 @@ public enum RunReport {
                               yLabel: accuracy ? "test accuracy (%)" : "test error norm ‖prediction − truth‖₂ (log scale)")
         chart.yScale = accuracy ? .linear : .log
         chart.integerX = true
-        chart.series = runs.enumerated().map { i, r in
-            PlotSeries(label: seriesLabel(r),
+        chart.series = zip(runs, seriesStyles(runs)).map { r, style in
+            PlotSeries(label: style.label,
                        points: r.history.map { (Double($0.epoch), accuracy ? $0.testMetric * 100 : $0.testMetric) },
-                       color: Palette.color(i))
+                       color: style.color, width: style.width, dash: style.dash)
         }
         chart.markers = switchMarkers(runs)
         return chart
     }
 
-    /// The thesis's claim is time at equal quality: the test metric against the cumulative wall
-    /// time of the training steps (each epoch's; evaluation excluded), every variant on one chart.
-    static func timeChart(_ runs: [RunSummary], title: String? = nil) -> LineChart {
+    /// The thesis's claim is time at equal quality: the test metric against the training steps'
+    /// time, every variant (and seed) on one chart, with the target of "time to target" drawn
+    /// across. Epochs are counted as the tables count them: each at its level's median epoch
+    /// time (`robustTrainingSeconds`), so where a curve crosses the target line is the table's
+    /// time to target.
+    static func timeChart(_ runs: [RunSummary], title: String? = nil, target: Double? = nil) -> LineChart {
         var chart = metricChart(runs)
         chart.id = "time"
-        chart.title = title ?? chart.title + " against wall-clock time"
-        chart.xLabel = "training seconds (the epochs' steps, cumulative)"
+        chart.title = title ?? chart.title + " against training time"
+        chart.xLabel = "training-step seconds (each epoch at its level's median epoch time, cumulative)"
         chart.integerX = false
         for (i, r) in runs.enumerated() {
-            var wall = 0.0
+            let medians = Dictionary(grouping: r.history, by: \.level).mapValues { SeedSample($0.map(\.epochSeconds)).median }
+            var elapsed = 0.0
             chart.series[i].points = zip(r.history, chart.series[i].points).map { record, point in
-                wall += record.epochSeconds
-                return (wall, point.y)
+                elapsed += medians[record.level] ?? record.epochSeconds
+                return (elapsed, point.y)
             }
         }
         chart.markers = []
+        if let kind = runs.first?.testMetricName {
+            let t = target ?? MetricTarget.defaultTarget(experiment: runs[0].experiment, metric: kind)
+            chart.target = (kind.isAccuracy ? 100 * t : t, "target " + MetricTarget.text(t, metric: kind))
+        }
         return chart
     }
 
     /// `timeChart` as an SVG document.
-    public static func timeSVG(_ runs: [RunSummary], title: String? = nil) -> String {
-        timeChart(runs, title: title).render().render()
+    public static func timeSVG(_ runs: [RunSummary], title: String? = nil, target: Double? = nil) -> String {
+        timeChart(runs, title: title, target: target).render().render()
+    }
+
+    /// Colour per variant, line style per seed, and labels that name the seed when a chart holds
+    /// more than one.
+    static func seriesStyles(_ runs: [RunSummary]) -> [(label: String, color: String, width: Double, dash: String?)] {
+        var variants: [String] = []
+        for r in runs where !variants.contains(r.variant) { variants.append(r.variant) }
+        let seeds = Set(runs.map { $0.seed ?? 1 })
+        let seedOrder = seeds.sorted()
+        let dashes: [String?] = [nil, "7 3", "2 3", "10 3 2 3"]
+        return runs.map { r in
+            let v = variants.firstIndex(of: r.variant) ?? 0
+            let k = seedOrder.firstIndex(of: r.seed ?? 1) ?? 0
+            let label = seeds.count > 1 ? "\(seriesLabel(r)) s\(r.seed ?? 1)" : seriesLabel(r)
+            return (label, Palette.color(v), seeds.count > 1 ? 1.6 : 2, dashes[k % dashes.count])
+        }
     }
 
     static func fitChart(_ fit: FitSeries) -> LineChart {
@@ -195,7 +221,7 @@ public enum RunReport {
                 saving = String(format: "%+.1f %%", 100 * r.timeSaving(versus: deep))
             }
             return [
-                r.variant,
+                r.seed.map { "\(r.variant) (seed \($0))" } ?? r.variant,
                 blocksText(r.finalBlocks),
                 String(format: "%.5g", r.finalTrainLoss),
                 metricText(r.testMetric, kind: r.testMetricName),
@@ -207,7 +233,27 @@ public enum RunReport {
         }
     }
 
-    static func html(runs: [RunSummary], fit: FitSeries?, title: String) -> String {
+    /// What the terminal prints after a comparison: the headline, the verdict and the table over
+    /// seeds (nothing for a single variant).
+    static func comparisonHTML(_ runs: [RunSummary], target: Double?) -> String {
+        guard let first = runs.first, Set(runs.map(\.variant)).count >= 2 else { return "" }
+        let t = target ?? MetricTarget.defaultTarget(experiment: first.experiment, metric: first.testMetricName)
+        var h = ""
+        if let line = ReportTable.headline(runs) { h += "<p class=\"headline\"><b>\(xmlEscape(line))</b></p>\n" }
+        let v = ThesisComparison.verdict(experiment: first.experiment, runs: runs)
+        if v.outcome != .incomplete { h += "<p class=\"verdict\">thesis: \(xmlEscape(v.line))</p>\n" }
+        let table = SeedTable(variants: SeededVariant.group(runs), target: t)
+        h += "<table class=\"seeds\">\n<tr>" + table.header.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr>\n"
+        for row in table.rows {
+            h += "<tr>" + row.enumerated().map { i, cell in
+                i == 0 ? "<td>\(xmlEscape(cell))</td>" : "<td class=\"num\">\(xmlEscape(cell))</td>"
+            }.joined() + "</tr>\n"
+        }
+        h += "</table>\n<p class=\"meta\">\(xmlEscape(SeedTable.footnote)) Below: every run.</p>\n"
+        return h
+    }
+
+    static func html(runs: [RunSummary], fit: FitSeries?, title: String, target: Double? = nil) -> String {
         let accuracy = (runs.first?.testMetricName ?? .errorNorm).isAccuracy
         let headers = ["variant", "blocks", "final train loss", accuracy ? "test accuracy" : "test error norm",
                        "train time (s)", "time per level (s)", "peak RSS per rank (MB)", "time saved vs deep"]
@@ -239,6 +285,7 @@ public enum RunReport {
             h += "<p class=\"meta\">experiment \(xmlEscape(first.experiment)) · \(first.ranks) rank\(first.ranks == 1 ? "" : "s") · "
                 + "\(epochs) epochs · \(runs.count) variant\(runs.count == 1 ? "" : "s")</p>\n"
         }
+        h += comparisonHTML(runs, target: target)
         h += "<table class=\"summary\">\n<tr>" + headers.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr>\n"
         for row in tableRows(runs) {
             h += "<tr>" + row.enumerated().map { i, cell in
@@ -251,8 +298,8 @@ public enum RunReport {
              "Training loss per epoch (log scale); dashed lines mark the level switches, labelled with the new blocks and step h."),
             ("metric.svg", metricChart(runs).render().inlineSVG(),
              accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
-            ("time.svg", timeChart(runs).render().inlineSVG(),
-             "The same test metric against the cumulative time of the training steps (evaluation excluded): time at equal quality."),
+            ("time.svg", timeChart(runs, target: target).render().inlineSVG(),
+             "The same test metric against the training steps' time (each epoch at its level's median epoch time; evaluation excluded): time at equal quality. The dotted line is the target of the table's time to target."),
         ]
         if let fit {
             figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),

@@ -87,6 +87,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var trivialMetric: Double? = nil
     /// The run's settings against the thesis's (absent in runs written before it).
     public var scale: RunScale? = nil
+    /// The seed of the initial weights and the data order (absent in runs written before it:
+    /// `results` reads it from the run's config.yaml).
+    public var seed: Int? = nil
 
     /// The per-epoch history as CSV (`metrics.csv`): wall seconds are cumulative from the start of
     /// training, so a plot of the test metric against them shows the time to reach a quality.

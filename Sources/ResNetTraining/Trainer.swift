@@ -209,7 +209,7 @@ public final class Trainer {
             trainSeconds: ProcessStats.now() - started, levelSeconds: levelSeconds, switchEpochs: levels.switchEpochs,
             finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
             runDirectory: output?.directory, history: history, switches: switchRecords,
-            trivialMetric: data.trivialMetric, scale: config.scale)
+            trivialMetric: data.trivialMetric, scale: config.scale, seed: config.seed)
         try collectively(comm, "write summary.json") {
             if comm.isRoot { try output?.finish(summary) }
         }

@@ -9,11 +9,13 @@ struct ResultsCommand: ParsableCommand {
         commandName: "results",
         abstract: "Summarise compare runs against the thesis's figures (Markdown, as launch/replicate writes).",
         discussion: """
-            Reads every summary.json under each DIR (one directory per experiment, as written by \
-            `resnet-dist compare --out DIR`), groups them by experiment and prints the thesis's \
-            figure beside ours with a verdict on each claim. A comparison that did not finish \
-            (no comparison.md: stopped or killed) is skipped with a note on stderr, and of several \
-            runs of the same variant only the newest counts.
+            Reads every summary.json under each DIR (as written by `resnet-dist compare --out DIR` \
+            or `train --out DIR`), groups the runs by their own experiment and variant, and prints \
+            per variant the mean ± standard deviation over the seeds beside the thesis's figure, \
+            the time to a target metric, and a verdict on each claim from the runs paired by seed \
+            (the rule `compare` uses). A comparison that did not finish (no comparison.md: stopped \
+            or killed) is skipped with a note on stderr, and of several runs of the same \
+            experiment, variant and seed only the newest counts.
 
             With --charts DIR it also writes DIR/<experiment>-time.svg: each experiment's test \
             metric against the training steps' time, every variant on one chart (the thesis's claim is time \
@@ -30,6 +32,9 @@ struct ResultsCommand: ParsableCommand {
     @Option(help: "How each experiment was scaled, as EXPERIMENT=TEXT or DIRECTORY-NAME=TEXT (repeatable), shown in the table.")
     var scale: [String] = []
 
+    @Option(help: "The target of 'time to target' per experiment, as EXPERIMENT=VALUE (repeatable; default 0.905 for Fashion-MNIST, 0.88 for CIFAR-10, 1.0 for the regressions).")
+    var target: [String] = []
+
     @Option(help: "Write each experiment's time-to-metric chart (<experiment>-time.svg) into this directory.")
     var charts: String?
 
@@ -41,17 +46,32 @@ struct ResultsCommand: ParsableCommand {
             let parts = s.split(separator: "=", maxSplits: 1).map(String.init)
             return parts.count == 2 ? (parts[0], parts[1]) : nil
         }, uniquingKeysWith: { _, b in b })
-        var groups: [(experiment: String, scale: String, runs: [RunSummary])] = []
+        var targets: [String: Double] = [:]
+        for t in target {
+            let parts = t.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let v = Double(parts[1]), v.isFinite, v > 0 else {
+                throw ValidationError("--target '\(t)' is not EXPERIMENT=VALUE (e.g. fashion=0.905)")
+            }
+            targets[parts[0]] = v
+        }
+        var all: [(directory: String, run: RunSummary)] = []
         for dir in directories {
             let runs = try summaries(under: dir)
-            guard let name = runs.first?.experiment else {
+            guard !runs.isEmpty else {
                 throw ValidationError("no finished run under \(dir) (no summary.json outside unfinished comparisons); run `resnet-dist compare --out \(dir)` first, or finish a comparison with compare --resume")
             }
-            let base = (dir as NSString).lastPathComponent
-            let scale = scales[base] ?? scales[name] ?? runs.first?.scale?.phrase ?? "as configured"
-            groups.append((name, scale, runs))
+            all += runs.map { (dir, $0) }
         }
-        var markdown = ThesisComparison.markdown(runsByExperiment: groups)
+        // One group per directory and experiment: each run counts under its own experiment, and
+        // runs in different directories (other scales, other days) are not pooled.
+        var keys: [(directory: String, experiment: String)] = []
+        for (d, r) in all where !keys.contains(where: { $0 == (d, r.experiment) }) { keys.append((d, r.experiment)) }
+        let groups = keys.map { key -> (experiment: String, scale: String, runs: [RunSummary]) in
+            let mine = all.filter { $0.directory == key.directory && $0.run.experiment == key.experiment }.map(\.run)
+            let scale = scales[key.directory] ?? scales[key.experiment] ?? mine.first?.scale?.phrase ?? "as configured"
+            return (key.experiment, scale, mine)
+        }
+        var markdown = ThesisComparison.markdown(runsByExperiment: groups, targets: targets)
         if let charts {
             do { try FileManager.default.createDirectory(atPath: charts, withIntermediateDirectories: true) } catch {
                 throw TrainingError.output("cannot create the chart directory \(charts): \((error as NSError).localizedDescription)")
@@ -59,7 +79,8 @@ struct ResultsCommand: ParsableCommand {
             var links: [String] = []
             for group in groups where group.runs.contains(where: { !$0.history.isEmpty }) {
                 let file = (charts as NSString).appendingPathComponent("\(group.experiment)-time.svg")
-                let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against training time (\(group.scale))")
+                let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against training time (\(group.scale))",
+                                            target: targets[group.experiment])
                 try write(svg, to: file)
                 links.append("![\(group.experiment): test metric against training time](\(relative(file, to: readme)))")
             }
@@ -119,18 +140,34 @@ struct ResultsCommand: ParsableCommand {
         for comparison in unfinished.sorted() {
             FileHandle.standardError.write(Data("results: skipping the unfinished comparison \(comparison) (no comparison.md); continue it with: resnet-dist compare --resume \(comparison)\n".utf8))
         }
-        // Run directories are named by their start time: of several runs of a variant, the
-        // newest (last in path order) counts.
+        // Run directories are named by their start time: of several runs of a variant and seed
+        // (a run and its resumed copy, or a rerun), the newest (last in path order) counts.
         var newest: [String: (String, RunSummary)] = [:]
         for (path, summary) in found.sorted(by: { $0.0 < $1.0 }) {
-            let key = "\(summary.experiment)/\(summary.variant)"
+            var summary = summary
+            if summary.seed == nil { summary.seed = seedInConfig(beside: (dir as NSString).appendingPathComponent(path)) }
+            let key = "\(summary.experiment)/\(summary.variant)/seed \(summary.seed ?? 1)"
             if let older = newest[key] {
                 FileHandle.standardError.write(Data("results: \(key): using \(path), not the older \(older.0)\n".utf8))
             }
             newest[key] = (path, summary)
         }
         let order = ["shallow", "deep", "deep-euler", "multilevel", "rk2"]
-        return newest.values.map(\.1).sorted { (order.firstIndex(of: $0.variant) ?? 9) < (order.firstIndex(of: $1.variant) ?? 9) }
+        return newest.values.map(\.1).sorted {
+            let a = (order.firstIndex(of: $0.variant) ?? 9, $0.variant, $0.seed ?? 1)
+            let b = (order.firstIndex(of: $1.variant) ?? 9, $1.variant, $1.seed ?? 1)
+            return a < b
+        }
+    }
+
+    /// The seed in the config.yaml beside a summary.json written before summaries recorded it.
+    private func seedInConfig(beside summary: String) -> Int? {
+        let config = ((summary as NSString).deletingLastPathComponent as NSString).appendingPathComponent("config.yaml")
+        guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("seed:") {
+            return Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 
     /// The comparison directory (`…-compare-…`, holding compare-configs.json) above `path` whose

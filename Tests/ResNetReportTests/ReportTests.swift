@@ -246,9 +246,15 @@ final class RunReportTests: XCTestCase {
         let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
         let doc = XMLCollector.parse(html)  // the page is also well-formed XML
         XCTAssertEqual(doc.all("title").first?.text, "fashion <compare>")
-        let rows = doc.all("tr").dropFirst().map { $0.text }
-        XCTAssertEqual(rows.count, 3)
-        let cells = doc.all("td").map(\.text)
+        // Two tables: the comparison over seeds (what the terminal prints), then every run.
+        XCTAssertEqual(doc.all("table").count, 2)
+        XCTAssertEqual(doc.all("tr").count, 8)
+        let all = doc.all("td").map(\.text)
+        XCTAssertEqual(Array(all[0..<8]), ["shallow", "1", "90.00", "76.50", "60.0", "never (0 of 1)", "+40.0 %", "–"])
+        XCTAssertEqual(Array(all[16..<24]), ["multilevel", "1", "90.00", "76.50", "80.0", "never (0 of 1)", "+20.0 %", "–"])
+        XCTAssertTrue(html.contains("multilevel took 20 % less training-step time (1 seed)"), html)
+        XCTAssertTrue(html.contains("thesis: multi-level reaches"), html)
+        let cells = Array(all[24...])
         XCTAssertEqual(Array(cells[0..<8]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "80", "+40.0 %"])
         XCTAssertEqual(Array(cells[8..<16]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "120", "–"])
         XCTAssertEqual(Array(cells[16..<24]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
@@ -401,11 +407,11 @@ final class TimeSavingTests: XCTestCase {
         XCTAssertTrue(table[2].hasPrefix("| shallow |") && table[2].contains("| +40.0% |"), table[2])
         XCTAssertTrue(table[3].hasPrefix("| deep |") && table[3].contains("| – |"), table[3])
         XCTAssertTrue(table[4].hasPrefix("| multilevel |") && table[4].contains("| +20.0% |"), table[4])
-        XCTAssertTrue(ReportTable.headline(runs)?.hasSuffix("— 20 % less time") ?? false, "\(String(describing: ReportTable.headline(runs)))")
+        XCTAssertTrue(ReportTable.headline(runs)?.hasSuffix("— multilevel took 20 % less training-step time (1 seed)") ?? false, "\(String(describing: ReportTable.headline(runs)))")
         var slower = runs
         slower[2] = syntheticRun(variant: "multilevel", levels: [(2, 1, "euler"), (3, 0.5, "euler")], switches: [5],
                                  seconds: [70, 55], peakMB: 118)
-        XCTAssertTrue(ReportTable.headline(slower)?.hasSuffix("— 25 % more time") ?? false, "\(String(describing: ReportTable.headline(slower)))")
+        XCTAssertTrue(ReportTable.headline(slower)?.hasSuffix("— multilevel took 25 % more training-step time (1 seed)") ?? false, "\(String(describing: ReportTable.headline(slower)))")
     }
 }
 
@@ -452,7 +458,13 @@ final class TimeToMetricTests: XCTestCase {
         XCTAssertEqual(chart.series[0].points.map(\.x), (1...10).map { 6 * Double($0) })   // 60 s over 10 epochs
         XCTAssertEqual(chart.series[2].points.map(\.x), [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5])
         XCTAssertEqual(chart.series[2].points.map(\.y), runs[2].history.map { 100 * $0.testMetric })
-        XCTAssertTrue(RunReport.timeSVG(runs).contains("training seconds"))
+        XCTAssertTrue(RunReport.timeSVG(runs).contains("training-step seconds"))
+        // A stalled epoch counts at its level's median, as the tables count it.
+        runs[2].history[1].epochSeconds = 50
+        XCTAssertEqual(RunReport.timeChart(runs).series[2].points.map(\.x), [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5])
+        // The target line sits at the experiment's default (90.5 % for Fashion-MNIST).
+        XCTAssertEqual(RunReport.timeChart(runs).target?.y, 90.5)
+        XCTAssertTrue(RunReport.timeSVG(runs, target: 0.8).contains("target 80.00 %"))
     }
 
     func testEpochsCSVHasOneRowPerEpochWithCumulativeWallSeconds() {

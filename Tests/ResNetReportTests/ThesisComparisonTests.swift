@@ -17,19 +17,54 @@ final class ThesisComparisonTests: XCTestCase {
         return s
     }
 
+    /// Runs of `variant` for seeds 1, 2, 3…, one per metric (and time) given.
+    func seeded(_ experiment: String, _ variant: String, metrics: [Double], seconds: [Double]? = nil,
+                scale: RunScale = .thesis) -> [RunSummary] {
+        metrics.enumerated().map { i, m in
+            var r = run(experiment, variant, metric: m, seconds: seconds?[i] ?? 100, scale: scale)
+            r.seed = i + 1
+            return r
+        }
+    }
+
     func testFashionAtTheThesisScaleWithinOnePointAndFasterIsReproduced() {
+        let v = ThesisComparison.verdict(experiment: "fashion", runs:
+            seeded("fashion", "deep", metrics: [0.9080, 0.9100, 0.9110], seconds: [540, 545, 538])
+            + seeded("fashion", "multilevel", metrics: [0.9120, 0.9125, 0.9150], seconds: [500, 505, 490]))
+        XCTAssertEqual(v.outcome, .reproduced, v.detail)
+        XCTAssertEqual(v.seeds, 3)
+        XCTAssertTrue(v.line.contains("3 seeds"), v.line)
+    }
+
+    func testOneSeedIsNeverAVerdict() {
+        // One seed, however clear: no interval, so undecided.
         let v = ThesisComparison.verdict(experiment: "fashion", runs: [
             run("fashion", "deep", metric: 0.9080, seconds: 540), run("fashion", "multilevel", metric: 0.9120, seconds: 500),
         ])
-        XCTAssertEqual(v.outcome, .reproduced, v.detail)
+        XCTAssertEqual(v.outcome, .undecided, v.detail)
+        XCTAssertEqual(v.seeds, 1)
+        XCTAssertTrue(v.detail.contains("no interval"), v.detail)
+    }
+
+    func testTheIntervalRule() {
+        // Paired gains −0.2, −0.1, 0.0 points: mean −0.1, sd 0.1, 95 % interval ±4.303·0.1/√3 = ±0.248 points.
+        let gains = [-0.002, -0.001, 0.0]
+        XCTAssertEqual(ThesisComparison.decide(gains: gains, margin: -0.01, savings: [0.2, 0.1, 0.3]), .holds)
+        // Inside the tolerance but one seed took longer: undecided; every seed longer: refuted.
+        XCTAssertEqual(ThesisComparison.decide(gains: gains, margin: -0.01, savings: [0.2, -0.1, 0.3]), .undecided)
+        XCTAssertEqual(ThesisComparison.decide(gains: gains, margin: -0.01, savings: [-0.2, -0.1, -0.3]), .refuted)
+        // Interval [−0.348, +0.148] points against a margin of −0.3 points: straddles it.
+        XCTAssertEqual(ThesisComparison.decide(gains: gains, margin: -0.003, savings: nil), .undecided)
+        // Entirely below the margin.
+        XCTAssertEqual(ThesisComparison.decide(gains: [-0.03, -0.031, -0.029], margin: -0.01, savings: nil), .refuted)
+        XCTAssertEqual(ThesisComparison.decide(gains: [0.5], margin: 0, savings: [0.5]), .undecided)
     }
 
     func testReducedRunsAreNotComparableWhateverTheyShow() {
         for scale in [RunScale.reduced, .modified] {
-            let v = ThesisComparison.verdict(experiment: "fashion", runs: [
-                run("fashion", "deep", metric: 0.9114, seconds: 540, scale: scale),
-                run("fashion", "multilevel", metric: 0.9156, seconds: 400, scale: scale),
-            ])
+            let v = ThesisComparison.verdict(experiment: "fashion", runs:
+                seeded("fashion", "deep", metrics: [0.9114, 0.9110], seconds: [540, 540], scale: scale)
+                + seeded("fashion", "multilevel", metrics: [0.9156, 0.9150], seconds: [400, 400], scale: scale))
             XCTAssertEqual(v.outcome, .notComparable, v.detail)
             XCTAssertTrue(v.detail.contains(scale.phrase), v.detail)
         }
@@ -37,59 +72,56 @@ final class ThesisComparisonTests: XCTestCase {
 
     func testASavingBetweenNetworksThatDidNotLearnCountsForNothing() {
         // The regression at the thesis's printed settings: both networks stay at the mean.
-        let v = ThesisComparison.verdict(experiment: "regression", runs: [
-            run("regression", "deep", metric: 15.15, seconds: 0.10), run("regression", "multilevel", metric: 15.04, seconds: 0.09),
-        ])
+        let v = ThesisComparison.verdict(experiment: "regression", runs:
+            seeded("regression", "deep", metrics: [15.15, 15.1], seconds: [0.10, 0.1])
+            + seeded("regression", "multilevel", metrics: [15.04, 15.0], seconds: [0.09, 0.09]))
         XCTAssertEqual(v.outcome, .notComparable, v.detail)
         XCTAssertTrue(v.detail.contains("did not learn"), v.detail)
         // Chance-level accuracy likewise.
-        let chance = ThesisComparison.verdict(experiment: "fashion", runs: [
-            run("fashion", "deep", metric: 0.10, seconds: 540), run("fashion", "multilevel", metric: 0.10, seconds: 400),
-        ])
+        let chance = ThesisComparison.verdict(experiment: "fashion", runs:
+            seeded("fashion", "deep", metrics: [0.10, 0.11], seconds: [540, 540])
+            + seeded("fashion", "multilevel", metrics: [0.10, 0.1], seconds: [400, 400]))
         XCTAssertEqual(chance.outcome, .notComparable, chance.detail)
     }
 
     func testAClaimThatFailsAtFullScaleIsRefuted() {
-        // Multi-level slower than deep.
-        let slower = ThesisComparison.verdict(experiment: "fashion", runs: [
-            run("fashion", "deep", metric: 0.911, seconds: 500), run("fashion", "multilevel", metric: 0.912, seconds: 520),
-        ])
+        // Multi-level slower than deep for every seed.
+        let slower = ThesisComparison.verdict(experiment: "fashion", runs:
+            seeded("fashion", "deep", metrics: [0.911, 0.912, 0.910], seconds: [500, 500, 500])
+            + seeded("fashion", "multilevel", metrics: [0.912, 0.913, 0.911], seconds: [520, 530, 510]))
         XCTAssertEqual(slower.outcome, .refuted, slower.detail)
-        // Multi-level clearly worse.
-        let worse = ThesisComparison.verdict(experiment: "regression", runs: [
-            run("regression", "deep", metric: 0.6, seconds: 10, scale: .reading),
-            run("regression", "multilevel", metric: 1.9, seconds: 8, scale: .reading),
-        ])
+        // Multi-level clearly worse (error norm 1.9 against 0.6: tolerance 0.25).
+        let worse = ThesisComparison.verdict(experiment: "regression", runs:
+            seeded("regression", "deep", metrics: [0.6, 0.65, 0.62], seconds: [10, 10, 10], scale: .reading)
+            + seeded("regression", "multilevel", metrics: [1.9, 1.8, 2.0], seconds: [8, 8, 8], scale: .reading))
         XCTAssertEqual(worse.outcome, .refuted, worse.detail)
-        // RK2 not better than Euler.
-        let rk2 = ThesisComparison.verdict(experiment: "rk2-regression", runs: [
-            run("rk2-regression", "deep", metric: 0.9), run("rk2-regression", "rk2", metric: 0.8),
-        ])
+        XCTAssertTrue(worse.detail.contains("worse on average"), worse.detail)
+        // RK2 not better than half of Euler's error.
+        let rk2 = ThesisComparison.verdict(experiment: "rk2-regression", runs:
+            seeded("rk2-regression", "deep", metrics: [0.9, 0.95, 0.92]) + seeded("rk2-regression", "rk2", metrics: [0.8, 0.82, 0.81]))
         XCTAssertEqual(rk2.outcome, .refuted, rk2.detail)
     }
 
     func testAClaimThatHoldsUnderOurReadingIsNotCalledReproduced() {
-        let v = ThesisComparison.verdict(experiment: "regression", runs: [
-            run("regression", "deep", metric: 0.70, seconds: 10, scale: .reading),
-            run("regression", "multilevel", metric: 0.80, seconds: 8, scale: .reading),
-        ])
+        let v = ThesisComparison.verdict(experiment: "regression", runs:
+            seeded("regression", "deep", metrics: [0.70, 0.72, 0.71], seconds: [10, 10, 10], scale: .reading)
+            + seeded("regression", "multilevel", metrics: [0.80, 0.78, 0.79], seconds: [8, 8.5, 8.2], scale: .reading))
         XCTAssertEqual(v.outcome, .holds, v.detail)
         XCTAssertTrue(v.detail.contains(RunScale.reading.phrase), v.detail)
     }
 
     func testAccuracyOutsideOnePointOfTheThesisHoldsButIsNotReproduced() {
-        let v = ThesisComparison.verdict(experiment: "fashion", runs: [
-            run("fashion", "deep", metric: 0.885, seconds: 540), run("fashion", "multilevel", metric: 0.887, seconds: 500),
-        ])
+        let v = ThesisComparison.verdict(experiment: "fashion", runs:
+            seeded("fashion", "deep", metrics: [0.885, 0.886, 0.884], seconds: [540, 540, 540])
+            + seeded("fashion", "multilevel", metrics: [0.887, 0.886, 0.888], seconds: [500, 500, 500]))
         XCTAssertEqual(v.outcome, .holds, v.detail)
         XCTAssertTrue(v.detail.contains("outside the tolerance"), v.detail)
     }
 
     func testRK2RegressionNeedsOnlyTheRK2NetworkToLearn() {
         // The thesis's own figures: Euler 9.792 (near the plateau), RK2 0.439.
-        let v = ThesisComparison.verdict(experiment: "rk2-regression", runs: [
-            run("rk2-regression", "deep", metric: 9.5), run("rk2-regression", "rk2", metric: 0.45),
-        ])
+        let v = ThesisComparison.verdict(experiment: "rk2-regression", runs:
+            seeded("rk2-regression", "deep", metrics: [9.5, 9.7, 9.6]) + seeded("rk2-regression", "rk2", metrics: [0.45, 0.5, 0.44]))
         XCTAssertEqual(v.outcome, .reproduced, v.detail)
     }
 
