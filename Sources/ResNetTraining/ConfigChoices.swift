@@ -73,6 +73,17 @@ public enum SwitchRule: String, ConfigChoice, CaseIterable {
     case plateau
 }
 
+/// The step size h of each level after the first.
+public enum StepRule: String, ConfigChoice, CaseIterable {
+    /// Halved at every switch (the thesis).
+    case halve
+    /// Chosen so that blocks × h stays the first level's (the groups' ODEs keep their end time):
+    /// 2 → 3 blocks takes h from 1 to 2/3 instead of 1/2.
+    case depth
+    /// Kept as it is.
+    case keep
+}
+
 /// What happens to the optimizer's state buffers at a level switch.
 public enum OptimizerStateOnSwitch: String, ConfigChoice, CaseIterable {
     /// Mapped like the weights (every new block takes the state of the block it copies).

@@ -13,7 +13,7 @@ extension ExperimentConfig {
         case seed, subset, dataDir = "data-dir", localBN = "local-bn", preciseBN = "precise-bn"
         case checkpointEvery = "checkpoint-every", keepCheckpoints = "keep-checkpoints"
         case savedActivations = "saved-activations", head, inputLayer = "input-layer", initialization = "init"
-        case inputScaling = "input-scaling", augment, preset
+        case inputScaling = "input-scaling", augment, preset, hRule = "h-rule"
         case trainPoints = "train-points", testPoints = "test-points", noise
 
         /// The Swift property name: the key of the JSON form (`config_json` in checkpoints and
@@ -63,6 +63,7 @@ extension ExperimentConfig {
             case .initialization: return ModelSpec.Initialization.spelledChoices
             case .inputScaling: return InputScaling.spelledChoices
             case .preset: return Preset.spelledChoices
+            case .hRule: return StepRule.spelledChoices
             default: return nil
             }
         }

@@ -27,7 +27,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var levels: [Int]
     /// `insert` (n → 2n−1) or `double` (n → 2n).
     public var prolongation: Prolongation
-    /// Step size of the first level; halved at every switch.
+    /// Step size of the first level; halved at every switch unless `hRule` says otherwise.
     public var h: Double
     /// Integrator per level (`euler`, `midpoint`/`rk2`, `heun`, `rk4`); the last one repeats.
     public var integrators: [Integrator]
@@ -91,6 +91,10 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// the networks to learn) or `thesis` (the thesis's settings as printed). Absent: fit.
     public var preset: Preset? = nil
 
+    /// The step h of the later levels: `halve` (the thesis), `depth` (blocks × h kept) or `keep`.
+    /// Absent in configs written before it existed: halve.
+    public var hRule: StepRule? = nil
+
     /// Regression data: training and test points, and the noise standard deviation.
     public var trainPoints: Int
     public var testPoints: Int
@@ -146,8 +150,17 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         return b
     }
 
-    /// Step size at `level`: h halved at every switch.
-    public func h(atLevel level: Int) -> Double { h / pow(2, Double(level)) }
+    /// Step size at `level`: by `hRule`, h halved at every switch (the default), scaled so that
+    /// blocks × h stays the first level's (per the first group), or kept.
+    public func h(atLevel level: Int) -> Double {
+        switch hRule ?? .halve {
+        case .halve: return h / pow(2, Double(level))
+        case .keep: return h
+        case .depth:
+            let first = blocks(atLevel: 0).first ?? 1, now = blocks(atLevel: level).first ?? 1
+            return now > 0 ? h * Double(first) / Double(now) : h
+        }
+    }
 
     /// Integrator at `level`; the list's last entry repeats.
     public func integrator(atLevel level: Int) -> Integrator {

@@ -15,3 +15,4 @@ extension OptimizerKind: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
 extension InputScaling: ExpressibleByArgument {}
 extension Preset: ExpressibleByArgument {}
+extension StepRule: ExpressibleByArgument {}

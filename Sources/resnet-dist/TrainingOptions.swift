@@ -29,6 +29,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("h"), parsing: .unconditional, help: "Step size h of the first level (halved at every switch).")
     var stepSize: Double?
 
+    @Option(name: .customLong("h-rule"), help: "Step size of the later levels: halve (at every switch, the thesis), depth (blocks × h kept: 2 → 3 blocks takes h from 1 to 2/3) or keep.")
+    var hRule: StepRule?
+
     @Option(help: ArgumentHelp("Residual blocks per group at the first level, e.g. 2,2 (one number = every group).", valueName: "n,n,…"))
     var blocks: String?
 
@@ -140,6 +143,7 @@ struct TrainingOptions: ParsableArguments {
         add(.lr, lr)
         add(.optimizer, optimizer)
         add(.h, stepSize)
+        add(.hRule, hRule)
         add(.blocks, blocks)
         add(.integrators, integrator)
         add(.prolongation, prolongation)

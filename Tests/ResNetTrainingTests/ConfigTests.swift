@@ -267,4 +267,29 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(LevelSchedule.plateaued([1.0, 0.999, 0.998], patience: 2, minImprovement: 0.01))
         XCTAssertFalse(LevelSchedule.plateaued([1.0, 0.999, 0.98], patience: 2, minImprovement: 0.01))
     }
+
+    func testStepRuleOfTheLaterLevels() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")   // 2 → 3 blocks
+        XCTAssertNil(c.hRule)
+        XCTAssertEqual(c.h(atLevel: 1), 0.5)
+        c.hRule = .depth
+        XCTAssertEqual(c.h(atLevel: 1), 2.0 / 3.0, accuracy: 1e-15)   // 2 × 1 = 3 × 2/3
+        c.blocks = [1, 1]
+        c.levels = [1, 2, 3]
+        c.switchEpochs = [10, 20]
+        XCTAssertEqual(c.h(atLevel: 1), 0.5)
+        XCTAssertEqual(c.h(atLevel: 2), 1.0 / 3.0, accuracy: 1e-15)
+        c.hRule = .keep
+        XCTAssertEqual(c.h(atLevel: 2), 1)
+        c.hRule = .halve
+        XCTAssertEqual(c.h(atLevel: 2), 0.25)
+        // Written and read back by its key; the flag spells it the same way.
+        c.hRule = .depth
+        XCTAssertTrue(try c.yaml().contains("h-rule: depth"))
+        XCTAssertEqual(try ExperimentConfig.decode(try c.yaml(), source: "test").hRule, .depth)
+        var d = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
+        try d.apply(flags: [(key: .hRule, text: "keep")], source: "command line")
+        XCTAssertEqual(d.hRule, .keep)
+        XCTAssertThrowsError(try d.apply(flags: [(key: .hRule, text: "double")], source: "command line"))
+    }
 }
