@@ -58,6 +58,9 @@ public enum ThesisComparison {
     /// a multi-level or RK2 network within one point of the baseline as reaching its accuracy.
     public static let accuracyTolerance = 0.01
 
+    /// The goal of `fashion-fast`: at most 0.3 accuracy points under deep, at least 35 % less time.
+    static let fastTolerance = 0.003, fastSaving = 0.35
+
     /// How far below the baseline a variant may be and still count as reaching its quality:
     /// one accuracy point, or for an error norm 25 % of the baseline's mean norm (at least 0.25:
     /// a fitted network's norm varies that much from seed to seed).
@@ -136,7 +139,19 @@ public enum ThesisComparison {
         let detail: String
         let seeds: Int
         switch experiment {
-        case "regression", "fashion", "cifar", "fashion-fast":
+        case "fashion-fast":
+            claim = "the fast multi-level schedule reaches deep's accuracy (within 0.3 points) in at most 0.65× deep's training-step time"
+            guard let deep = variant("deep"), let ml = variant("multilevel") else {
+                return Verdict(claim: claim, outcome: .incomplete, detail: "needs the deep and multilevel runs", seeds: 0)
+            }
+            involved = [deep, ml]
+            let p = PairedComparison(other: ml, base: deep)
+            let margin = -fastTolerance
+            seeds = p.seeds.count
+            // A saving counts only from 35 %: decide's "positive for every seed" on saving − 0.35.
+            outcome = decide(gains: p.gains, margin: margin, savings: p.savings.map { $0 - fastSaving })
+            detail = "\(gainText(p, margin: margin)); \(savingText(p)) (needs ≥ +35 % for every seed)"
+        case "regression", "fashion", "cifar":
             claim = "multi-level reaches the deep network's test metric in less training time than the deep network"
             guard let deep = variant("deep"), let ml = variant("multilevel") else {
                 return Verdict(claim: claim, outcome: .incomplete, detail: "needs the deep and multilevel runs", seeds: 0)
@@ -187,6 +202,7 @@ public enum ThesisComparison {
             return Verdict(claim: "", outcome: .incomplete, detail: "unknown experiment \(experiment)", seeds: 0)
         }
         let scales = Set(runs.map { $0.scale ?? .modified })
+        if scales == [.beyond] { return Verdict(claim: claim, outcome: outcome, detail: "at \(RunScale.beyond.phrase); \(detail)", seeds: seeds) }
         if let worst = [RunScale.reduced, .modified].first(where: scales.contains) {
             return Verdict(claim: claim, outcome: .notComparable, detail: "\(worst.phrase); \(detail)", seeds: seeds)
         }

@@ -11,6 +11,8 @@ public enum RunScale: String, Codable, Sendable {
     case reduced
     /// Another model or optimiser setting than the thesis's (blocks, widths, lr, batch, …).
     case modified
+    /// An experiment of ours beyond the thesis's, at its full scale (all the data and epochs).
+    case beyond
 
     /// Words for tables and verdicts.
     public var phrase: String {
@@ -19,6 +21,7 @@ public enum RunScale: String, Codable, Sendable {
         case .reading: return "our reading of the thesis"
         case .reduced: return "reduced scale"
         case .modified: return "modified settings"
+        case .beyond: return "our schedule beyond the thesis, full scale"
         }
     }
 }
@@ -32,6 +35,7 @@ extension ExperimentConfig {
         if subset != 0 || trainPoints < thesis.trainPoints || testPoints < thesis.testPoints || epochs < thesis.epochs {
             return .reduced
         }
+        if Experiment.named(experiment)?.isBeyondThesis == true { return self == thesis ? .beyond : .modified }
         let sameModel = model == thesis.model && width == thesis.width && channels == thesis.channels
             && blocks == thesis.blocks && levels == thesis.levels && integrators == thesis.integrators
             && activation == thesis.activation && h == thesis.h && prolongation == thesis.prolongation
