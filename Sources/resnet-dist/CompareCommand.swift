@@ -114,7 +114,10 @@ struct CompareCommand: ParsableCommand {
                 let table = SeedTable(variants: SeededVariant.group(summaries), target: goal).markdown
                 print("\n\(name) on \(comm.size) rank\(comm.size == 1 ? "" : "s"), \(seedCount) seed\(seedCount == 1 ? "" : "s") (mean ± standard deviation):\n")
                 print(table)
-                for line in ReportTable.perSeedDifferences(summaries) { print(line) }
+                let perRun = ReportTable.comparison(summaries)
+                // One seed: the run's own details (blocks, time per level, memory) instead.
+                if seedCount == 1 { print("\n" + perRun) }
+                for line in ReportTable.perSeedDifferences(summaries) where seedCount > 1 { print(line) }
                 if let line = ReportTable.headline(summaries) { print("\n\(line)") }
                 let v = ThesisComparison.verdict(experiment: name, runs: summaries)
                 if v.outcome != .incomplete { print("thesis: \(v.line)") }
@@ -127,7 +130,6 @@ struct CompareCommand: ParsableCommand {
                 }
                 try RunReport.write(runs: summaries, fit: fit, directory: directory,
                                     title: "\(name): \(names.joined(separator: ", "))", target: goal)
-                let perRun = ReportTable.comparison(summaries)
                 try (table + "\n\n" + SeedTable.footnote + "\n\nEvery run:\n\n" + perRun + "\n")
                     .write(toFile: directory + "/comparison.md", atomically: true, encoding: .utf8)
             }

@@ -89,10 +89,10 @@ else fail "stale temporary file: exit $rc, $(ls -a "$pdir" | grep -c '\.tmp-') l
 # --- A killed compare: results skip it, compare --resume finishes it ---------------------------
 # The killed comparison and a complete one of the same experiment share one --out, as when a
 # user starts the comparison again after a kill.
-cmp=(--experiment regression --epochs 200 --checkpoint-every 20 --quiet --out "$L/cmp")
+cmp=(--experiment regression --epochs 200 --seeds 2 --checkpoint-every 20 --quiet --out "$L/cmp")
 "$BIN" compare "${cmp[@]}" > /dev/null 2>&1 &
 job=$!
-for _ in $(seq 1 400); do ls "$L"/cmp/*/regression-deep-*/checkpoint-epoch-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
+for _ in $(seq 1 400); do ls "$L"/cmp/*/seed-1/regression-deep-*/checkpoint-epoch-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
 kill -9 $job 2>/dev/null; wait $job 2>/dev/null
 cdir=$(run_dir "$L/cmp"); cdir=${cdir%/}
 "$BIN" compare "${cmp[@]}" > /dev/null 2>&1
@@ -104,8 +104,8 @@ if grep -q "results: skipping the unfinished comparison $cdir (no comparison.md)
 else fail "results with a killed comparison beside a complete one"; echo "$out" | head -6; fi
 if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1 && [ -e "$cdir/comparison.md" ]; then
   ref=$(cut -d'|' -f2,5 "$refdir/comparison.md"); got=$(cut -d'|' -f2,5 "$cdir/comparison.md")
-  if [ "$ref" = "$got" ] && [ "$(ls -d "$cdir"/regression-*/ | wc -l)" -eq 3 ]; then
-    pass "compare --resume: finished variants kept, the killed one continued, the rest trained; same test metrics as an uninterrupted compare"
+  if [ "$ref" = "$got" ] && [ "$(ls -d "$cdir"/seed-*/regression-*/ | wc -l)" -eq 6 ]; then
+    pass "compare --resume (2 seeds): finished variants kept, the killed one continued, the rest trained; same test metrics as an uninterrupted compare"
   else fail "compare --resume metrics differ: $got vs $ref"; fi
 else fail "compare --resume: $(tail -2 "$L/cmp-resume.txt")"; fi
 
@@ -116,15 +116,16 @@ printf '# Title\n\n<!-- results:begin -->\nstale\n<!-- results:end -->\n\nafter\
 if timeout 20 "$BIN" results "$refdir" --charts "$L/charts" --readme "$L/README.md" > "$L/results.txt" 2>&1 \
    && ! grep -q stale "$L/README.md" && head -1 "$L/README.md" | grep -q '^# Title$' && tail -1 "$L/README.md" | grep -q '^after$' \
    && [ "$(grep -c '^| regression | ' "$L/README.md")" -eq 3 ] \
-   && grep -q '](charts/regression-time.svg)' "$L/README.md" && grep -q 'training seconds' "$L/charts/regression-time.svg" \
-   && [ "$(wc -l < "$(ls -d "$refdir"/regression-deep-*/ | head -1)metrics.csv")" -eq 201 ]; then
+   && grep -q '](charts/regression-time.svg)' "$L/README.md" && grep -q 'training-step seconds' "$L/charts/regression-time.svg" \
+   && grep -q 'target error norm 1.000' "$L/charts/regression-time.svg" \
+   && [ "$(wc -l < "$(ls -d "$refdir"/seed-1/regression-deep-*/ | head -1)metrics.csv")" -eq 201 ]; then
   pass "results --readme rebuilds the marked block with a linked time-to-metric chart; metrics.csv has a row per epoch"
 else fail "results --charts --readme: $(head -3 "$L/results.txt")"; fi
 
 # A comparison stopped by a signal says how to continue it (as a whole), and continues exactly.
-"$BIN" compare --experiment regression --epochs 200 --checkpoint-every 20 --quiet --out "$L/cmp-stop" > "$L/cmp-stop.txt" 2>&1 &
+"$BIN" compare --experiment regression --epochs 200 --seeds 2 --checkpoint-every 20 --quiet --out "$L/cmp-stop" > "$L/cmp-stop.txt" 2>&1 &
 job=$!
-for _ in $(seq 1 400); do ls "$L"/cmp-stop/*/regression-deep-*/checkpoint-epoch-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
+for _ in $(seq 1 400); do ls "$L"/cmp-stop/*/seed-1/regression-deep-*/checkpoint-epoch-*.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
 kill -TERM $job 2>/dev/null; wait $job; rc=$?
 sdir=$(run_dir "$L/cmp-stop"); sdir=${sdir%/}
 if [ $rc -ne 0 ] && grep -q "^resnet-dist: stopped by SIGTERM .*; continue with: resnet-dist compare --resume $sdir\$" "$L/cmp-stop.txt" \
