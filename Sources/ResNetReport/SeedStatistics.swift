@@ -192,7 +192,7 @@ public struct SeedTable {
             let toTarget: String
             if reached.isEmpty { toTarget = "never (0 of \(times.count))" }
             else {
-                toTarget = String(format: "%.1f", SeedSample(reached).median)
+                toTarget = Self.seconds(SeedSample(reached).median)
                     + (reached.count < times.count ? " (\(reached.count) of \(times.count) reached it)" : "")
             }
             var saving = "–"
@@ -205,9 +205,13 @@ public struct SeedTable {
             }
             return [v.variant, v.seeds.map(String.init).joined(separator: ","),
                     v.finalMetric.text(scale: scale, digits: digits), v.lastTenMedian.text(scale: scale, digits: digits),
-                    v.trainingSeconds.text(digits: 1), toTarget, saving, versusTrivial(v)]
+                    v.trainingSeconds.text(digits: Self.secondsDigits(v.trainingSeconds.mean)), toTarget, saving, versusTrivial(v)]
         }
     }
+
+    /// Seconds with three significant digits or one decimal, whichever shows more (0.642, 12.4, 1282.0).
+    static func secondsDigits(_ s: Double) -> Int { s < 1 ? 3 : s < 10 ? 2 : 1 }
+    static func seconds(_ s: Double) -> String { String(format: "%.\(secondsDigits(s))f", s) }
 
     /// The mean metric against the trivial predictor's: "8.6× the majority class (10 %)" (always
     /// predicting the test set's most frequent class) or "7.0 % of the mean predictor" ("–" when unknown).
