@@ -86,7 +86,8 @@ public enum ReportTable {
 
     /// The thesis-style comparison of variants (Markdown). Time in three columns: the whole run's
     /// wall time, its training steps and its test passes ("–" for runs that did not record them);
-    /// the rest is level switches, checkpoints and bookkeeping.
+    /// the rest is level switches, checkpoints and bookkeeping. Training steps are counted as in
+    /// every table and chart: each level's epochs at its median epoch time.
     public static func comparison(_ runs: [RunSummary]) -> String {
         let deep = runs.first(where: \.isDeepBaseline)
         var lines = [
@@ -100,11 +101,11 @@ public enum ReportTable {
             } else {
                 saving = "–"
             }
-            let perLevel = s.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
+            let perLevel = s.robustLevelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
             let evaluation = s.evalSeconds.map { String(format: "%.2f", $0) } ?? "–"
             lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %.2f | %@ | %@ | %.0f | %@ | %@ |",
                                 s.variant, s.finalBlocks.map(String.init).joined(separator: ","), s.finalTrainLoss,
-                                formatMetric(s), s.trainSeconds, s.stepSeconds, evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
+                                formatMetric(s), s.trainSeconds, s.robustTrainingSeconds, evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
                                 versusTrivial(s)))
         }
         return lines.joined(separator: "\n")

@@ -246,6 +246,9 @@ final class RunReportTests: XCTestCase {
         let table = SeedTable(variants: SeededVariant.group([run]), target: 0.9)
         let column = try XCTUnwrap(table.header.firstIndex(of: "training steps (s)"))
         XCTAssertEqual(table.rows[0][column] + " s", xml.all("text", cls: "bar-total").first?.text)
+        // The per-run tables (comparison.md, index.html) give the wall time and the same steps.
+        XCTAssertTrue(ReportTable.comparison([run]).contains("| 2.10 | 1.60 | – | 1.60 |"), ReportTable.comparison([run]))
+        XCTAssertEqual(Array(RunReport.tableRows([run])[0][4...6]), ["2.10", "1.60", "1.60"])
     }
 
     /// Two variants with the same curve: each keeps markers of its own shape, at other points.
@@ -287,9 +290,9 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("multilevel took 20 % less training-step time (1 seed)"), html)
         XCTAssertTrue(html.contains("thesis: multi-level reaches"), html)
         let cells = Array(all[24...])
-        XCTAssertEqual(Array(cells[0..<8]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "80", "+40.0 %"])
-        XCTAssertEqual(Array(cells[8..<16]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "120", "–"])
-        XCTAssertEqual(Array(cells[16..<24]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
+        XCTAssertEqual(Array(cells[0..<9]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "60.00", "80", "+40.0 %"])
+        XCTAssertEqual(Array(cells[9..<18]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "100.00", "120", "–"])
+        XCTAssertEqual(Array(cells[18..<27]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
         XCTAssertEqual(doc.all("svg").count, 4)
         XCTAssertEqual(doc.all("figure").map { $0.attributes["id"] }, ["loss.svg", "metric.svg", "time.svg", "cost.svg"])
         XCTAssertEqual(doc.all("path", cls: "series").count, 9)

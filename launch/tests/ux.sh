@@ -84,7 +84,7 @@ for c in "" train compare eval results bench selftest export-peer experiments; d
   [ -n "$w" ] && wrapped="$wrapped [$c: $w]"
 done
 if grep -qE -- "--epochs <epochs> .*Default: 1000 \(regression, rk2-regression\), 50 \(fashion" <<<"$help" \
-   && grep -qE -- "--batch-size <batch-size> .*Default: 256 \(regression" <<<"$help" \
+   && grep -A1 -- "--batch-size <batch-size>" <<<"$help" | grep -q "Default: 256 (regression" \
    && grep -qE -- "--lr <lr> .*Default: 0.005 \(regression" <<<"$help" \
    && grep -q -- "compare: continue the comparison in this directory" <<<"$chelp" && [ $sok -eq 1 ] && [ -z "$wrapped" ]; then
   pass "help: defaults of --epochs/--batch-size/--lr, --resume for compare, selftest's 6 checks alike, examples whole at 80 columns"
