@@ -147,7 +147,7 @@ public enum RunReport {
                                    color: "#000000", width: 2.5)]
         for (i, p) in fit.predictions.enumerated() {
             chart.series.append(PlotSeries(label: p.label, points: Array(zip(fit.x, p.y)).map { ($0, $1) },
-                                           color: Palette.color(i), width: 1.8, dash: i == 0 ? nil : "7 3"))
+                                           color: Palette.color(i), width: 1.8, dash: i == 0 ? nil : "7 3", marker: i))
         }
         if let tx = fit.testX, let ty = fit.testY {
             chart.scatter = ("test points", Array(zip(tx, ty)).map { ($0, $1) })

@@ -132,7 +132,7 @@ struct SelfTestCommand: ParsableCommand {
                 let sums = all.map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
                 let same = Set(sums).count == 1
                 if !same { mismatches += 1 }
-                say(comm, "\(name): \(model.parameterCount) parameters, checksum \(String(sum, radix: 16)) \(same ? "identical on all \(comm.size) ranks" : "DIFFERS across ranks: \(sums)")")
+                say(comm, "\(name): \(model.parameterCount) parameters, checksum \(String(sum, radix: 16)) \(same ? (comm.size == 1 ? "on the 1 rank" : "identical on all \(comm.size) ranks") : "DIFFERS across ranks: \(sums)")")
             }
         }
         var failures = [Double(mismatches)]
