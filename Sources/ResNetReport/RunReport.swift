@@ -275,6 +275,7 @@ public enum RunReport {
         th, td { border-bottom: 1px solid #ccc; padding: 5px 10px; }
         th { background: #f2f2f2; text-align: left; }
         td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+        table.seeds td.num { white-space: normal; }
         figure { margin: 0 0 28px; }
         figcaption { font-size: 13px; color: #555; }
         svg { max-width: 100%; height: auto; }
@@ -286,8 +287,10 @@ public enum RunReport {
         """
         if let first = runs.first {
             let epochs = runs.map(\.epochs).max() ?? first.epochs
+            let variants = Set(runs.map(\.variant)).count, seeds = Set(runs.map { $0.seed ?? 1 }).count
             h += "<p class=\"meta\">experiment \(xmlEscape(first.experiment)) · \(first.ranks) rank\(first.ranks == 1 ? "" : "s") · "
-                + "\(epochs) epochs · \(runs.count) variant\(runs.count == 1 ? "" : "s")</p>\n"
+                + "\(epochs) epochs · \(variants) variant\(variants == 1 ? "" : "s")"
+                + (seeds > 1 ? " × \(seeds) seeds" : "") + "</p>\n"
         }
         h += comparisonHTML(runs, target: target)
         h += "<table class=\"summary\">\n<tr>" + headers.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr>\n"

@@ -251,6 +251,20 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(Array(RunReport.tableRows([run])[0][4...6]), ["2.10", "1.60", "1.60"])
     }
 
+    /// Nine runs (three variants × three seeds) do not fit their names under the bars side by
+    /// side: the names are slanted, every one whole; three runs keep them level.
+    func testManyBarsSlantTheirNamesAndTheMetaLineCountsVariantsAndSeeds() {
+        let runs = (1...3).flatMap { seed in comparedRuns().map { r -> RunSummary in var r = r; r.seed = seed; return r } }
+        let xml = XMLCollector.parse(RunReport.costSVG(runs).render())
+        let names = xml.all("text", cls: "xtick")
+        XCTAssertEqual(names.count, 18)
+        XCTAssertEqual(names[2].text, "multilevel s1")
+        XCTAssertTrue(names.allSatisfy { $0.attributes["transform"]?.hasPrefix("rotate(-40.00 ") ?? false })
+        let three = XMLCollector.parse(RunReport.costSVG(comparedRuns()).render()).all("text", cls: "xtick")
+        XCTAssertTrue(three.allSatisfy { $0.attributes["transform"] == nil })
+        XCTAssertTrue(RunReport.html(runs: runs, fit: nil, title: "t").contains("· 3 variants × 3 seeds</p>"))
+    }
+
     /// Two variants with the same curve: each keeps markers of its own shape, at other points.
     func testIdenticalCurvesStayVisibleByTheirPointMarkers() {
         let a = syntheticRun(variant: "deep", epochs: 30, levels: [(3, 1, "euler")], seconds: [3], peakMB: 10)
