@@ -16,7 +16,10 @@ struct BarPanel {
 
     func draw(_ svg: inout SVGWriter, x0: Double, y0: Double, width: Double, height: Double) {
         let left = x0 + 70, right = x0 + width - (legend.isEmpty ? 16 : 96)
-        let top = y0 + 44, bottom = y0 + height - 50
+        // Category names wider than their slot are written slanted, with room below for them.
+        let slant = Self.slantsLabels(bars.map(\.category), slot: (right - left) / Double(max(1, bars.count)))
+        let longest = Double(bars.map(\.category.count).max() ?? 0)
+        let top = y0 + 44, bottom = y0 + height - (slant ? 24 + 0.64 * longest * Self.characterWidth : 50)
         let totals = bars.map { $0.segments.reduce(0) { $0 + max(0, $1.value) } }
         let ya = PlotAxis.fitting(totals + [0], scale: .linear, pixelLower: bottom, pixelUpper: top + 14)
         svg.text(title, x: x0 + 14, y: y0 + 26, size: 15, weight: "bold", cls: "title")
@@ -42,12 +45,24 @@ struct BarPanel {
             }
             svg.close("g")
             svg.text(bar.totalLabel, x: cx, y: ya.position(base) - 5, size: 11, anchor: "middle", cls: "bar-total")
-            svg.text(bar.category, x: cx, y: bottom + 18, size: 12, anchor: "middle", cls: "xtick")
+            if slant {
+                svg.text(bar.category, x: cx + 4, y: bottom + 14, size: 12, anchor: "end", rotate: -40, cls: "xtick")
+            } else {
+                svg.text(bar.category, x: cx, y: bottom + 18, size: 12, anchor: "middle", cls: "xtick")
+            }
         }
         for (i, entry) in legend.enumerated() {
             let yy = top + 6 + Double(i) * 20
             svg.rect(x: right + 14, y: yy - 7, width: 14, height: 14, fill: entry.color)
             svg.text(entry.label, x: right + 34, y: yy + 4, size: 12, cls: "legend")
         }
+    }
+
+    /// The width of a character at font size 12, roughly (DejaVu Sans averages about 0.55 em).
+    static let characterWidth = 6.8
+
+    /// Whether some name is wider than the slot its bar has (less a little space between names).
+    static func slantsLabels(_ names: [String], slot: Double) -> Bool {
+        names.contains { Double($0.count) * characterWidth > slot - 6 }
     }
 }

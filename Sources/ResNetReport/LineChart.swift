@@ -10,13 +10,18 @@ public struct PlotSeries {
     public var color: String
     public var width: Double
     public var dash: String?
+    /// The shape drawn on some of the points (nil: none): 0 circle, 1 square, 2 triangle,
+    /// 3 diamond, repeating. Curves that coincide stay visible by their markers.
+    public var marker: Int?
 
-    public init(label: String, points: [(x: Double, y: Double)], color: String, width: Double = 2, dash: String? = nil) {
+    public init(label: String, points: [(x: Double, y: Double)], color: String, width: Double = 2, dash: String? = nil,
+                marker: Int? = nil) {
         self.label = label
         self.points = points
         self.color = color
         self.width = width
         self.dash = dash
+        self.marker = marker
     }
 }
 
@@ -107,6 +112,7 @@ struct LineChart {
             if let dash = s.dash { a.append(("stroke-dasharray", dash)) }
             svg.element("path", a)
         }
+        for (i, s) in series.enumerated() { drawPointMarkers(&svg, s, index: i, xa: xa, ya: ya) }
         if let scatter {
             svg.open("g", [("class", "points"), ("data-label", scatter.label), ("fill", "#888888"), ("fill-opacity", "0.6")])
             for p in scatter.points where xa.accepts(p.x) && ya.accepts(p.y) {
@@ -147,6 +153,39 @@ struct LineChart {
         return parts.joined(separator: " ")
     }
 
+    /// About `pointMarkers` markers along a series, each series starting at another offset so
+    /// that the markers of identical curves fall on different points.
+    static let pointMarkers = 12
+
+    static func markerIndices(count: Int, series: Int, of seriesCount: Int) -> [Int] {
+        guard count > 0 else { return [] }
+        let step = max(1, count / pointMarkers)
+        let offset = step * (series % max(1, seriesCount)) / max(1, seriesCount)
+        return Array(stride(from: min(offset, count - 1), to: count, by: step))
+    }
+
+    private func drawPointMarkers(_ svg: inout SVGWriter, _ s: PlotSeries, index: Int, xa: PlotAxis, ya: PlotAxis) {
+        guard let shape = s.marker else { return }
+        svg.open("g", [("class", "point-markers"), ("data-label", s.label), ("fill", s.color),
+                       ("stroke", "#ffffff"), ("stroke-width", "0.8")])
+        for k in Self.markerIndices(count: s.points.count, series: index, of: series.count) {
+            let p = s.points[k]
+            guard xa.accepts(p.x), ya.accepts(p.y) else { continue }
+            Self.drawShape(&svg, shape, x: xa.position(p.x), y: ya.position(p.y))
+        }
+        svg.close("g")
+    }
+
+    static func drawShape(_ svg: inout SVGWriter, _ shape: Int, x: Double, y: Double, r: Double = 3.6) {
+        let n = svgNumber
+        switch shape % 4 {
+        case 0: svg.element("circle", [("cx", n(x)), ("cy", n(y)), ("r", n(r))])
+        case 1: svg.element("rect", [("x", n(x - r)), ("y", n(y - r)), ("width", n(2 * r)), ("height", n(2 * r))])
+        case 2: svg.element("path", [("d", "M\(n(x)),\(n(y - r * 1.2)) L\(n(x + r * 1.1)),\(n(y + r * 0.8)) L\(n(x - r * 1.1)),\(n(y + r * 0.8)) Z")])
+        default: svg.element("path", [("d", "M\(n(x)),\(n(y - r * 1.3)) L\(n(x + r * 1.1)),\(n(y)) L\(n(x)),\(n(y + r * 1.3)) L\(n(x - r * 1.1)),\(n(y)) Z")])
+        }
+    }
+
     private func drawMarkers(_ svg: inout SVGWriter, xa: PlotAxis, top: Double, bottom: Double) {
         // Several variants may switch at the same epoch: draw the line once and stack the labels.
         var drawn: [Double: Int] = [:]
@@ -171,6 +210,11 @@ struct LineChart {
         for s in series {
             let yy = y + row * 20
             svg.line(x, yy, x + 24, yy, stroke: s.color, width: s.width + 0.5, dash: s.dash, cls: "legend-line")
+            if let shape = s.marker {
+                svg.open("g", [("fill", s.color), ("stroke", "#ffffff"), ("stroke-width", "0.8")])
+                Self.drawShape(&svg, shape, x: x + 12, y: yy)
+                svg.close("g")
+            }
             svg.text(s.label, x: x + 30, y: yy + 4, size: 12, cls: "legend")
             row += 1
         }

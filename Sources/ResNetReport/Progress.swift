@@ -8,132 +8,199 @@ import Darwin
 
 /// Training progress for rank 0.
 ///
-/// On a terminal: a bar for the current epoch redrawn in place with `\r` (steps, running loss,
-/// samples/s, time left for the run), then one summary line per epoch. Not on a terminal (CI,
-/// batch jobs): only the per-epoch lines. `quiet`: nothing.
+/// On a terminal: one live line per run, redrawn in place with `\r` (epoch, level, loss, test
+/// metric, samples/s, time left), left on screen as the run's final state when it ends. Not on a
+/// terminal (logs, batch jobs): the epoch line of the first epoch, of every `logEvery`-th and of
+/// the last, so a long run logs a few dozen lines. `quiet`: nothing.
 ///
 /// ```swift
-/// let progress = ProgressReporter(totalEpochs: 50, stepsPerEpoch: 59, quiet: options.quiet)
-/// progress.step(epoch: 1, step: 1, loss: 2.31, samples: 1024)   // epoch and step count from 1
+/// let progress = ProgressReporter(label: "deep s1", totalEpochs: 50, stepsPerEpoch: 59, quiet: false)
+/// progress.step(globalStep: 0, loss: 2.31, samples: 1024)   // steps count from 0 over the run
 /// progress.epochFinished(record)
 /// ```
 public final class ProgressReporter {
+    public let label: String
     public let totalEpochs: Int
     public let stepsPerEpoch: Int
     public let quiet: Bool
     public let isTerminal: Bool
+    /// Not on a terminal: log every this many epochs (and the first and the last).
+    public let logEvery: Int
     private let output: (String) -> Void
     private let clock: () -> Double
 
-    private var epochStart: Double
+    private var firstStep: (globalStep: Int, time: Double)?
     private var lossSum = 0.0
     private var lossCount = 0
-    private var samples = 0
+    private var last: EpochRecord?
+    /// The current level's samples and seconds of training steps (its average rate: one epoch of
+    /// the regression takes milliseconds, and its own rate jumps with every hiccup).
+    private var levelSamples = 0.0
+    private var levelSeconds = 0.0
     private var lastDraw = -Double.infinity
-    private var barVisible = false
+    private var lineVisible = false
 
-    /// Redraws are limited to this many per second (the last step of an epoch is always drawn).
+    /// The live line shown now, if any: log lines clear it before they are written.
+    nonisolated(unsafe) public static var current: ProgressReporter?
+
+    /// At most one redraw per this many seconds (the end of the run is always drawn).
     public static let redrawInterval = 0.1
-    static let barWidth = 24
 
     /// - Parameters:
-    ///   - isTerminal: whether to draw the bar; by default whether stderr is a terminal.
+    ///   - label: what the line names the run by (variant and seed in a comparison).
+    ///   - logEvery: epochs between log lines off a terminal; nil: `defaultLogEvery(epochs:)`.
+    ///   - isTerminal: whether to draw the live line; by default whether the user sees a terminal.
     ///   - output: where text goes, exactly as written (with `\r` and `\n`); by default stderr.
     ///   - clock: seconds from any fixed origin; injectable for tests.
-    public init(totalEpochs: Int, stepsPerEpoch: Int, quiet: Bool,
-                isTerminal: Bool = isatty(2) != 0,
+    public init(label: String = "", totalEpochs: Int, stepsPerEpoch: Int, quiet: Bool, logEvery: Int? = nil,
+                isTerminal: Bool = TerminalDetection.stderrReachesTerminal(),
                 output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
                 clock: @escaping () -> Double = { Date.timeIntervalSinceReferenceDate }) {
+        self.label = label
         self.totalEpochs = totalEpochs
         self.stepsPerEpoch = max(1, stepsPerEpoch)
         self.quiet = quiet
+        self.logEvery = max(1, logEvery ?? Self.defaultLogEvery(epochs: totalEpochs))
         self.isTerminal = isTerminal
         self.output = output
         self.clock = clock
-        self.epochStart = clock()
     }
 
-    /// Marks the start of an epoch's first step. Optional: without it an epoch is timed from the
-    /// previous `epochFinished` (or from `init` for the first).
-    public func epochStarted() {
-        epochStart = clock()
-        lossSum = 0
-        lossCount = 0
-        samples = 0
+    /// Epochs between log lines by default: about 25 lines for any length of run (every epoch up
+    /// to 25 epochs, every 40th of 1000).
+    public static func defaultLogEvery(epochs: Int) -> Int {
+        max(1, (epochs + 24) / 25)
     }
 
-    /// After step `step` (1-based) of epoch `epoch` (1-based) with this step's loss and the number
-    /// of samples it processed over all ranks.
-    public func step(epoch: Int, step: Int, loss: Double, samples stepSamples: Int) {
+    /// Whether the epoch line of `epoch` (from 1) is logged off a terminal.
+    public static func logs(epoch: Int, every: Int, of total: Int) -> Bool {
+        epoch == 1 || epoch == total || epoch % max(1, every) == 0
+    }
+
+    /// After global step `globalStep` (from 0 over the run) with this step's loss.
+    public func step(globalStep: Int, loss: Double, samples: Int) {
         let now = clock()
+        if firstStep == nil { firstStep = (globalStep, now) }
         lossSum += loss
         lossCount += 1
-        samples += stepSamples
-        guard !quiet, isTerminal else { return }
-        guard step >= stepsPerEpoch || now - lastDraw >= Self.redrawInterval else { return }
-        lastDraw = now
-        let elapsed = now - epochStart
-        let left = Self.secondsLeft(elapsedInEpoch: elapsed, stepsDoneInEpoch: step, epoch: epoch,
-                                    totalEpochs: totalEpochs, stepsPerEpoch: stepsPerEpoch)
-        output("\r" + bar(epoch: epoch, step: step, elapsed: elapsed, left: left) + "\u{1B}[K")
-        barVisible = true
+        guard !quiet, isTerminal, now - lastDraw >= Self.redrawInterval else { return }
+        draw(epoch: globalStep / stepsPerEpoch + 1, stepsDone: globalStep + 1, now: now)
     }
 
-    /// The same from a 0-based step count over the whole run (the form `Trainer.stepObserver` gives):
-    /// `trainer.stepObserver = { g, loss in progress.step(globalStep: g, loss: loss, samples: batchSize) }`.
-    public func step(globalStep: Int, loss: Double, samples: Int) {
-        step(epoch: globalStep / stepsPerEpoch + 1, step: globalStep % stepsPerEpoch + 1, loss: loss, samples: samples)
-    }
-
-    /// Prints the epoch's summary line (replacing the bar on a terminal) and resets the bar.
+    /// After an epoch: the live line shows its figures (and stays, ended, after the last epoch);
+    /// off a terminal its line is logged when `logs(epoch:every:of:)` says so.
     public func epochFinished(_ record: EpochRecord) {
-        epochStarted()
-        lastDraw = -Double.infinity
+        if record.level != last?.level { levelSamples = 0; levelSeconds = 0 }
+        levelSamples += record.samplesPerSecond * record.epochSeconds
+        levelSeconds += record.epochSeconds
+        last = record
+        lossSum = 0
+        lossCount = 0
         guard !quiet else { return }
-        let clear = barVisible ? "\r\u{1B}[K" : ""
-        barVisible = false
-        output(clear + ReportTable.epochLine(record, epochs: totalEpochs) + "\n")
+        guard isTerminal else {
+            if Self.logs(epoch: record.epoch, every: logEvery, of: totalEpochs) {
+                output(ReportTable.epochLine(record, epochs: totalEpochs) + "\n")
+            }
+            return
+        }
+        // Short epochs (the regression's take milliseconds) are drawn at the redraw rate only.
+        let now = clock()
+        let done = record.epoch >= totalEpochs
+        if done || now - lastDraw >= Self.redrawInterval {
+            draw(epoch: record.epoch, stepsDone: record.epoch * stepsPerEpoch, now: now)
+        }
+        if done { finish() }
     }
 
-    /// Any other line (a level switch, a warning) without garbling the bar: the bar is redrawn on
-    /// the next step.
+    /// Ends the live line (keeping it on screen), so that what follows starts on a line of its
+    /// own: after the last epoch, or when a run stops early.
+    public func finish() {
+        guard lineVisible else { return }
+        output("\n")
+        lineVisible = false
+    }
+
+    /// Any other line (a level switch, a warning): the live line is cleared, the text written,
+    /// and the live line redrawn on the next step.
     public func message(_ text: String) {
         guard !quiet else { return }
-        let clear = barVisible ? "\r\u{1B}[K" : ""
-        barVisible = false
+        output(clearLine() + text + "\n")
         lastDraw = -Double.infinity
-        output(clear + text + "\n")
     }
 
-    func bar(epoch: Int, step: Int, elapsed: Double, left: Double) -> String {
-        let fraction = min(1, Double(step) / Double(stepsPerEpoch))
-        let filled = Int((fraction * Double(Self.barWidth)).rounded(.down))
-        let arrow = filled < Self.barWidth ? ">" : ""
-        let bar = String(repeating: "=", count: filled) + arrow
-            + String(repeating: " ", count: max(0, Self.barWidth - filled - arrow.count))
-        let rate = elapsed > 0 ? Double(samples) / elapsed : 0
-        let running = lossCount > 0 ? lossSum / Double(lossCount) : .nan
-        return String(format: "epoch %d/%d [%@] %d/%d steps  loss %.5f  %.0f samples/s  %@ left",
-                      epoch, totalEpochs, bar, step, stepsPerEpoch, running, rate, Self.duration(left))
+    /// `\r` and erase-line when the live line is showing (what precedes any other output).
+    public func clearLine() -> String {
+        guard lineVisible else { return "" }
+        lineVisible = false
+        return "\r\u{1B}[K"
     }
 
-    /// Time left for the run, at the current epoch's pace: seconds per step so far in this epoch
-    /// times the steps still to run (the rest of this epoch and all later epochs). The current pace
-    /// reflects the current level's depth; a later, deeper level makes the estimate grow.
-    public static func secondsLeft(elapsedInEpoch: Double, stepsDoneInEpoch: Int, epoch: Int,
-                                   totalEpochs: Int, stepsPerEpoch: Int) -> Double {
-        guard stepsDoneInEpoch > 0 else { return .nan }
-        let perStep = elapsedInEpoch / Double(stepsDoneInEpoch)
-        let remaining = (totalEpochs - epoch) * stepsPerEpoch + (stepsPerEpoch - stepsDoneInEpoch)
-        return perStep * Double(max(0, remaining))
+    private func draw(epoch: Int, stepsDone: Int, now: Double) {
+        lastDraw = now
+        output("\r" + line(epoch: epoch, stepsDone: stepsDone, now: now) + "\u{1B}[K")
+        lineVisible = true
+    }
+
+    /// "deep s1  epoch 412/1000  level 1  loss 0.01234  err 1.5432  91234 samples/s  ETA 8s";
+    /// after the last epoch the time taken in place of the ETA.
+    func line(epoch: Int, stepsDone: Int, now: Double) -> String {
+        var parts = label.isEmpty ? [] : [label]
+        parts.append("epoch \(min(epoch, totalEpochs))/\(totalEpochs)")
+        if let last { parts.append("level \(last.level)") }
+        let running = lossCount > 0 ? lossSum / Double(lossCount) : last?.trainLoss
+        if let running { parts.append(String(format: "loss %.5f", running)) }
+        if let last { parts.append(ReportTable.metricCell(last)) }
+        if levelSeconds > 0 { parts.append(String(format: "%.0f samples/s", levelSamples / levelSeconds)) }
+        let elapsed = firstStep.map { now - $0.time } ?? 0
+        if stepsDone >= totalEpochs * stepsPerEpoch {
+            parts.append("done in " + Self.duration(elapsed))
+        } else {
+            parts.append("ETA " + Self.duration(secondsLeft(stepsDone: stepsDone, elapsed: elapsed)))
+        }
+        return parts.joined(separator: "  ")
+    }
+
+    /// Time left at the run's pace so far: seconds per step since the first step seen (a resumed
+    /// run counts from where it resumed) times the steps still to run. A later, deeper level is
+    /// slower, so the estimate grows after a switch.
+    func secondsLeft(stepsDone: Int, elapsed: Double) -> Double {
+        // The clock starts after the first step seen, so the steps timed are the ones after it.
+        let timed = stepsDone - (firstStep?.globalStep ?? 0) - 1
+        guard firstStep != nil, timed > 0, elapsed > 0 else { return .nan }
+        let perStep = elapsed / Double(timed)
+        return perStep * Double(max(0, totalEpochs * stepsPerEpoch - stepsDone))
     }
 
     /// "42s", "3m05s", "1h02m"; "?" before there is anything to estimate from.
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
+        if seconds < 10 { return String(format: "%.1fs", seconds) }
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }
         if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
         return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// Whether rank 0's stderr ends up on a person's terminal.
+public enum TerminalDetection {
+    /// stderr itself is a terminal, or — under mpirun, which hands each rank a pipe and copies it
+    /// to its own stderr — mpirun's stderr is. The launcher is the parent process on the node
+    /// mpirun runs on; elsewhere (a remote node's daemon, srun) the answer is no, and the bounded
+    /// log lines are the safe default.
+    public static func stderrReachesTerminal(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        if isatty(2) != 0 { return true }
+        guard environment["OMPI_COMM_WORLD_SIZE"] != nil else { return false }
+        return isTerminalPath(linkTarget("/proc/\(getppid())/fd/2"))
+    }
+
+    /// A device path of a terminal: /dev/pts/N, /dev/ttyN or /dev/tty.
+    public static func isTerminalPath(_ path: String?) -> Bool {
+        guard let path else { return false }
+        return path.hasPrefix("/dev/pts/") || path.hasPrefix("/dev/tty")
+    }
+
+    static func linkTarget(_ path: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: path)
     }
 }

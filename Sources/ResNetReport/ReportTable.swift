@@ -4,17 +4,30 @@ import ResNetTraining
 /// Text renderings of epochs and summaries for the terminal and reports.
 public enum ReportTable {
     public static func epochLine(_ r: EpochRecord, epochs: Int) -> String {
-        let metric = r.testMetricName.isAccuracy
-            ? String(format: "acc %.2f%%", r.testMetric * 100)
-            : String(format: "err %.4f", r.testMetric)
-        return String(format: "epoch %d/%d  level %d  blocks %@  h %g  %@  loss %.5f  %@  %.2fs  %.0f samples/s",
-                      r.epoch, epochs, r.level, r.blocks.map(String.init).joined(separator: ","), r.h,
-                      r.integrator, r.trainLoss, metric, r.epochSeconds, r.samplesPerSecond)
+        String(format: "epoch %d/%d  level %d  blocks %@  h %g  %@  loss %.5f  %@  %@  %.0f samples/s",
+               r.epoch, epochs, r.level, r.blocks.map(String.init).joined(separator: ","), r.h,
+               r.integrator, r.trainLoss, metricCell(r), seconds(r.epochSeconds), r.samplesPerSecond)
     }
 
+    /// "acc 91.14%" or "err 1.5432": an epoch's test metric, short.
+    public static func metricCell(_ r: EpochRecord) -> String {
+        r.testMetricName.isAccuracy ? String(format: "acc %.2f%%", r.testMetric * 100) : String(format: "err %.4f", r.testMetric)
+    }
+
+    /// A duration with the digits that matter: "12.3s", "0.42s", "4.1ms" (a regression epoch takes
+    /// milliseconds, which two decimals of a second would show as 0.00s).
+    public static func seconds(_ s: Double) -> String {
+        if s >= 10 { return String(format: "%.1fs", s) }
+        if s >= 0.1 { return String(format: "%.2fs", s) }
+        return String(format: "%.1fms", s * 1000)
+    }
+
+    /// "1 rank", "4 ranks".
+    public static func ranks(_ n: Int) -> String { n == 1 ? "1 rank" : "\(n) ranks" }
+
     public static func summaryLine(_ s: RunSummary) -> String {
-        String(format: "%@/%@ on %d ranks: final loss %.5f, %@ %@, %.2f s, peak RSS %.0f MB",
-               s.experiment, s.variant, s.ranks, s.finalTrainLoss, s.testMetricName.rawValue, formatMetric(s),
+        String(format: "%@/%@ on %@: final loss %.5f, %@ %@, %.2f s, peak RSS %.0f MB",
+               s.experiment, s.variant, ranks(s.ranks), s.finalTrainLoss, s.testMetricName.rawValue, formatMetric(s),
                s.trainSeconds, Double(s.peakRSSBytes) / 1e6)
     }
 
@@ -64,7 +77,7 @@ public enum ReportTable {
     }
 
     /// The metric against the trivial predictor's: "7.0 % of the mean predictor's norm" or
-    /// "8.6× chance" ("–" when unknown).
+    /// "8.6× majority class" ("–" when unknown).
     static func versusTrivial(_ s: RunSummary) -> String {
         guard let t = s.trivialMetric, t > 0 else { return "–" }
         return s.testMetricName.isAccuracy ? String(format: "%.1f× majority class", s.testMetric / t)
@@ -73,7 +86,8 @@ public enum ReportTable {
 
     /// The thesis-style comparison of variants (Markdown). Time in three columns: the whole run's
     /// wall time, its training steps and its test passes ("–" for runs that did not record them);
-    /// the rest is level switches, checkpoints and bookkeeping.
+    /// the rest is level switches, checkpoints and bookkeeping. Training steps are counted as in
+    /// every table and chart: each level's epochs at its median epoch time.
     public static func comparison(_ runs: [RunSummary]) -> String {
         let deep = runs.first(where: \.isDeepBaseline)
         var lines = [
@@ -87,11 +101,11 @@ public enum ReportTable {
             } else {
                 saving = "–"
             }
-            let perLevel = s.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
+            let perLevel = s.robustLevelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
             let evaluation = s.evalSeconds.map { String(format: "%.2f", $0) } ?? "–"
             lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %.2f | %@ | %@ | %.0f | %@ | %@ |",
                                 s.variant, s.finalBlocks.map(String.init).joined(separator: ","), s.finalTrainLoss,
-                                formatMetric(s), s.trainSeconds, s.stepSeconds, evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
+                                formatMetric(s), s.trainSeconds, s.robustTrainingSeconds, evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
                                 versusTrivial(s)))
         }
         return lines.joined(separator: "\n")

@@ -65,7 +65,7 @@ public enum RunReport {
         chart.integerX = true
         chart.series = zip(runs, seriesStyles(runs)).map { r, style in
             PlotSeries(label: style.label, points: r.history.map { (Double($0.epoch), $0.trainLoss) }, color: style.color,
-                       width: style.width, dash: style.dash)
+                       width: style.width, dash: style.dash, marker: style.marker)
         }
         chart.markers = switchMarkers(runs)
         return chart
@@ -81,7 +81,7 @@ public enum RunReport {
         chart.series = zip(runs, seriesStyles(runs)).map { r, style in
             PlotSeries(label: style.label,
                        points: r.history.map { (Double($0.epoch), accuracy ? $0.testMetric * 100 : $0.testMetric) },
-                       color: style.color, width: style.width, dash: style.dash)
+                       color: style.color, width: style.width, dash: style.dash, marker: style.marker)
         }
         chart.markers = switchMarkers(runs)
         return chart
@@ -119,9 +119,9 @@ public enum RunReport {
         timeChart(runs, title: title, target: target).render().render()
     }
 
-    /// Colour per variant, line style per seed, and labels that name the seed when a chart holds
-    /// more than one.
-    static func seriesStyles(_ runs: [RunSummary]) -> [(label: String, color: String, width: Double, dash: String?)] {
+    /// Colour and point marker per variant, line style per seed, and labels that name the seed
+    /// when a chart holds more than one.
+    static func seriesStyles(_ runs: [RunSummary]) -> [(label: String, color: String, width: Double, dash: String?, marker: Int)] {
         var variants: [String] = []
         for r in runs where !variants.contains(r.variant) { variants.append(r.variant) }
         let seeds = Set(runs.map { $0.seed ?? 1 })
@@ -131,7 +131,7 @@ public enum RunReport {
             let v = variants.firstIndex(of: r.variant) ?? 0
             let k = seedOrder.firstIndex(of: r.seed ?? 1) ?? 0
             let label = seeds.count > 1 ? "\(seriesLabel(r)) s\(r.seed ?? 1)" : seriesLabel(r)
-            return (label, Palette.color(v), seeds.count > 1 ? 1.6 : 2, dashes[k % dashes.count])
+            return (label, Palette.color(v), seeds.count > 1 ? 1.6 : 2, dashes[k % dashes.count], v)
         }
     }
 
@@ -147,7 +147,7 @@ public enum RunReport {
                                    color: "#000000", width: 2.5)]
         for (i, p) in fit.predictions.enumerated() {
             chart.series.append(PlotSeries(label: p.label, points: Array(zip(fit.x, p.y)).map { ($0, $1) },
-                                           color: Palette.color(i), width: 1.8, dash: i == 0 ? nil : "7 3"))
+                                           color: Palette.color(i), width: 1.8, dash: i == 0 ? nil : "7 3", marker: i))
         }
         if let tx = fit.testX, let ty = fit.testY {
             chart.scatter = ("test points", Array(zip(tx, ty)).map { ($0, $1) })
@@ -155,21 +155,23 @@ public enum RunReport {
         return chart
     }
 
-    /// Two panels: training time stacked by level, and peak resident memory.
+    /// Two panels: the training steps' time stacked by level, and peak resident memory. The time
+    /// is the tables' "training steps (s)" (each level's epochs at its median epoch time), and
+    /// each bar is labelled with its own height.
     static func costSVG(_ runs: [RunSummary]) -> SVGWriter {
         var svg = SVGWriter(width: 900, height: 400)
-        let maxLevels = runs.map { max(1, $0.levelSeconds.count) }.max() ?? 1
-        let timeBars = runs.map { r -> BarPanel.Bar in
-            let levels = r.levelSeconds.isEmpty ? [r.trainSeconds] : r.levelSeconds
-            return BarPanel.Bar(category: r.variant,
-                                segments: levels.enumerated().map { ("level \($0 + 1)", $1, Palette.level($0)) },
-                                totalLabel: String(format: "%.1f s", r.trainSeconds))
+        let labels = zip(runs, seriesStyles(runs)).map { $1.label }
+        let maxLevels = runs.map { $0.robustLevelSeconds.count }.max() ?? 1
+        let timeBars = zip(runs, labels).map { r, label -> BarPanel.Bar in
+            BarPanel.Bar(category: label,
+                         segments: r.robustLevelSeconds.enumerated().map { ("level \($0 + 1)", $1, Palette.level($0)) },
+                         totalLabel: SeedTable.seconds(r.robustTrainingSeconds) + " s")
         }
-        let time = BarPanel(id: "time", title: "Training time", yLabel: "training time (s)", bars: timeBars,
-                            legend: (0..<maxLevels).map { ("level \($0 + 1)", Palette.level($0)) })
+        let time = BarPanel(id: "time", title: "Training-step time", yLabel: "training steps (s)", bars: timeBars,
+                            legend: (0..<max(1, maxLevels)).map { ("level \($0 + 1)", Palette.level($0)) })
         time.draw(&svg, x0: 0, y0: 0, width: 480, height: 400)
-        let memBars = runs.enumerated().map { i, r in
-            BarPanel.Bar(category: r.variant, segments: [("peak RSS", Double(r.peakRSSBytes) / 1e6, Palette.color(i))],
+        let memBars = zip(runs, zip(labels, seriesStyles(runs))).map { r, ls in
+            BarPanel.Bar(category: ls.0, segments: [("peak RSS", Double(r.peakRSSBytes) / 1e6, ls.1.color)],
                          totalLabel: String(format: "%.0f MB", Double(r.peakRSSBytes) / 1e6))
         }
         let memory = BarPanel(id: "memory", title: "Peak memory per rank", yLabel: "peak resident memory (MB)", bars: memBars)
@@ -177,8 +179,8 @@ public enum RunReport {
         return svg
     }
 
-    /// A dashed line between the last epoch of a level and the first of the next (at s + 0.5 for a
-    /// switch after epoch s), labelled with the new depth and step.
+    /// A dashed line where each level ends — at x = s for a switch after epoch s, the end of the
+    /// old level's last epoch on an axis of epochs completed — labelled with the new depth and step.
     static func switchMarkers(_ runs: [RunSummary]) -> [PlotMarker] {
         var markers: [PlotMarker] = []
         for (i, r) in runs.enumerated() {
@@ -187,7 +189,7 @@ public enum RunReport {
                 let after = r.history.first { $0.epoch > s }
                 var label = "→ " + (after.map { "\(blocksText($0.blocks)) blocks, h \(hText($0.h))" } ?? "next level")
                 if let a = after, let b = before, a.integrator != b.integrator { label += ", \(a.integrator)" }
-                markers.append(PlotMarker(x: Double(s) + 0.5, label: label, color: Palette.color(i)))
+                markers.append(PlotMarker(x: Double(s), label: label, color: Palette.color(i)))
             }
         }
         return markers
@@ -212,7 +214,8 @@ public enum RunReport {
         kind.isAccuracy ? String(format: "%.2f %%", value * 100) : String(format: "%.4f", value)
     }
 
-    /// Rows of the summary table, one per run, cells already formatted (also used by tests).
+    /// Rows of the summary table, one per run, cells already formatted (also used by tests): the
+    /// run's wall time, then its training steps as every other table and chart counts them.
     static func tableRows(_ runs: [RunSummary]) -> [[String]] {
         let deep = runs.first(where: \.isDeepBaseline)
         return runs.map { r in
@@ -226,7 +229,8 @@ public enum RunReport {
                 String(format: "%.5g", r.finalTrainLoss),
                 metricText(r.testMetric, kind: r.testMetricName),
                 String(format: "%.2f", r.trainSeconds),
-                r.levelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / "),
+                String(format: "%.2f", r.robustTrainingSeconds),
+                r.robustLevelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / "),
                 String(format: "%.0f", Double(r.peakRSSBytes) / 1e6),
                 saving,
             ]
@@ -256,7 +260,7 @@ public enum RunReport {
     static func html(runs: [RunSummary], fit: FitSeries?, title: String, target: Double? = nil) -> String {
         let accuracy = (runs.first?.testMetricName ?? .errorNorm).isAccuracy
         let headers = ["variant", "blocks", "final train loss", accuracy ? "test accuracy" : "test error norm",
-                       "train time (s)", "time per level (s)", "peak RSS per rank (MB)", "time saved vs deep"]
+                       "wall time (s)", "training steps (s)", "steps per level (s)", "peak RSS per rank (MB)", "saving vs deep"]
         var h = """
         <!DOCTYPE html>
         <html lang="en">
@@ -271,6 +275,7 @@ public enum RunReport {
         th, td { border-bottom: 1px solid #ccc; padding: 5px 10px; }
         th { background: #f2f2f2; text-align: left; }
         td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+        table.seeds td.num { white-space: normal; }
         figure { margin: 0 0 28px; }
         figcaption { font-size: 13px; color: #555; }
         svg { max-width: 100%; height: auto; }
@@ -282,8 +287,10 @@ public enum RunReport {
         """
         if let first = runs.first {
             let epochs = runs.map(\.epochs).max() ?? first.epochs
+            let variants = Set(runs.map(\.variant)).count, seeds = Set(runs.map { $0.seed ?? 1 }).count
             h += "<p class=\"meta\">experiment \(xmlEscape(first.experiment)) · \(first.ranks) rank\(first.ranks == 1 ? "" : "s") · "
-                + "\(epochs) epochs · \(runs.count) variant\(runs.count == 1 ? "" : "s")</p>\n"
+                + "\(epochs) epochs · \(variants) variant\(variants == 1 ? "" : "s")"
+                + (seeds > 1 ? " × \(seeds) seeds" : "") + "</p>\n"
         }
         h += comparisonHTML(runs, target: target)
         h += "<table class=\"summary\">\n<tr>" + headers.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr>\n"
@@ -295,7 +302,7 @@ public enum RunReport {
         h += "</table>\n"
         var figures: [(String, String, String)] = [
             ("loss.svg", lossChart(runs).render().inlineSVG(),
-             "Training loss per epoch (log scale); dashed lines mark the level switches, labelled with the new blocks and step h."),
+             "Training loss per epoch (log scale); dashed lines mark the end of each level, labelled with the next level's blocks and step h."),
             ("metric.svg", metricChart(runs).render().inlineSVG(),
              accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
             ("time.svg", timeChart(runs, target: target).render().inlineSVG(),
@@ -306,7 +313,7 @@ public enum RunReport {
                             "The learned functions against the true one over [0, 2π]; grey dots are the test points."))
         }
         figures.append(("cost.svg", costSVG(runs).inlineSVG(),
-                        "Training time, stacked by level, and the largest peak resident memory of any rank."))
+                        "Training-step time, stacked by level (each level's epochs at its median epoch time: the tables' training steps), and the largest peak resident memory of any rank."))
         for (file, svg, caption) in figures {
             h += "<figure id=\"\(file)\">\n\(svg)<figcaption>\(xmlEscape(caption)) (<a href=\"\(file)\">\(file)</a>)</figcaption>\n</figure>\n"
         }

@@ -127,7 +127,7 @@ public enum ThesisComparison {
     ///
     /// - reduced or modified runs: not comparable;
     /// - a run whose network did not learn (error norm above 15 % of the mean predictor's, or
-    ///   accuracy under five times chance): not comparable — a saving at equal uselessness is none;
+    ///   accuracy under five times the majority class's): not comparable — a saving at equal uselessness is none;
     /// - otherwise `decide`; a claim that holds is "reproduced" when every run used the thesis's
     ///   settings and the mean figures match the thesis's.
     public static func verdict(experiment: String, runs: [RunSummary]) -> Verdict {
@@ -208,7 +208,7 @@ public enum ThesisComparison {
         }
         if let idle = involved.flatMap(\.runs).first(where: { $0.learned != true }) {
             let trivial = idle.trivialMetric.map { idle.testMetricName.isAccuracy
-                ? String(format: "chance %.1f %%", 100 * $0) : String(format: "mean predictor %.2f", $0) } ?? "no baseline recorded"
+                ? String(format: "majority class %.1f %%", 100 * $0) : String(format: "mean predictor %.2f", $0) } ?? "no baseline recorded"
             return Verdict(claim: claim, outcome: .notComparable,
                            detail: "the \(idle.variant) network of seed \(idle.seed ?? 1) did not learn (\(format(idle.testMetric, idle.testMetricName)), \(trivial)); \(detail)",
                            seeds: seeds)

@@ -13,6 +13,17 @@ extension RunSummary {
         }
     }
 
+    /// `robustTrainingSeconds` per level, in level order (what the cost chart stacks).
+    public var robustLevelSeconds: [Double] {
+        guard !history.isEmpty else { return levelSeconds.isEmpty ? [trainSeconds] : levelSeconds }
+        let byLevel = Dictionary(grouping: history, by: \.level)
+        return byLevel.keys.sorted().map { level in
+            let times = byLevel[level]!.map(\.epochSeconds).sorted()
+            let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+            return Double(times.count) * median
+        }
+    }
+
     /// The share of `deep`'s training time this run saved: (deep − this) / deep, negative when
     /// this run took longer, on `robustTrainingSeconds`. Every report's "saving vs deep" is this figure.
     func timeSaving(versus deep: RunSummary) -> Double {

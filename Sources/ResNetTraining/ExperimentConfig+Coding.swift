@@ -74,6 +74,39 @@ extension ExperimentConfig {
     /// The config as YAML with kebab-case keys (what `--config` reads back).
     public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 
+    /// The config as `--print-config` writes it, for a person to edit: numbers in their
+    /// shortest exact form (`lr: 0.005`, `h: 1`), lists inline, and only the keys this config's
+    /// model, level switching and optimizer use. `--config` reads it back to the same config.
+    public func printableYAML() throws -> String {
+        let values = try encodedValues()
+        let unused = unusedKeys
+        return CodingKeys.allCases.compactMap { key in
+            guard !unused.contains(key), let value = values[key] else { return nil }
+            return "\(key.rawValue): \(Self.plainText(value))"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// The keys this config's model, switching rule and optimizer ignore.
+    var unusedKeys: Set<CodingKeys> {
+        var unused: Set<CodingKeys> = model == .cnn
+            ? [.width, .trainPoints, .testPoints, .noise, .inputScaling]
+            : [.channels, .head, .inputLayer, .augment, .dataDir]
+        unused.formUnion(switchMode == .plateau ? [.switchEpochs] : [.patience, .minImprovement, .maxLevels])
+        if optimizer == .adam { unused.insert(.momentum) }
+        return unused
+    }
+
+    /// A value as YAML flow text: `0.005`, `[2, 2]`, `euler`, `''` (a string that would read as
+    /// something else is quoted).
+    static func plainText(_ node: Node) -> String {
+        if let items = node.sequence { return "[" + items.map(plainText).joined(separator: ", ") + "]" }
+        let text = node.scalar?.string ?? ""
+        guard node.scalar?.style == .doubleQuoted || node.scalar?.style == .singleQuoted else { return text }
+        let ambiguous = text.isEmpty || Double(text) != nil || ["true", "false", "null", "yes", "no", "~"].contains(text.lowercased())
+            || text.contains(": ") || text.contains(" #") || "[]{},&*!|>'\"%@`#-?".contains(text.first!)
+        return ambiguous ? "'" + text.replacingOccurrences(of: "'", with: "''") + "'" : text
+    }
+
     /// The JSON form, keyed by property name (sorted keys: the same text on every rank).
     public static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()

@@ -33,7 +33,7 @@ public enum PeerExport {
         }
         let data = try TrainingData.load(config)
         if case .images(_, _, let augment) = data.source, augment {
-            throw TrainingError.output("a peer export cannot describe data augmentation (\(config.dataset) is augmented)")
+            throw TrainingError.output("a peer export cannot describe data augmentation (\(config.dataset.rawValue) is augmented)")
         }
         let model = ResNetModel(spec: try Trainer.spec(config, level: 0, data: data), seed: UInt64(config.seed))
         var tensors: [SafeTensor] = []

@@ -83,7 +83,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// What each level switch did to the network's output (the "jump" of thesis Fig. 5.14).
     public var switches: [SwitchRecord] = []
     /// The trivial predictor's metric on the same test set: the mean predictor's error norm
-    /// (regression) or chance accuracy (classification). Absent in runs written before it.
+    /// (regression) or the majority class's accuracy (classification). Absent in runs written before it.
     public var trivialMetric: Double? = nil
     /// The run's settings against the thesis's (absent in runs written before it).
     public var scale: RunScale? = nil
@@ -122,7 +122,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var isDeepBaseline: Bool { variant == Experiment.deepVariant }
 
     /// Whether the network learned something a trivial predictor cannot: an error norm at most
-    /// 15 % of the mean predictor's, or an accuracy at least five times chance (capped at 50 %).
+    /// 15 % of the mean predictor's, or an accuracy at least five times the majority class's (capped at 50 %).
     /// Nil when the trivial metric is unknown.
     public var learned: Bool? {
         guard let trivialMetric else { return nil }

@@ -113,3 +113,8 @@ extension Trainer {
         for i in model.state.indices { model.state[i] *= scale }
     }
 }
+
+extension Trainer {
+    /// The number of test samples `evaluate` scores (fewer than the test set's under `--subset`).
+    public var testSampleCount: Int { data.testCount }
+}

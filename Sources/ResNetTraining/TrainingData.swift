@@ -78,7 +78,7 @@ public struct TrainingData {
     /// `subsetSizes`, refusing a subset larger than the training set.
     static func checkedSubsetSizes(_ config: ExperimentConfig, train: Int, test: Int) throws -> (train: Int, test: Int) {
         guard config.subset <= train else {
-            throw ConfigError.invalid(key: "subset", problem: "\(config.subset) is more than the \(train) training samples of \(config.dataset); use at most \(train), or 0 for all")
+            throw ConfigError.invalid(key: "subset", problem: "\(config.subset) is more than the \(train) training samples of \(config.dataset.rawValue); use at most \(train), or 0 for all")
         }
         return subsetSizes(config.subset, train: train, test: test)
     }
@@ -141,7 +141,7 @@ public struct TrainingData {
 
     /// The metric of the trivial predictor: for regression the test error norm of predicting the
     /// training targets' mean everywhere; for classification the accuracy of always predicting
-    /// the test set's most frequent class (chance).
+    /// the test set's most frequent class (the majority class; 10 % for balanced classes).
     public var trivialMetric: Double {
         switch source {
         case .regression(let train, let test, _):

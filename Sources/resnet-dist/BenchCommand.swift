@@ -20,7 +20,8 @@ struct BenchCommand: ParsableCommand {
 
             Examples:
               OPENBLAS_NUM_THREADS=1 resnet-dist bench training
-              mpirun -np 2 -x OPENBLAS_NUM_THREADS=1 resnet-dist bench scaling --json np2.json
+              mpirun -np 2 -x OPENBLAS_NUM_THREADS=1 resnet-dist bench scaling \\
+                  --json np2.json
               resnet-dist bench report --inputs np1.json np2.json --json runs/bench.json
             """)
 

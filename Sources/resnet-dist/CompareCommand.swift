@@ -103,7 +103,8 @@ struct CompareCommand: ParsableCommand {
                 if options.resume != nil {
                     trained.append(try continueVariant(config, in: base, comm: comm))
                 } else {
-                    trained.append(try trainVariant(config, options: options, comm: comm, base: base))
+                    let label = seedCount > 1 ? "\(config.variant) s\(config.seed)" : config.variant
+                    trained.append(try trainVariant(config, options: options, comm: comm, base: base, label: label))
                 }
             }
             let summaries = trained.map(\.summary)

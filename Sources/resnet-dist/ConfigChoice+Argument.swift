@@ -16,3 +16,5 @@ extension ScheduleKind: ExpressibleByArgument {}
 extension InputScaling: ExpressibleByArgument {}
 extension Preset: ExpressibleByArgument {}
 extension StepRule: ExpressibleByArgument {}
+extension Dataset: ExpressibleByArgument {}
+extension ModelSpec.Kind: ExpressibleByArgument {}

@@ -23,6 +23,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Regression: write x, truth and prediction of every test point as CSV.", valueName: "file"))
     var predictions: String?
 
+    /// What was scored, when it is not the whole test set: a run trained with --subset is
+    /// evaluated on the same first samples of the test set as during training.
+    static func scope(_ config: ExperimentConfig, scored: Int) -> String {
+        guard config.subset > 0 else { return "" }
+        return " on the first \(scored) test samples only (the run's --subset \(config.subset))"
+    }
+
     func run() throws {
         try runMPIJob { comm in
             let ckpt = try loadCheckpoint(checkpoint, comm: comm)
@@ -38,7 +45,7 @@ struct EvalCommand: ParsableCommand {
             }
             if comm.isRoot {
                 let value = metric.kind.isAccuracy ? String(format: "%.4f%%", metric.value * 100) : String(format: "%.6f", metric.value)
-                print("\(config.experiment)/\(config.variant) after epoch \(ckpt.epoch), level \(ckpt.level + 1) (blocks \(ckpt.spec.blocks), h \(ckpt.spec.h), \(ckpt.spec.integrator.rawValue)): \(metric.kind.rawValue) \(value)")
+                print("\(config.experiment)/\(config.variant) after epoch \(ckpt.epoch), level \(ckpt.level + 1) (blocks \(ckpt.spec.blocks), h \(ckpt.spec.h), \(ckpt.spec.integrator.rawValue)): \(metric.kind.rawValue) \(value)\(Self.scope(config, scored: trainer.testSampleCount))")
             }
             if let predictions {
                 try collectively(comm, "write the predictions") {

@@ -15,7 +15,8 @@ struct ExportPeerCommand: ParsableCommand {
             data.train.x/y and data.test.x/y, and the config and each level's model spec in the \
             metadata. Example:
 
-              resnet-dist export-peer /tmp/peer.safetensors --config launch/tests/fixtures/mlp-euler/config.yaml
+              resnet-dist export-peer /tmp/peer.safetensors \\
+                  --config launch/tests/fixtures/mlp-euler/config.yaml
             """)
 
     @Argument(help: ArgumentHelp("The safetensors file to write.", valueName: "file"))

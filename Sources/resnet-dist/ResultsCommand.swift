@@ -9,8 +9,8 @@ struct ResultsCommand: ParsableCommand {
         commandName: "results",
         abstract: "Summarise compare runs against the thesis's figures (Markdown, as launch/replicate writes).",
         discussion: """
-            Reads every summary.json under each DIR (as written by `resnet-dist compare --out DIR` \
-            or `train --out DIR`), groups the runs by their own experiment and variant, and prints \
+            Reads every summary.json under each DIR (as written by compare or train with \
+            --out DIR), groups the runs by their own experiment and variant, and prints \
             per variant the mean ± standard deviation over the seeds beside the thesis's figure, \
             the time to a target metric, and a verdict on each claim from the runs paired by seed \
             (the rule `compare` uses). A comparison that did not finish (no comparison.md: stopped \
@@ -23,7 +23,8 @@ struct ResultsCommand: ParsableCommand {
             `<!-- results:begin -->` and `<!-- results:end -->` of FILE with the same Markdown \
             (charts linked relative to FILE), so the README's results are rebuilt from the kept runs:
 
-              resnet-dist results launch/results/*-fashion-full --charts launch/results --readme README.md
+              resnet-dist results launch/results/*-fashion-full \\
+                  --charts launch/results --readme README.md
             """)
 
     @Argument(help: "Directories holding compare runs, e.g. runs/replicate/regression.")

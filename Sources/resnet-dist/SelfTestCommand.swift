@@ -26,7 +26,11 @@ struct SelfTestCommand: ParsableCommand {
             statistics computed by one process, whatever the running statistics held before
             """)
 
-    @Argument(help: "The check to run: collectives, length-mismatch, mpi-error or hosts.")
+    /// Every check, in the order the help lists them.
+    static let checks = ["collectives", "length-mismatch", "mpi-error", "hosts", "determinism", "precise-bn"]
+    static var spelledChecks: String { checks.dropLast().joined(separator: ", ") + " or " + checks.last! }
+
+    @Argument(help: ArgumentHelp("The check to run: \(spelledChecks).", valueName: "check"))
     var check: String = "collectives"
 
     func run() throws {
@@ -42,7 +46,7 @@ struct SelfTestCommand: ParsableCommand {
         case "determinism": try checkDeterminism(comm)
         case "precise-bn": try checkPreciseBatchNorm(comm)
         default:
-            throw ValidationError("unknown check '\(check)'; use collectives, length-mismatch, mpi-error or hosts")
+            throw ValidationError("unknown check '\(check)'; use \(Self.spelledChecks)")
         }
     }
 
@@ -128,7 +132,7 @@ struct SelfTestCommand: ParsableCommand {
                 let sums = all.map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
                 let same = Set(sums).count == 1
                 if !same { mismatches += 1 }
-                say(comm, "\(name): \(model.parameterCount) parameters, checksum \(String(sum, radix: 16)) \(same ? "identical on all \(comm.size) ranks" : "DIFFERS across ranks: \(sums)")")
+                say(comm, "\(name): \(model.parameterCount) parameters, checksum \(String(sum, radix: 16)) \(same ? (comm.size == 1 ? "on the 1 rank" : "identical on all \(comm.size) ranks") : "DIFFERS across ranks: \(sums)")")
             }
         }
         var failures = [Double(mismatches)]

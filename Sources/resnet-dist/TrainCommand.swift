@@ -15,7 +15,8 @@ struct TrainCommand: ParsableCommand {
 
             Examples:
               mpirun -np 4 resnet-dist train --experiment regression --variant multilevel
-              mpirun -np 2 resnet-dist train --experiment fashion --subset 6000 --epochs 4 --switch-epochs 2
+              mpirun -np 2 resnet-dist train --experiment fashion --epochs 5 \\
+                  --subset 6000 --batch-size 128
               mpirun -np 2 resnet-dist train --config launch/experiments/fashion.yaml
             """)
 
@@ -42,7 +43,7 @@ struct TrainCommand: ParsableCommand {
             let resume = try options.resume.map { try loadCheckpoint($0, comm: comm, history: true) }
             if let resume { config = resume.config }
             if printConfig {
-                if comm.isRoot { print(try config.yaml()) }
+                if comm.isRoot { print(try config.printableYAML(), terminator: "") }
                 return
             }
             let trained = try trainVariant(config, options: options, comm: comm, resume: resume)
@@ -59,9 +60,11 @@ struct TrainedVariant {
 }
 
 /// Trains one resolved config with the output, progress and tracing the options ask for; rank 0
-/// writes the run directory under `base` (default `--out`), or continues `inPlace`.
+/// writes the run directory under `base` (default `--out`), or continues `inPlace`. `label` names
+/// the run on the progress line (a comparison's variant and seed; default experiment/variant).
 func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Communicator,
-                  resume: TrainingCheckpoint? = nil, base: String? = nil, inPlace: String? = nil) throws -> TrainedVariant {
+                  resume: TrainingCheckpoint? = nil, base: String? = nil, inPlace: String? = nil,
+                  label: String? = nil) throws -> TrainedVariant {
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
@@ -75,19 +78,32 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
     trainer.output = output
     trainer.injectNaNAtEpoch = options.injectNanAtEpoch
     trainer.stopRequest = { StopSignals.received }
+    var progress: ProgressReporter? = nil
     if comm.isRoot {
         if let resume {
             logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")
         }
-        logger.info("\(config.experiment)/\(config.variant): \(comm.size) ranks, \(trainer.model.parameterCount) parameters, \(trainer.stepsPerEpoch) steps per epoch, output \(output?.directory ?? "-")")
-        let progress = ProgressReporter(totalEpochs: config.epochs, stepsPerEpoch: trainer.stepsPerEpoch, quiet: options.quiet)
+        let reporter = ProgressReporter(label: label ?? "\(config.experiment)/\(config.variant)", totalEpochs: config.epochs,
+                                        stepsPerEpoch: trainer.stepsPerEpoch, quiet: options.quiet, logEvery: options.logEvery)
+        // On a terminal a comparison's live lines name each run, and its directory is printed at the end.
+        if label == nil || !reporter.isTerminal {
+            logger.info("\(config.experiment)/\(config.variant): \(ReportTable.ranks(comm.size)), \(trainer.model.parameterCount) parameters, \(trainer.stepsPerEpoch) steps per epoch, output \(output?.directory ?? "-")")
+        }
+        for warning in TrainingAdvice.warnings(config, stepsPerEpoch: trainer.stepsPerEpoch) { logger.warning("\(warning)") }
         let first = resume?.globalStep ?? 0
         let limit = options.traceSteps
         trainer.stepObserver = { step, loss in
             if step - first < limit { print("step \(step + 1) loss \(String(format: "%.9e", loss))") }
-            progress.step(globalStep: step, loss: loss, samples: config.batchSize)
+            reporter.step(globalStep: step, loss: loss, samples: config.batchSize)
         }
-        trainer.epochObserver = progress.epochFinished
+        trainer.epochObserver = reporter.epochFinished
+        ProgressReporter.current = reporter
+        progress = reporter
+    }
+    // The live line ends before anything else is printed, also when the run stops early.
+    defer {
+        progress?.finish()
+        ProgressReporter.current = nil
     }
     let summary = try trainer.run()
     let fit = try collectively(comm, "compute the fitted function") { comm.isRoot ? try trainer.regressionFit() : nil }
@@ -123,6 +139,35 @@ func bootstrapLogging(rank: Int, quiet: Bool) {
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = rank == 0 && !quiet ? .info : .warning
         if rank != 0 { handler.metadata["rank"] = "\(rank)" }
-        return handler
+        return LiveLineLogHandler(inner: handler)
+    }
+}
+
+/// A log handler that clears rank 0's live progress line before each message, so a level switch
+/// or a warning is not written over the line (which is redrawn on the next step).
+struct LiveLineLogHandler: LogHandler {
+    var inner: StreamLogHandler
+    var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if let clear = ProgressReporter.current?.clearLine(), !clear.isEmpty {
+            FileHandle.standardError.write(Data(clear.utf8))
+        }
+        inner.log(event: event)
     }
 }

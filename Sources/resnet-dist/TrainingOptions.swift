@@ -14,17 +14,36 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Reading of the thesis the defaults come from: fit (default; regressions run long enough, on standardised x, to learn) or thesis (the settings as printed: 50 epochs on raw x, which stay at the mean predictor).")
     var preset: Preset?
 
-    @Option(parsing: .unconditional, help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given).")
+    @Option(parsing: .unconditional, help: "Number of epochs (a multi-level variant's built-in switch epochs scale with it unless --switch-epochs is given). Default: \(Self.builtInDefaults(\.epochs)).")
     var epochs: Int?
 
-    @Option(parsing: .unconditional, help: "Global batch size (split across ranks).")
+    @Option(parsing: .unconditional, help: "Global batch size (split across ranks). Default: \(Self.builtInDefaults(\.batchSize)).")
     var batchSize: Int?
 
-    @Option(parsing: .unconditional, help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate. Default: \(Self.builtInDefaults(\.lr)).")
     var lr: Double?
+
+    /// The experiments' own values of a key (fit preset, default variant), as the help's
+    /// default: "1000 (regression, rk2-regression), 50 (fashion, …)". The defaults depend on the
+    /// experiment, so argument-parser's single "(default: …)" cannot show them.
+    static func builtInDefaults<T: Equatable & CustomStringConvertible>(_ key: KeyPath<ExperimentConfig, T>) -> String {
+        var groups: [(value: T, names: [String])] = []
+        for e in Experiment.all {
+            guard let c = e.config(variant: e.defaultVariant) else { continue }
+            if let i = groups.firstIndex(where: { $0.value == c[keyPath: key] }) { groups[i].names.append(e.name) }
+            else { groups.append((c[keyPath: key], [e.name])) }
+        }
+        return groups.map { "\($0.value) (\($0.names.joined(separator: ", ")))" }.joined(separator: ", ")
+    }
 
     @Option(help: "Optimizer.")
     var optimizer: OptimizerKind?
+
+    @Option(parsing: .unconditional, help: "SGD: momentum (0.9 by default; Adam ignores it).")
+    var momentum: Double?
+
+    @Option(parsing: .unconditional, help: "L2 weight decay added to the gradient (0 by default).")
+    var weightDecay: Double?
 
     @Option(name: .customLong("h"), parsing: .unconditional, help: "Step size h of the first level (halved at every switch).")
     var stepSize: Double?
@@ -60,7 +79,11 @@ struct TrainingOptions: ParsableArguments {
     var maxLevels: Int?
 
     @Option(help: "Adam/SGD state at a switch: prolong (mapped like the weights) or reset.")
-    var optimizerState: OptimizerStateOnSwitch?
+    var optimizerStateOnSwitch: OptimizerStateOnSwitch?
+
+    /// The flag's earlier name, still read.
+    @Option(name: .customLong("optimizer-state"), help: ArgumentHelp(visibility: .hidden))
+    var optimizerStateOldName: OptimizerStateOnSwitch?
 
     @Option(help: "Learning-rate schedule: constant, or cosine (restarting at each level).")
     var schedule: ScheduleKind?
@@ -82,6 +105,21 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(name: .customLong("init"), help: "Weight initialisation: scaled (Xavier for sigmoid/tanh, Kaiming for ReLU) or pytorch (U(±1/√fan_in), PyTorch's default).")
     var initialization: ModelSpec.Initialization?
+
+    @Option(help: "The data: regression-f1 (cos²x·sin x²), regression-f2 (cos x²·cos x·sin x²), fashion-mnist or cifar10 (the experiment sets it).")
+    var dataset: Dataset?
+
+    @Option(help: "The network: mlp (regression) or cnn (images); the experiment sets it.")
+    var model: ModelSpec.Kind?
+
+    @Option(parsing: .unconditional, help: "Regression: number of training points.")
+    var trainPoints: Int?
+
+    @Option(parsing: .unconditional, help: "Regression: number of test points.")
+    var testPoints: Int?
+
+    @Option(parsing: .unconditional, help: "Regression: standard deviation of the noise added to the training targets.")
+    var noise: Double?
 
     @Option(help: "Regression: what the network sees of x: standard ((x − π)/(π/√3), the fit preset) or raw (x ∈ [0, 2π], the thesis preset).")
     var inputScaling: InputScaling?
@@ -116,7 +154,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where runs are written: runs/<experiment>-<variant>-<time>/ under this directory.", valueName: "dir"))
     var out: String = "runs"
 
-    @Option(help: ArgumentHelp("Continue the run of a checkpoint (a file, or a run directory: its newest checkpoint) with the checkpoint's config.", valueName: "path"))
+    @Option(help: ArgumentHelp("train: continue the run of a checkpoint (a file, or a run directory: its newest checkpoint) with the checkpoint's config. compare: continue the comparison in this directory (the runs/<experiment>-compare-… that compare made).", valueName: "path"))
     var resume: String?
 
     @Flag(help: "With --resume: continue in the checkpoint's own run directory (its metrics.jsonl, checkpoints and, at the end, summary.json) instead of a new one under --out.")
@@ -124,6 +162,9 @@ struct TrainingOptions: ParsableArguments {
 
     @Flag(help: "No progress output (rank 0 still writes the run directory).")
     var quiet = false
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("When stderr is not a terminal: log every N-th epoch's line, and the first and the last (default: about 25 lines per run, e.g. every 40th of 1000 epochs).", valueName: "N"))
+    var logEvery: Int?
 
     /// Rank 0 prints the global loss of the first N steps (for the np-invariance tests).
     @Option(help: ArgumentHelp(visibility: .hidden))
@@ -142,6 +183,13 @@ struct TrainingOptions: ParsableArguments {
         add(.batchSize, batchSize)
         add(.lr, lr)
         add(.optimizer, optimizer)
+        add(.momentum, momentum)
+        add(.weightDecay, weightDecay)
+        add(.dataset, dataset)
+        add(.model, model)
+        add(.trainPoints, trainPoints)
+        add(.testPoints, testPoints)
+        add(.noise, noise)
         add(.h, stepSize)
         add(.hRule, hRule)
         add(.blocks, blocks)
@@ -153,7 +201,7 @@ struct TrainingOptions: ParsableArguments {
         add(.patience, patience)
         add(.minImprovement, minImprovement)
         add(.maxLevels, maxLevels)
-        add(.optimizerStateOnSwitch, optimizerState)
+        add(.optimizerStateOnSwitch, optimizerStateOnSwitch ?? optimizerStateOldName)
         add(.schedule, schedule)
         add(.activation, activation)
         add(.channels, channels)

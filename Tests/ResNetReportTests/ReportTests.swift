@@ -151,12 +151,13 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(xml.all("text", cls: "legend").map(\.text), ["shallow", "deep", "multilevel", "level switch"])
     }
 
-    func testSwitchMarkerSitsBetweenLevelsAndNamesTheNewLevel() {
+    func testSwitchMarkerSitsAtTheEndOfTheOldLevelsLastEpochAndNamesTheNewLevel() {
         let chart = RunReport.lossChart(comparedRuns())
         let xml = XMLCollector.parse(chart.render().render())
         let lines = xml.all("line", cls: "switch")
         XCTAssertEqual(lines.count, 1)
-        let expected = chart.xAxis.position(5.5)
+        // The switch comes after epoch 5: where epoch 5 ends, not half-way to epoch 6.
+        let expected = chart.xAxis.position(5)
         XCTAssertEqual(Double(lines[0].attributes["x1"]!)!, expected, accuracy: 0.006)
         XCTAssertEqual(Double(lines[0].attributes["x2"]!)!, expected, accuracy: 0.006)
         XCTAssertEqual(lines[0].attributes["stroke-dasharray"], "6 4")
@@ -229,7 +230,55 @@ final class RunReportTests: XCTestCase {
                        Double(segments[2].attributes["y"]!)!, accuracy: 0.011)
         XCTAssertEqual(xml.all("text", cls: "bar-total").map(\.text),
                        ["60.0 s", "100.0 s", "80.0 s", "80 MB", "120 MB", "118 MB"])
-        XCTAssertEqual(xml.all("text", cls: "ylabel").map(\.text), ["training time (s)", "peak resident memory (MB)"])
+        XCTAssertEqual(xml.all("text", cls: "ylabel").map(\.text), ["training steps (s)", "peak resident memory (MB)"])
+    }
+
+    /// A run whose wall time (2.1 s) exceeds its training steps, with one stalled epoch: the bar,
+    /// its label and the terminal table's "training steps (s)" are one figure.
+    func testCostBarIsLabelledWithItsOwnHeightAndEqualsTheTerminalTable() throws {
+        var run = syntheticRun(variant: "deep", epochs: 4, levels: [(3, 1, "euler")], seconds: [1.6], peakMB: 10)
+        run.history[2].epochSeconds = 3.0   // a stall: the median epoch (0.4 s) counts it as 0.4
+        run.trainSeconds = 2.1
+        let xml = XMLCollector.parse(RunReport.costSVG([run]).render())
+        let height = xml.all("rect", cls: "segment").prefix(1).compactMap { Double($0.attributes["data-value"]!) }.reduce(0, +)
+        XCTAssertEqual(height, 1.6, accuracy: 1e-3)
+        XCTAssertEqual(xml.all("text", cls: "bar-total").first?.text, "1.60 s")
+        let table = SeedTable(variants: SeededVariant.group([run]), target: 0.9)
+        let column = try XCTUnwrap(table.header.firstIndex(of: "training steps (s)"))
+        XCTAssertEqual(table.rows[0][column] + " s", xml.all("text", cls: "bar-total").first?.text)
+        // The per-run tables (comparison.md, index.html) give the wall time and the same steps.
+        XCTAssertTrue(ReportTable.comparison([run]).contains("| 2.10 | 1.60 | – | 1.60 |"), ReportTable.comparison([run]))
+        XCTAssertEqual(Array(RunReport.tableRows([run])[0][4...6]), ["2.10", "1.60", "1.60"])
+    }
+
+    /// Nine runs (three variants × three seeds) do not fit their names under the bars side by
+    /// side: the names are slanted, every one whole; three runs keep them level.
+    func testManyBarsSlantTheirNamesAndTheMetaLineCountsVariantsAndSeeds() {
+        let runs = (1...3).flatMap { seed in comparedRuns().map { r -> RunSummary in var r = r; r.seed = seed; return r } }
+        let xml = XMLCollector.parse(RunReport.costSVG(runs).render())
+        let names = xml.all("text", cls: "xtick")
+        XCTAssertEqual(names.count, 18)
+        XCTAssertEqual(names[2].text, "multilevel s1")
+        XCTAssertTrue(names.allSatisfy { $0.attributes["transform"]?.hasPrefix("rotate(-40.00 ") ?? false })
+        let three = XMLCollector.parse(RunReport.costSVG(comparedRuns()).render()).all("text", cls: "xtick")
+        XCTAssertTrue(three.allSatisfy { $0.attributes["transform"] == nil })
+        XCTAssertTrue(RunReport.html(runs: runs, fit: nil, title: "t").contains("· 3 variants × 3 seeds</p>"))
+    }
+
+    /// Two variants with the same curve: each keeps markers of its own shape, at other points.
+    func testIdenticalCurvesStayVisibleByTheirPointMarkers() {
+        let a = syntheticRun(variant: "deep", epochs: 30, levels: [(3, 1, "euler")], seconds: [3], peakMB: 10)
+        var b = a
+        b.variant = "multilevel"
+        let xml = XMLCollector.parse(RunReport.metricChart([a, b]).render().render())
+        let groups = xml.all("g", cls: "point-markers")
+        XCTAssertEqual(groups.map { $0.attributes["data-label"] }, ["deep", "multilevel"])
+        let circles = xml.elements.filter { $0.name == "circle" && $0.attributes["r"] == "3.60" }.map { $0.attributes["cx"]! }
+        let squares = xml.elements.filter { $0.name == "rect" && $0.attributes["width"] == "7.20" }.map { $0.attributes["x"]! }
+        XCTAssertEqual(circles.count, 15 + 1)   // every 2nd of 30 points, and the legend's
+        XCTAssertEqual(squares.count, 15 + 1)
+        XCTAssertEqual(LineChart.markerIndices(count: 30, series: 0, of: 2).prefix(3), [0, 2, 4])
+        XCTAssertEqual(LineChart.markerIndices(count: 30, series: 1, of: 2).prefix(3), [1, 3, 5])
     }
 
     func testWriteProducesFilesAndAnHTMLPageWithTableAndFigures() throws {
@@ -255,9 +304,9 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("multilevel took 20 % less training-step time (1 seed)"), html)
         XCTAssertTrue(html.contains("thesis: multi-level reaches"), html)
         let cells = Array(all[24...])
-        XCTAssertEqual(Array(cells[0..<8]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "80", "+40.0 %"])
-        XCTAssertEqual(Array(cells[8..<16]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "120", "–"])
-        XCTAssertEqual(Array(cells[16..<24]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
+        XCTAssertEqual(Array(cells[0..<9]), ["shallow", "2,2", "0.056495", "90.00 %", "60.00", "60.00", "60.00", "80", "+40.0 %"])
+        XCTAssertEqual(Array(cells[9..<18]), ["deep", "3,3", "0.056495", "90.00 %", "100.00", "100.00", "100.00", "120", "–"])
+        XCTAssertEqual(Array(cells[18..<27]), ["multilevel", "3,3", "0.056495", "90.00 %", "80.00", "80.00", "30.00 / 50.00", "118", "+20.0 %"])
         XCTAssertEqual(doc.all("svg").count, 4)
         XCTAssertEqual(doc.all("figure").map { $0.attributes["id"] }, ["loss.svg", "metric.svg", "time.svg", "cost.svg"])
         XCTAssertEqual(doc.all("path", cls: "series").count, 9)
@@ -304,96 +353,119 @@ final class ProgressReporterTests: XCTestCase {
         comparedRuns()[2].history[epoch - 1]
     }
 
-    func reporter(terminal: Bool, quiet: Bool = false, time: @escaping () -> Double) -> (ProgressReporter, Sink) {
+    func reporter(terminal: Bool, quiet: Bool = false, epochs: Int = 2, logEvery: Int? = nil,
+                  time: @escaping () -> Double) -> (ProgressReporter, Sink) {
         let sink = Sink()
-        let p = ProgressReporter(totalEpochs: 2, stepsPerEpoch: 4, quiet: quiet, isTerminal: terminal,
-                                 output: { sink.chunks.append($0) }, clock: time)
+        let p = ProgressReporter(label: "deep s1", totalEpochs: epochs, stepsPerEpoch: 4, quiet: quiet, logEvery: logEvery,
+                                 isTerminal: terminal, output: { sink.chunks.append($0) }, clock: time)
         return (p, sink)
     }
 
-    func testTerminalDrawsABarInPlaceThenTheEpochLine() {
+    /// What a terminal shows of the output: each line as its last `\r`-redraw left it.
+    func screen(_ text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { line in
+            String(line.split(separator: "\r").last ?? "").replacingOccurrences(of: "\u{1B}[K", with: "")
+        }
+    }
+
+    func testTerminalKeepsOneLiveLinePerRun() {
         var now = 0.0
         let (p, sink) = reporter(terminal: true) { now }
-        for s in 1...4 {
-            now += 1
-            p.step(epoch: 1, step: s, loss: Double(s), samples: 100)
-        }
-        p.epochFinished(record(epoch: 1))
-        XCTAssertEqual(sink.chunks.count, 5)
-        for bar in sink.chunks.prefix(4) {
-            XCTAssertTrue(bar.hasPrefix("\r"))
-            XCTAssertFalse(bar.contains("\n"))
-        }
-        // After 2 of 4 steps in 2 s: running loss 1.5, 100 samples/s, 6 steps left at 1 s each.
-        XCTAssertEqual(sink.chunks[1], "\repoch 1/2 [============>           ] 2/4 steps  loss 1.50000  100 samples/s  6s left\u{1B}[K")
-        XCTAssertTrue(sink.chunks[3].contains("[========================]"))
-        XCTAssertTrue(sink.chunks[4].hasPrefix("\r\u{1B}[K"))
-        XCTAssertTrue(sink.chunks[4].hasSuffix("\n"))
-        XCTAssertTrue(sink.chunks[4].contains(ReportTable.epochLine(record(epoch: 1), epochs: 2)))
-    }
-
-    func testTerminalRedrawsAreThrottledButTheLastStepIsDrawn() {
-        let (p, sink) = reporter(terminal: true) { 5.0 }
-        for s in 1...4 { p.step(epoch: 1, step: s, loss: 1, samples: 10) }
-        XCTAssertEqual(sink.chunks.count, 2)
-        XCTAssertTrue(sink.chunks[1].contains("4/4 steps"))
-    }
-
-    func testNonTerminalPrintsOnlyEpochLines() {
-        var now = 0.0
-        let (p, sink) = reporter(terminal: false) { now }
         for e in 1...2 {
             for s in 1...4 {
                 now += 1
-                p.step(epoch: e, step: s, loss: 1, samples: 10)
+                p.step(globalStep: (e - 1) * 4 + s - 1, loss: Double(s), samples: 100)
             }
+            if e == 1 { XCTAssertFalse(sink.text.contains("\n"), "one line, redrawn in place, during the run") }
             p.epochFinished(record(epoch: e))
         }
+        // After 2 of 8 steps: 1 s for the step after the first, 6 steps left.
+        XCTAssertEqual(sink.chunks[1], "\rdeep s1  epoch 1/2  loss 1.50000  ETA 6.0s\u{1B}[K")
+        let r2 = record(epoch: 2)
+        XCTAssertEqual(screen(sink.text), [String(format: "deep s1  epoch 2/2  level 1  loss %.5f  acc %.2f%%  1000 samples/s  done in 7.0s",
+                                                  r2.trainLoss, 100 * r2.testMetric)])
+    }
+
+    func testTerminalRedrawsAreThrottledButTheEndIsDrawn() {
+        let (p, sink) = reporter(terminal: true) { 5.0 }
+        for g in 0..<8 { p.step(globalStep: g, loss: 1, samples: 10) }
+        p.epochFinished(record(epoch: 1))
+        XCTAssertEqual(sink.chunks.count, 1, "one draw per 0.1 s at most")
+        p.epochFinished(record(epoch: 2))
+        XCTAssertTrue(sink.text.hasSuffix("done in 0.0s\u{1B}[K\n"), sink.text)
+    }
+
+    func testNonTerminalLogOfA1000EpochRunIsBounded() {
+        let run = syntheticRun(variant: "deep", epochs: 1000, levels: [(3, 1, "euler")], seconds: [4], peakMB: 10)
+        let (p, sink) = reporter(terminal: false, epochs: 1000) { 0 }
+        for r in run.history { p.epochFinished(r) }
+        let lines = screen(sink.text)
+        XCTAssertEqual(p.logEvery, 40)
+        XCTAssertEqual(lines.count, 26)   // epoch 1, then 40, 80, …, 1000
+        XCTAssertEqual(lines.first, ReportTable.epochLine(run.history[0], epochs: 1000))
+        XCTAssertEqual(lines[1], ReportTable.epochLine(run.history[39], epochs: 1000))
+        XCTAssertEqual(lines.last, ReportTable.epochLine(run.history[999], epochs: 1000))
         XCTAssertFalse(sink.text.contains("\r"))
-        XCTAssertEqual(sink.chunks, [ReportTable.epochLine(record(epoch: 1), epochs: 2) + "\n",
-                                     ReportTable.epochLine(record(epoch: 2), epochs: 2) + "\n"])
+    }
+
+    func testLogEveryChoosesTheEpochsLogged() {
+        let run = syntheticRun(variant: "deep", epochs: 1000, levels: [(3, 1, "euler")], seconds: [4], peakMB: 10)
+        let (p, sink) = reporter(terminal: false, epochs: 1000, logEvery: 300) { 0 }
+        for r in run.history { p.epochFinished(r) }
+        XCTAssertEqual(screen(sink.text).map { $0.split(separator: " ")[1] }, ["1/1000", "300/1000", "600/1000", "900/1000", "1000/1000"])
+        XCTAssertEqual(ProgressReporter.defaultLogEvery(epochs: 50), 2)
+        XCTAssertEqual(ProgressReporter.defaultLogEvery(epochs: 25), 1)
+        XCTAssertEqual(ProgressReporter.defaultLogEvery(epochs: 8000), 320)
+    }
+
+    func testEpochLineShowsShortEpochsInMilliseconds() {
+        var r = record(epoch: 1)
+        r.epochSeconds = 0.0042
+        XCTAssertTrue(ReportTable.epochLine(r, epochs: 2).contains("  4.2ms  "), ReportTable.epochLine(r, epochs: 2))
+        XCTAssertEqual(ReportTable.seconds(0.42), "0.42s")
+        XCTAssertEqual(ReportTable.seconds(12.34), "12.3s")
     }
 
     func testQuietPrintsNothing() {
         for terminal in [true, false] {
             let (p, sink) = reporter(terminal: terminal, quiet: true) { 0 }
-            p.step(epoch: 1, step: 1, loss: 1, samples: 1)
+            p.step(globalStep: 0, loss: 1, samples: 1)
             p.epochFinished(record(epoch: 1))
             p.message("level switch")
+            p.finish()
             XCTAssertTrue(sink.chunks.isEmpty)
         }
     }
 
-    func testTimeLeftEstimate() {
-        // 5 of 10 steps of epoch 2 of 4 took 10 s: 2 s per step, 5 + 2·10 = 25 steps left.
-        XCTAssertEqual(ProgressReporter.secondsLeft(elapsedInEpoch: 10, stepsDoneInEpoch: 5, epoch: 2,
-                                                    totalEpochs: 4, stepsPerEpoch: 10), 50, accuracy: 1e-12)
-        XCTAssertEqual(ProgressReporter.secondsLeft(elapsedInEpoch: 3, stepsDoneInEpoch: 10, epoch: 4,
-                                                    totalEpochs: 4, stepsPerEpoch: 10), 0)
-        XCTAssertTrue(ProgressReporter.secondsLeft(elapsedInEpoch: 0, stepsDoneInEpoch: 0, epoch: 1,
-                                                   totalEpochs: 4, stepsPerEpoch: 10).isNaN)
+    func testDurations() {
+        XCTAssertEqual(ProgressReporter.duration(4.25), "4.2s")
         XCTAssertEqual(ProgressReporter.duration(42.4), "42s")
         XCTAssertEqual(ProgressReporter.duration(185), "3m05s")
         XCTAssertEqual(ProgressReporter.duration(3720), "1h02m")
         XCTAssertEqual(ProgressReporter.duration(.nan), "?")
     }
 
-    func testGlobalStepIsSplitIntoEpochAndStep() {
+    func testMessageClearsTheLiveLineAndAnEarlyStopEndsIt() {
         var now = 0.0
         let (p, sink) = reporter(terminal: true) { now }
         now = 1
-        p.step(globalStep: 5, loss: 0.5, samples: 10)  // 4 steps per epoch: epoch 2, step 2
-        XCTAssertTrue(sink.chunks[0].hasPrefix("\repoch 2/2 ["), sink.chunks[0])
-        XCTAssertTrue(sink.chunks[0].contains(" 2/4 steps"))
-    }
-
-    func testMessageClearsTheBar() {
-        var now = 0.0
-        let (p, sink) = reporter(terminal: true) { now }
-        now = 1
-        p.step(epoch: 1, step: 1, loss: 1, samples: 1)
+        p.step(globalStep: 0, loss: 1, samples: 1)
         p.message("switching to level 2")
         XCTAssertEqual(sink.chunks.last, "\r\u{1B}[Kswitching to level 2\n")
+        XCTAssertEqual(p.clearLine(), "", "nothing to clear once cleared")
+        now = 2
+        p.step(globalStep: 1, loss: 1, samples: 1)
+        p.finish()
+        XCTAssertEqual(sink.chunks.last, "\n")
+        XCTAssertEqual(screen(sink.text).count, 2)
+    }
+
+    func testTerminalPathsAreRecognised() {
+        XCTAssertTrue(TerminalDetection.isTerminalPath("/dev/pts/3"))
+        XCTAssertTrue(TerminalDetection.isTerminalPath("/dev/tty1"))
+        XCTAssertFalse(TerminalDetection.isTerminalPath("pipe:[123456]"))
+        XCTAssertFalse(TerminalDetection.isTerminalPath("/tmp/log.txt"))
+        XCTAssertFalse(TerminalDetection.isTerminalPath(nil))
     }
 }
 

@@ -82,6 +82,9 @@ final class ThesisComparisonTests: XCTestCase {
             seeded("fashion", "deep", metrics: [0.10, 0.11], seconds: [540, 540])
             + seeded("fashion", "multilevel", metrics: [0.10, 0.1], seconds: [400, 400]))
         XCTAssertEqual(chance.outcome, .notComparable, chance.detail)
+        // The trivial accuracy is the test set's majority class, and is called that.
+        XCTAssertTrue(chance.detail.contains(", majority class 10.0 %)"), chance.detail)
+        XCTAssertFalse(chance.detail.contains("chance"), chance.detail)
     }
 
     func testAClaimThatFailsAtFullScaleIsRefuted() {

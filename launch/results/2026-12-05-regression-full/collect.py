@@ -5,19 +5,19 @@ Python that has numpy and safetensors (the mean predictor is recomputed from the
 `resnet-dist export-peer` writes, independently of resnet-dist's own `trivialMetric`):
 
     ~/torchenv/bin/python launch/results/2026-12-05-regression-full/collect.py > /tmp/table.md
+
+With --charts-only it redraws the test-error-norm-vs-peer.svg charts from the files kept here.
 """
 import csv
 import glob
 import json
+import math
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-
-import numpy as np
-from safetensors.numpy import load_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -34,6 +34,8 @@ def read_csv(path):
 
 def mean_predictor(run_dir):
     """‖y_test − mean(y_train)‖₂ and ‖y_test − mean(y_test)‖₂ from the exported data."""
+    import numpy as np  # only here: --charts-only needs neither numpy nor safetensors
+    from safetensors.numpy import load_file
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "export.safetensors")
         subprocess.run([BIN, "export-peer", path, "--config", os.path.join(run_dir, "config.yaml")],
@@ -77,48 +79,105 @@ def first_fit(rows, threshold):
     return None, None
 
 
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+# The reports' palette and layout (Sources/ResNetReport/LineChart.swift, SVGWriter.swift), so that
+# these charts read like the run reports beside them.
+COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+SHAPES = ["circle", "square", "triangle", "diamond"]
+
+
+def _shape(kind, x, y, r=3.6):
+    if kind == "circle":
+        return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="{r:.2f}"/>'
+    if kind == "square":
+        return f'<rect x="{x - r:.2f}" y="{y - r:.2f}" width="{2 * r:.2f}" height="{2 * r:.2f}"/>'
+    if kind == "triangle":
+        return f'<path d="M{x:.2f},{y - 1.2 * r:.2f} L{x + 1.1 * r:.2f},{y + 0.8 * r:.2f} L{x - 1.1 * r:.2f},{y + 0.8 * r:.2f} Z"/>'
+    return f'<path d="M{x:.2f},{y - 1.3 * r:.2f} L{x + 1.1 * r:.2f},{y:.2f} L{x:.2f},{y + 1.3 * r:.2f} L{x - 1.1 * r:.2f},{y:.2f} Z"/>'
+
+
+def _nice_step(span, count=8):
+    raw = span / count
+    k = 10 ** math.floor(math.log10(raw))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= raw)
 
 
 def overlay_svg(path, title, curves, mean_predictor, points=1000):
-    """Test error norm per epoch (log scale): resnet-dist solid, the peer dashed, the mean predictor
-    grey. Curves longer than `points` epochs are drawn at every k-th epoch."""
-    import math
-    W, H, L, R, T, B = 760, 420, 60, 170, 30, 40
+    """Test error norm per epoch (log scale): each variant in its colour and marker, resnet-dist
+    solid, the peer dashed, the mean predictor dotted; x and y labelled and ticked as in the run
+    reports. Curves longer than `points` epochs are drawn at every k-th epoch."""
+    W, H, L, R, T, B = 820, 440, 78, 200, 44, 56
     epochs = max(len(c[1]) for c in curves)
-    ys = [v for c in curves for series in c[1:] for v in series] + [mean_predictor]
-    lo, hi = math.log10(min(ys)), math.log10(max(ys))
+    ys = [v for c in curves for series in c[1:] for v in series if v > 0] + [mean_predictor]
+    lo, hi = math.floor(math.log10(min(ys)) * 5) / 5, math.ceil(math.log10(max(ys)) * 5) / 5
     px = lambda e: L + (W - L - R) * (e - 1) / max(1, epochs - 1)
     py = lambda v: T + (H - T - B) * (hi - math.log10(v)) / (hi - lo)
     step = max(1, epochs // points)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{W}" height="{H}" fill="white"/>', f'<text x="{L}" y="18">{title}</text>',
-           f'<line x1="{L}" y1="{H-B}" x2="{W-R}" y2="{H-B}" stroke="black"/>',
-           f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H-B}" stroke="black"/>',
-           f'<text x="{(L+W-R)/2}" y="{H-8}" text-anchor="middle">epoch (1–{epochs})</text>']
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+           'font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
+           f'<rect width="{W}" height="{H}" fill="#ffffff"/>',
+           f'<text x="{L}" y="26" font-size="16" font-weight="bold">{title}</text>']
     for k in range(math.floor(lo), math.ceil(hi) + 1):
         for m in (1, 2, 5):
             v = m * 10 ** k
             if lo <= math.log10(v) <= hi:
-                out.append(f'<line x1="{L-4}" y1="{py(v):.1f}" x2="{W-R}" y2="{py(v):.1f}" stroke="#ddd"/>')
-                out.append(f'<text x="{L-6}" y="{py(v)+4:.1f}" text-anchor="end">{v:g}</text>')
+                out.append(f'<line x1="{L}" y1="{py(v):.2f}" x2="{W - R}" y2="{py(v):.2f}" stroke="{"#dddddd" if m == 1 else "#eeeeee"}"/>')
+                out.append(f'<text x="{L - 6}" y="{py(v) + 4:.2f}" font-size="11" text-anchor="end">{v:g}</text>')
+    tick = _nice_step(epochs)
+    for e in range(0, epochs + 1, tick):
+        x = px(max(1, e))
+        out.append(f'<line x1="{x:.2f}" y1="{T}" x2="{x:.2f}" y2="{H - B}" stroke="#eeeeee"/>')
+        out.append(f'<line x1="{x:.2f}" y1="{H - B}" x2="{x:.2f}" y2="{H - B + 5}" stroke="#444444"/>')
+        out.append(f'<text x="{x:.2f}" y="{H - B + 18}" font-size="11" text-anchor="middle">{max(1, e)}</text>')
+    out.append(f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="none" stroke="#444444" stroke-width="1"/>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 14}" font-size="13" text-anchor="middle">epoch</text>')
+    out.append(f'<text x="18" y="{(T + H - B) / 2}" font-size="13" text-anchor="middle" '
+               f'transform="rotate(-90 18 {(T + H - B) / 2})">test error norm ‖prediction − truth‖₂ (log scale)</text>')
     y = py(mean_predictor)
-    out.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W-R}" y2="{y:.1f}" stroke="#888" stroke-dasharray="2,3"/>')
+    out.append(f'<line x1="{L}" y1="{y:.2f}" x2="{W - R}" y2="{y:.2f}" stroke="#333333" stroke-width="1.2" stroke-dasharray="2 3"/>')
+    legend = []
     for i, (name, ours, peer) in enumerate(curves):
-        colour = COLOURS[i % len(COLOURS)]
-        for series, dash in ((ours, ""), (peer, ' stroke-dasharray="6,4"')):
-            pts = " ".join(f"{px(e+1):.1f},{py(series[e]):.1f}" for e in range(0, len(series), step))
-            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1"{dash} points="{pts}"/>')
-        out.append(f'<line x1="{W-R+10}" y1="{T+10+36*i}" x2="{W-R+30}" y2="{T+10+36*i}" stroke="{colour}"/>')
-        out.append(f'<text x="{W-R+34}" y="{T+14+36*i}">{name}</text>')
-        out.append(f'<line x1="{W-R+10}" y1="{T+26+36*i}" x2="{W-R+30}" y2="{T+26+36*i}" stroke="{colour}" stroke-dasharray="6,4"/>')
-        out.append(f'<text x="{W-R+34}" y="{T+30+36*i}">{name} (peer)</text>')
-    n = len(curves)
-    out.append(f'<line x1="{W-R+10}" y1="{T+10+36*n}" x2="{W-R+30}" y2="{T+10+36*n}" stroke="#888" stroke-dasharray="2,3"/>')
-    out.append(f'<text x="{W-R+34}" y="{T+14+36*n}">mean predictor</text>')
+        colour, shape = COLOURS[i % len(COLOURS)], SHAPES[i % len(SHAPES)]
+        for j, (series, dash, label) in enumerate(((ours, "", name), (peer, ' stroke-dasharray="7 3"', f"{name} (PyTorch peer)"))):
+            pts = " ".join(f"{px(e + 1):.2f},{py(series[e]):.2f}" for e in range(0, len(series), step) if series[e] > 0)
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6"{dash} stroke-linejoin="round" points="{pts}"/>')
+            # About 12 markers, each curve at another offset, so coinciding curves stay visible.
+            every = max(1, len(series) // 12)
+            offset = every * (2 * i + j) // (2 * len(curves))
+            marks = "".join(_shape(shape, px(e + 1), py(series[e])) for e in range(offset, len(series), every) if series[e] > 0)
+            fill = colour if j == 0 else "#ffffff"
+            out.append(f'<g fill="{fill}" stroke="{colour if j else "#ffffff"}" stroke-width="1">{marks}</g>')
+            legend.append((label, colour, dash, shape, fill, colour if j else "#ffffff"))
+    x0, y0 = W - R + 16, T + 6
+    for row, (label, colour, dash, shape, fill, stroke) in enumerate(legend):
+        yy = y0 + 20 * row
+        out.append(f'<line x1="{x0}" y1="{yy}" x2="{x0 + 24}" y2="{yy}" stroke="{colour}" stroke-width="2.1"{dash}/>')
+        out.append(f'<g fill="{fill}" stroke="{stroke}" stroke-width="1">{_shape(shape, x0 + 12, yy)}</g>')
+        out.append(f'<text x="{x0 + 30}" y="{yy + 4}" font-size="12">{label}</text>')
+    yy = y0 + 20 * len(legend)
+    out.append(f'<line x1="{x0}" y1="{yy}" x2="{x0 + 24}" y2="{yy}" stroke="#333333" stroke-width="1.2" stroke-dasharray="2 3"/>')
+    out.append(f'<text x="{x0 + 30}" y="{yy + 4}" font-size="12">mean predictor</text>')
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+def overlay_title(exp):
+    return f"{exp}: test error norm, resnet-dist and the PyTorch peer, np 2"
+
+
+def redraw_charts():
+    """Redraws every test-error-norm-vs-peer.svg from the files kept here (no runs needed)."""
+    for exp in EXPERIMENTS:
+        out = os.path.join(HERE, exp)
+        order = [c["variant"] for c in json.load(open(os.path.join(out, "compare-configs.json")))]
+        curves, trivial = [], None
+        for variant in order:
+            vdir = os.path.join(out, variant)
+            o = [float(r["test_error_norm"]) for r in read_csv(os.path.join(vdir, "metrics.csv"))]
+            p = [float(r["test_error_norm"]) for r in read_csv(os.path.join(vdir, "peer-epochs.csv"))]
+            curves.append((variant, o, p))
+            trivial = json.load(open(os.path.join(vdir, "summary.json")))["trivialMetric"]
+        overlay_svg(os.path.join(out, "test-error-norm-vs-peer.svg"), overlay_title(exp), curves, trivial)
 
 
 def main():
@@ -173,9 +232,7 @@ def main():
                 "switches": [(s["epoch"], round(s["metricBefore"], 3), round(s["metricAfter"], 3))
                              for s in summary["switches"]],
             })
-        overlay_svg(os.path.join(out, "test-error-norm-vs-peer.svg"),
-                    f"{exp}: test error norm, resnet-dist (solid) and the PyTorch peer (dashed), np 2",
-                    curves, table[-1]["mean_predictor"])
+        overlay_svg(os.path.join(out, "test-error-norm-vs-peer.svg"), overlay_title(exp), curves, table[-1]["mean_predictor"])
     json.dump(table, open(os.path.join(HERE, "table.json"), "w"), indent=1)
     print("| experiment | variant | blocks | final test error norm: resnet-dist / peer / mean predictor "
           "| median of last 100 epochs: resnet-dist / peer | best epoch: resnet-dist / peer "
@@ -198,4 +255,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    redraw_charts() if sys.argv[1:] == ["--charts-only"] else main()
