@@ -7,6 +7,12 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 CORES=$(nproc)
 
+# On SIGTERM or SIGINT mpirun does not pass the stop on at once: it sends SIGCONT, waits this
+# many seconds, sends SIGTERM, waits again, then SIGKILL (Open MPI's default is 1 s, too short
+# for a rank to finish a step and write its checkpoint once steps take a second or more). The
+# ranks stop cleanly on the SIGTERM; a job that mpirun ends takes twice this long to exit.
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-5}
+
 # mpirun options for NP ranks on this machine: oversubscribe past the core count, and give each
 # rank an equal share of the cores as OpenBLAS threads (one when ranks >= cores).
 mpi_args() {

@@ -46,6 +46,8 @@ public final class Trainer {
     var evaluationProbe: ProbeOutputs?
     /// Where `run` starts: the beginning, or a checkpoint's place.
     var start = ResumePoint()
+    /// The run directory of the checkpoint this run resumed, if any (for the stop message).
+    public var resumedFrom: String?
     /// Set by `trainStep` when some rank asked to stop (agreed on in that step's reduction).
     var stopSignal: Int32?
 
@@ -135,6 +137,7 @@ public final class Trainer {
         var levelSeconds = start.levelSeconds
         var globalStep = start.globalStep
         let started = ProcessStats.now() - levelSeconds.reduce(0, +)
+        try stopIfRequestedBeforeStart()
         try collectively(comm, "write the run directory") {
             try output?.begin(config: config, history: history)
         }
@@ -214,6 +217,15 @@ public final class Trainer {
             if comm.isRoot { try output?.finish(summary) }
         }
         return summary
+    }
+
+    /// A stop requested while the job was starting up (loading data, starting MPI, reading the
+    /// checkpoint) ends it before the first step, on every rank: there is nothing new to save.
+    func stopIfRequestedBeforeStart() throws {
+        let local = stopRequest?() ?? nil
+        guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return }
+        let signal = Int32(try maxOverRanks(Int(local ?? 0)))
+        throw TrainingError.stoppedBeforeStart(signal: local ?? signal, resumedFrom: resumedFrom)
     }
 
     func maxOverRanks(_ value: Int) throws -> Int {

@@ -21,7 +21,7 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         try body(comm)
     } catch {
         let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
-        if case TrainingError.stopped = error {
+        if isStop(error) {
             // Every rank stopped at the same step; rank 0 says where the checkpoint is.
             var text = "\(error)"
             if let command = continueCommand, let cut = text.range(of: "; continue with: ") {
@@ -43,6 +43,14 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         comm.abort(code: 1)
     }
     (comm as? MPICommunicator)?.finalize()
+}
+
+/// Whether training ended on a stop request (every rank agreed; exit 75, no error).
+func isStop(_ error: Error) -> Bool {
+    switch error {
+    case TrainingError.stopped, TrainingError.stoppedBeforeStart: return true
+    default: return false
+    }
 }
 
 /// Makes SIGTERM, SIGINT and SIGUSR1 requests to stop after the current step (see `StopSignals`);

@@ -50,7 +50,9 @@ stop_case() {
   dir=$(run_dir "$S/$name")
   newest=$(ls "$dir" | grep -- '-step-' | tail -1)
   periodic=$(ls "$dir" | grep -E 'checkpoint-epoch-[0-9]+\.safetensors' | sort | tail -1)
-  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [ -n "$newest" ] \
+  # mpirun ends the job OMPI_MCA_odls_base_sigkill_timeout (launch/mpi-env.sh: 5 s) after a
+  # SIGTERM to it and exits as long again later, whenever the ranks stopped.
+  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && awk -v s="$secs" 'BEGIN { exit !(s < 15) }' && [ -n "$newest" ] \
      && [ "${newest:17:4}" -ge "${periodic:17:4}" ] \
      && grep -q "stopped by SIG$sig after step [0-9]* of 32 in epoch [0-9]*; checkpoint .*$newest; continue with: resnet-dist train --resume " "$S-$name.txt"; then
     pass "$sig to mpirun (np 2): exit $rc after ${secs}s, checkpoint $newest after the periodic $periodic, resume command printed"
