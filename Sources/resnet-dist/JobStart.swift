@@ -10,6 +10,15 @@ import ResNetDistributed
 /// collective the others never reach. Parsing then happens on every rank, but only one rank
 /// prints a usage error, help or the version, and every rank leaves with the same exit code
 /// through MPI_Finalize.
+/// Subcommands whose work is spread over the job's ranks (through `runMPIJob`); every other
+/// subcommand runs on rank 0 alone under mpirun, so that its output appears once.
+protocol JobCommand {}
+extension TrainCommand: JobCommand {}
+extension CompareCommand: JobCommand {}
+extension EvalCommand: JobCommand {}
+extension SelfTestCommand: JobCommand {}
+extension BenchCommand: JobCommand {}
+
 enum JobStart {
     /// Subcommands that never start MPI: run by scripts inside a batch allocation, where Slurm's
     /// variables make any process look MPI-launched.
@@ -87,6 +96,20 @@ enum JobStart {
             }
         }
         leave(comm, code: Int32(code[0] - 1))
+    }
+
+    /// Runs a command that is not a `JobCommand` on rank 0 only; every rank leaves with its exit code.
+    static func runOnRoot(_ command: inout ParsableCommand, comm: MPICommunicator) -> Never {
+        var code: [Double] = [0]
+        if comm.isRoot {
+            do { try command.run() } catch {
+                let message = ResNetDist.fullMessage(for: error)
+                if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                code[0] = Double(ResNetDist.exitCode(for: error).rawValue)
+            }
+        }
+        do { try comm.broadcast(&code, root: 0) } catch { comm.abort(code: 1) }
+        leave(comm, code: Int32(code[0]))
     }
 
     /// Finalises MPI and exits with `code` (every rank calls it with the same code).

@@ -38,6 +38,7 @@ struct ResNetDist: ParsableCommand {
         // Only training stops at a step boundary; every other command takes the signals' default
         // effect, as it would without the handlers.
         if !(command is TrainCommand || command is CompareCommand) { StopSignals.uninstall() }
+        if let comm, !(command is JobCommand) { JobStart.runOnRoot(&command, comm: comm) }
         do {
             try command.run()
         } catch {
