@@ -15,19 +15,19 @@ final_loss() { grep -o '"finalTrainLoss" : [^,]*' "$1/summary.json" 2>/dev/null;
 # Slurm sends SIGTERM to the batch shell, mpirun and the ranks; the shell forwards SIGUSR1 and
 # mpirun relays its own. The ranks must take all of them as one request and write a step
 # checkpoint; run again under the same job id, the script continues it exactly.
-args=(--experiment regression --variant deep --epochs 400 --batch-size 64 --checkpoint-every 50 --keep-checkpoints 0 --quiet)
+args=(--experiment regression --variant deep --epochs 200 --batch-size 64 --checkpoint-every 25 --keep-checkpoints 0 --quiet)
 sbatch_plain 990 "$G/ref" "$G/ref.txt" "${args[@]}"
 ref=$(final_loss "$(run_dir "$G/ref")")
 ( SLURM_JOB_ID=991 RUNS_DIR="$G/stop" RESNET_DIST="$BIN" OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1 \
     exec bash "$here/slurm.sbatch" "${args[@]}" > "$G/stop.txt" 2>&1 ) &
 script=$!
-for _ in $(seq 1 600); do ls "$G"/stop/*/checkpoint-epoch-0100.safetensors >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 600); do ls "$G"/stop/*/checkpoint-epoch-0050.safetensors >/dev/null 2>&1 && break; sleep 0.1; done
 mpirun_pid=$(pgrep -P $script -x mpirun)
 kill -TERM $script $mpirun_pid $(pgrep -P "$mpirun_pid") 2>/dev/null
 wait $script; rc=$?
 sdir=$(run_dir "$G/stop"); sdir=${sdir%/}
 step_ckpt=$(ls "$sdir" | grep -- '-step-' | head -1)
-if [ -n "$step_ckpt" ] && [ "${step_ckpt:17:4}" -ge 100 ] && ! grep -q "second" "$G/stop.txt" \
+if [ -n "$step_ckpt" ] && [ "${step_ckpt:17:4}" -ge 50 ] && ! grep -q "second" "$G/stop.txt" \
    && grep -q "stopped by SIGTERM after step" "$G/stop.txt"; then
   pass "TERM to the batch shell, mpirun and the ranks at once: one stop, checkpoint $step_ckpt (exit $rc)"
 else fail "TERM by every route: exit $rc, step checkpoint '${step_ckpt}'"; tail -5 "$G/stop.txt"; fi
