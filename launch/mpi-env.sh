@@ -7,6 +7,13 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 CORES=$(nproc)
 
+# On SIGTERM or SIGINT mpirun does not pass the stop on at once: it sends SIGCONT, waits this
+# many seconds, sends SIGTERM, waits again, then SIGKILL. Open MPI's 1 s is too short for a rank
+# to finish a step and write its checkpoint once steps take a second or more; 4 s covers a 3-s
+# step. The price: whenever mpirun ends a job itself (a stop, a killed rank, a rank exiting
+# non-zero before the others) it exits twice this long later.
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-4}
+
 # mpirun options for NP ranks on this machine: oversubscribe past the core count, and give each
 # rank an equal share of the cores as OpenBLAS threads (one when ranks >= cores).
 mpi_args() {

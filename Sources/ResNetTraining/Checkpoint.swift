@@ -70,12 +70,38 @@ public struct TrainingCheckpoint: Equatable {
             throw TrainingError.output("no checkpoint at \(path): give a checkpoint file or a run directory that holds one")
         }
         guard isDir.boolValue else { return path }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        let positioned = names.compactMap { name in position(fileName: name).map { (name, $0) } }
-        guard let newest = positioned.max(by: { ($0.1.epoch, $0.1.step) < ($1.1.epoch, $1.1.step) }) else {
+        guard let newest = candidates(in: [path]).first else {
             throw TrainingError.output("the directory \(path) holds no checkpoint-epoch-*.safetensors; give a checkpoint file instead")
         }
-        return (path as NSString).appendingPathComponent(newest.0)
+        return newest
+    }
+
+    /// The checkpoint files of the directories, newest first (by epoch, then step, as numbers);
+    /// names that do not parse as a checkpoint's position (copies, backups) are not candidates.
+    public static func candidates(in directories: [String]) -> [String] {
+        var found: [(path: String, epoch: Int, step: Int)] = []
+        for directory in directories {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                guard let p = position(fileName: name) else { continue }
+                found.append(((directory as NSString).appendingPathComponent(name), p.epoch, p.step))
+            }
+        }
+        return found.sorted { ($0.epoch, $0.step, $0.path) > ($1.epoch, $1.step, $1.path) }.map(\.path)
+    }
+
+    /// The newest checkpoint of the directories that reads back whole (checksum, metadata), and
+    /// why each newer one was passed over.
+    public static func newestValid(in directories: [String]) -> (path: String?, skipped: [String]) {
+        var skipped: [String] = []
+        for path in candidates(in: directories) {
+            do {
+                _ = try read(path: path)
+                return (path, skipped)
+            } catch {
+                skipped.append("\(path): \(error)")
+            }
+        }
+        return (nil, skipped)
     }
 
     // MARK: - To and from safetensors

@@ -27,18 +27,19 @@ struct GradientSync {
     }
 
     /// Runs `model.backward(gradient)` and returns once the gradients in `model.gradients`
-    /// are the sums over all ranks, with the agreed loss and stop request.
-    func backward(_ model: ResNetModel, _ gradient: Tensor, localLoss: Float, localStop: Bool) throws -> Agreement {
+    /// are the sums over all ranks, with the agreed loss and stop request. `stopRequested` is
+    /// read once backward has finished, so that a stop that arrives at any time during this
+    /// step's forward or backward ends training after this step, not the next one.
+    func backward(_ model: ResNetModel, _ gradient: Tensor, localLoss: Float, stopRequested: () -> Bool) throws -> Agreement {
         guard comm.size > 1 else {
             try model.backward(gradient)
-            return Agreement(loss: Double(localLoss), stop: localStop, waitSeconds: 0)
+            return Agreement(loss: Double(localLoss), stop: stopRequested(), waitSeconds: 0)
         }
-        // The loss and the stop flag travel in their own two-float buffer, started first.
+        // The loss and the stop flag travel in their own two-float buffer, started last.
         let agreed = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2)
         defer { agreed.deallocate() }
         agreed[0] = localLoss
-        agreed[1] = localStop ? 1 : 0
-        var pending: [PendingReduction] = [try comm.startAllreduceSum(agreed)]
+        var pending: [PendingReduction] = []
         var bucket: UnsafeMutableBufferPointer<Float>?
         var failure: Error?
         func flush() {
@@ -59,6 +60,10 @@ struct GradientSync {
         }, finish: {
             let waitStart = ProcessStats.now()
             flush()
+            if failure == nil {
+                agreed[1] = stopRequested() ? 1 : 0
+                do { pending.append(try comm.startAllreduceSum(agreed)) } catch { failure = error }
+            }
             var firstError = failure
             for p in pending {
                 do { try p.wait() } catch { if firstError == nil { firstError = error } }

@@ -169,6 +169,9 @@ public enum TrainingError: CollectiveError, CustomStringConvertible {
     /// A stop signal (0: one that reached another rank) ended training after `step` (0-based) of
     /// `epoch` (0-based); rank 0 wrote `checkpoint` in `runDirectory`.
     case stopped(signal: Int32, epoch: Int, step: Int, stepsPerEpoch: Int, checkpoint: String?, runDirectory: String?)
+    /// A stop signal arrived while the job was starting (0: at another rank): nothing was trained,
+    /// so nothing is saved; `resumedFrom` is the run directory a resumed job continues.
+    case stoppedBeforeStart(signal: Int32, resumedFrom: String?)
 
     public var description: String {
         switch self {
@@ -186,6 +189,10 @@ public enum TrainingError: CollectiveError, CustomStringConvertible {
             let place = "stopped by \(by) after step \(step + 1) of \(stepsPerEpoch) in epoch \(epoch + 1)"
             guard let checkpoint, let directory else { return place + " (no run directory, so no checkpoint)" }
             return place + "; checkpoint \(checkpoint); continue with: resnet-dist train --resume \(directory)"
+        case let .stoppedBeforeStart(signal, resumedFrom):
+            let by = signal == 0 ? "a stop signal sent to another rank" : StopSignals.name(signal)
+            guard let resumedFrom else { return "stopped by \(by) before the first step; nothing to save (start the run again)" }
+            return "stopped by \(by) before the first step; nothing new to save; continue with: resnet-dist train --resume \(resumedFrom)"
         }
     }
 }

@@ -96,12 +96,32 @@ extension Trainer {
     /// describe the final weights rather than a momentum average over the last steps' (which lags
     /// behind while weights move fast). Every rank takes part in each forward (the BatchNorm sums
     /// are reduced unless --local-bn), so all agree.
-    func recalibrateBatchNorm(plan: EpochPlan) throws {
-        guard config.preciseBN > 0 else { return }
-        try model.reestimateBatchNormStatistics(batches: config.preciseBN) { k in
-            let shard = plan.shard(step: k % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
-            _ = try model.forward(data.trainBatch(shard.indices, epoch: plan.epoch).input, training: true)
+    ///
+    /// A stop request, agreed on before each batch, ends the pass: the statistics go back to what
+    /// they were before it and this returns false (the caller checkpoints the end of the epoch's
+    /// steps, from where a resume runs the pass again).
+    func recalibrateBatchNorm(plan: EpochPlan) throws -> Bool {
+        guard config.preciseBN > 0 else { return true }
+        let before = model.state
+        do {
+            try model.reestimateBatchNormStatistics(batches: config.preciseBN) { k in
+                if try agreedStopRequest() { throw PassInterrupted() }
+                let shard = plan.shard(step: k % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
+                _ = try model.forward(data.trainBatch(shard.indices, epoch: plan.epoch).input, training: true)
+            }
+        } catch is PassInterrupted {
+            model.state = before
+            return false
         }
+        return true
+    }
+
+    /// Whether any rank has a stop request (a collective); sets `stopSignal` when so.
+    func agreedStopRequest() throws -> Bool {
+        let local = stopRequest?() ?? nil
+        guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return false }
+        stopSignal = local ?? 0
+        return true
     }
 
     /// With local BatchNorm each rank's running statistics differ; average them so every rank
@@ -118,3 +138,6 @@ extension Trainer {
     /// The number of test samples `evaluate` scores (fewer than the test set's under `--subset`).
     public var testSampleCount: Int { data.testCount }
 }
+
+/// A pass over batches ended early by a stop request.
+struct PassInterrupted: Error {}

@@ -5,8 +5,8 @@ extension Trainer {
     /// One step: forward and loss on this rank's shard (normalised by the global batch, so the
     /// ranks' losses and gradients sum to the global ones), backward with the gradients summed
     /// across ranks (`GradientSync`), then the optimizer. Returns the global loss and the seconds
-    /// spent waiting for the reductions. A stop request of any rank, read here, is agreed on in
-    /// the same step and recorded in `stopSignal`.
+    /// spent waiting for the reductions. A stop request of any rank, read when backward ends, is agreed
+    /// on in the same step and recorded in `stopSignal`.
     package func trainStep(indices: [Int], globalBatch: Int, epoch: Int, learningRate: Double) throws -> (Double, Double) {
         let batch = data.trainBatch(indices, epoch: epoch)
         model.zeroGradients()
@@ -21,10 +21,9 @@ extension Trainer {
             (localLoss, gradient) = (r.loss, r.gradient)
         }
         if indices.isEmpty { localLoss = 0 }
-        let localStop = stopRequest?() ?? nil
         let sync = GradientSync(comm: comm, bucketElements: overlapAllreduce ? allreduceBucketElements : .max)
-        let agreed = try sync.backward(model, gradient, localLoss: localLoss, localStop: localStop != nil)
-        if agreed.stop { stopSignal = localStop ?? 0 }  // 0: another rank's signal
+        let agreed = try sync.backward(model, gradient, localLoss: localLoss, stopRequested: { stopRequest?() != nil })
+        if agreed.stop { stopSignal = stopRequest?() ?? 0 }  // 0: another rank's signal
         optimizer.step(&model.parameters, model.gradients, learningRate: Float(learningRate))
         return (agreed.loss, agreed.waitSeconds)
     }

@@ -46,6 +46,8 @@ public final class Trainer {
     var evaluationProbe: ProbeOutputs?
     /// Where `run` starts: the beginning, or a checkpoint's place.
     var start = ResumePoint()
+    /// The run directory of the checkpoint this run resumed, if any (for the stop message).
+    public var resumedFrom: String?
     /// Set by `trainStep` when some rank asked to stop (agreed on in that step's reduction).
     var stopSignal: Int32?
 
@@ -75,6 +77,7 @@ public final class Trainer {
         try collectively(communicator, "check the memory the run needs") {
             try Self.checkSizes(config, data: loaded, ranks: communicator.size)
         }
+        try Self.checkPreciseBN(config, data: self.data)
         model = Self.makeModel(try Self.spec(config, level: 0, data: self.data), config)
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         if let resume { try restore(resume) }
@@ -84,6 +87,15 @@ public final class Trainer {
         // broadcast makes that a guarantee rather than an assumption).
         try broadcastModel()
         if resume != nil { try broadcastOptimizer() }
+    }
+
+    /// `--precise-bn K` averages the statistics of the epoch's first K batches; past one epoch's
+    /// batches it would only repeat them (and an unbounded K makes a stop wait for the pass).
+    static func checkPreciseBN(_ config: ExperimentConfig, data: TrainingData) throws {
+        let steps = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed)).stepsPerEpoch
+        guard config.preciseBN <= steps else {
+            throw ConfigError.invalid(key: "precise-bn", problem: "\(config.preciseBN) batches is more than the \(steps) batches of an epoch (which it would repeat); use at most \(steps)")
+        }
     }
 
     /// A model of this run: the config's seed and execution options.
@@ -135,6 +147,7 @@ public final class Trainer {
         var levelSeconds = start.levelSeconds
         var globalStep = start.globalStep
         let started = ProcessStats.now() - levelSeconds.reduce(0, +)
+        try stopIfRequestedBeforeStart()
         try collectively(comm, "write the run directory") {
             try output?.begin(config: config, history: history)
         }
@@ -145,7 +158,8 @@ public final class Trainer {
             let resumingMidEpoch = epoch == start.epoch && start.stepInEpoch > 0
             var lossSum = resumingMidEpoch ? start.epochLossSum : 0.0
             var allreduceSeconds = 0.0
-            var lr = config.lr
+            // (The last step's rate: an epoch resumed after all its steps runs none.)
+            var lr = levels.learningRate(epoch: epoch, step: sharder.stepsPerEpoch - 1, stepsPerEpoch: sharder.stepsPerEpoch)
             let plan = sharder.epoch(epoch)
             for step in (resumingMidEpoch ? start.stepInEpoch : 0)..<sharder.stepsPerEpoch {
                 lr = levels.learningRate(epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch)
@@ -160,18 +174,18 @@ public final class Trainer {
                 allreduceSeconds += reduceTime
                 stepObserver?(globalStep, loss)
                 globalStep += 1
-                if let local = stopSignal {
-                    // Name the signal even on a rank that did not receive it (0 there).
-                    let signal = Int32(try maxOverRanks(Int(local)))
+                if stopSignal != nil {
                     levelSeconds[levels.level] += ProcessStats.now() - epochStart
-                    let path = try writeCheckpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
-                                                   stepInEpoch: step + 1, epochLossSum: lossSum)
-                    throw TrainingError.stopped(signal: signal, epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch,
-                                                checkpoint: path, runDirectory: output?.directory)
+                    try stop(at: (epoch, step, sharder.stepsPerEpoch), globalStep: globalStep, history: history,
+                             levelSeconds: levelSeconds, epochLossSum: lossSum)
                 }
             }
             let seconds = ProcessStats.now() - epochStart
-            try recalibrateBatchNorm(plan: plan)
+            guard try recalibrateBatchNorm(plan: plan) else {
+                levelSeconds[levels.level] += seconds
+                try stop(at: (epoch, sharder.stepsPerEpoch - 1, sharder.stepsPerEpoch), globalStep: globalStep,
+                         history: history, levelSeconds: levelSeconds, epochLossSum: lossSum)
+            }
             let evalStart = ProcessStats.now()
             let metric = try evaluate()
             let evalSeconds = ProcessStats.now() - evalStart
@@ -214,6 +228,27 @@ public final class Trainer {
             if comm.isRoot { try output?.finish(summary) }
         }
         return summary
+    }
+
+    /// Rank 0 checkpoints the place after `step` (0-based) of `epoch` and every rank throws
+    /// `TrainingError.stopped` (after `stopSignal` was agreed on).
+    func stop(at place: (epoch: Int, step: Int, stepsPerEpoch: Int), globalStep: Int, history: [EpochRecord],
+              levelSeconds: [Double], epochLossSum: Double) throws -> Never {
+        // Name the signal even on a rank that did not receive it (0 there).
+        let signal = Int32(try maxOverRanks(Int(stopSignal ?? 0)))
+        let path = try writeCheckpoint(epoch: place.epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
+                                       stepInEpoch: place.step + 1, epochLossSum: epochLossSum)
+        throw TrainingError.stopped(signal: signal, epoch: place.epoch, step: place.step, stepsPerEpoch: place.stepsPerEpoch,
+                                    checkpoint: path, runDirectory: output?.directory)
+    }
+
+    /// A stop requested while the job was starting up (loading data, starting MPI, reading the
+    /// checkpoint) ends it before the first step, on every rank: there is nothing new to save.
+    func stopIfRequestedBeforeStart() throws {
+        let local = stopRequest?() ?? nil
+        guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return }
+        let signal = Int32(try maxOverRanks(Int(local ?? 0)))
+        throw TrainingError.stoppedBeforeStart(signal: local ?? signal, resumedFrom: resumedFrom)
     }
 
     func maxOverRanks(_ value: Int) throws -> Int {

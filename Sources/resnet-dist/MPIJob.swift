@@ -21,7 +21,7 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         try body(comm)
     } catch {
         let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
-        if case TrainingError.stopped = error {
+        if isStop(error) {
             // Every rank stopped at the same step; rank 0 says where the checkpoint is.
             var text = "\(error)"
             if let command = continueCommand, let cut = text.range(of: "; continue with: ") {
@@ -32,17 +32,46 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
             (comm as? MPICommunicator)?.finalize()
             Foundation.exit(StopSignals.exitCode)
         }
-        FileHandle.standardError.write(Data("resnet-dist: \(prefix)error: \(error)\n".utf8))
         if error is CollectiveError || comm.size == 1 {
-            // Every rank is here; let each write its message before any exits, since mpirun
-            // tears the job down at the first non-zero exit.
+            // Every rank is here. A usage or config error that every rank found alike is said
+            // once; other errors by every rank, each before any exits, since mpirun tears the
+            // job down at the first non-zero exit.
+            let once = comm.size > 1 && sameOnEveryRank(isUsageError(error) ? "\(error)" : "rank \(comm.rank)", comm)
+            if !once || comm.isRoot {
+                FileHandle.standardError.write(Data("resnet-dist: \(once ? "" : prefix)error: \(error)\n".utf8))
+            }
             try? comm.barrier()
             (comm as? MPICommunicator)?.finalize()
             Foundation.exit(1)
         }
+        FileHandle.standardError.write(Data("resnet-dist: \(prefix)error: \(error)\n".utf8))
         comm.abort(code: 1)
     }
     (comm as? MPICommunicator)?.finalize()
+}
+
+/// A mistake in the command line or config file (the same on every rank that reads it).
+func isUsageError(_ error: Error) -> Bool {
+    let error = (error as? AgreedFailure)?.error ?? error
+    return error is ValidationError || error is ConfigError
+}
+
+/// Whether `text` is the same on every rank (false if the ranks cannot tell).
+func sameOnEveryRank(_ text: String, _ comm: Communicator) -> Bool {
+    var lo = [stableHash(text)], hi = lo
+    do {
+        try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin($0) }
+        try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
+    } catch { return false }
+    return lo == hi
+}
+
+/// Whether training ended on a stop request (every rank agreed; exit 75, no error).
+func isStop(_ error: Error) -> Bool {
+    switch error {
+    case TrainingError.stopped, TrainingError.stoppedBeforeStart: return true
+    default: return false
+    }
 }
 
 /// Makes SIGTERM, SIGINT and SIGUSR1 requests to stop after the current step (see `StopSignals`);

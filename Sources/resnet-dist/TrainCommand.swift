@@ -76,6 +76,7 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
     }
     let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
     trainer.output = output
+    trainer.resumedFrom = resume == nil ? nil : options.resume
     trainer.injectNaNAtEpoch = options.injectNanAtEpoch
     trainer.stopRequest = { StopSignals.received }
     var progress: ProgressReporter? = nil

@@ -139,7 +139,7 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Keep BatchNorm statistics local to each rank instead of synchronising them.")
     var localBn = false
 
-    @Option(parsing: .unconditional, help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (0 = off; useful for short runs, where the running averages lag the weights).")
+    @Option(parsing: .unconditional, help: "Before each evaluation, re-estimate BatchNorm's running statistics from N training batches with the current weights (at most one epoch's batches; 0 = off; useful for short runs, where the running averages lag the weights).")
     var preciseBn: Int?
 
     @Option(help: "Precision of the normalised activations kept for backward: single (the built-in default) or half (halves their memory; gradients within ≈ 5e-4 relative, and training drifts from single precision's).")

@@ -188,6 +188,47 @@ slurm_job() {
   else cluster_fail "$name ($detail)" "$SLURM_DIR/job-$id.out"; fi
 }
 
+# scancel of a running job (Slurm's SIGTERM to the batch shell, mpirun and every rank): a step
+# checkpoint newer than the last periodic one, and the run resubmitted with --resume finishes in
+# its own directory at the loss of an uninterrupted run (mpirun -np 2 outside Slurm).
+slurm_scancel() {
+  local runs="$SLURM_DIR/runs-scancel" id state start dir step periodic detail ok=1
+  local args=(--experiment regression --variant deep --epochs 200 --batch-size 64 --checkpoint-every 25 --keep-checkpoints 0 --quiet)
+  id=$(cd "$here/.." && RUNS_DIR="$runs" RESNET_DIST="$BIN" slurm_client \
+    sbatch --parsable --time=5 --ntasks=2 --output="$SLURM_DIR/job-%j.out" "$here/slurm.sbatch" "${args[@]}" 2>&1)
+  if ! [[ "$id" =~ ^[0-9]+$ ]]; then cluster_fail "scancel keeps a checkpoint (sbatch: $id)"; return; fi
+  start=$(date +%s)
+  while [ $(( $(date +%s) - start )) -lt 90 ] && ! ls "$runs"/*/checkpoint-epoch-0025.safetensors >/dev/null 2>&1; do sleep 0.2; done
+  slurm_client scancel "$id"
+  start=$(date +%s)
+  while [ $(( $(date +%s) - start )) -lt 60 ]; do
+    state=$(slurm_client scontrol show job "$id" 2>/dev/null | sed -nE 's/.*JobState=([A-Z_]+).*/\1/p')
+    case "$state" in RUNNING|COMPLETING|CONFIGURING|"") sleep 0.5 ;; *) break ;; esac
+  done
+  dir=$(ls -d "$runs"/*/ 2>/dev/null | head -1); dir=${dir%/}
+  step=$(ls "$dir" 2>/dev/null | grep -- '-step-' | head -1)
+  periodic=$(ls "$dir" 2>/dev/null | grep -E '^checkpoint-epoch-[0-9]+\.safetensors$' | sort | tail -1)
+  detail="job $id $state, step checkpoint '${step}', newest periodic '${periodic}'"
+  if [ -z "$step" ] || [ -z "$periodic" ] || [ "${step:17:4}" -lt "${periodic:17:4}" ]; then
+    cluster_fail "scancel keeps a checkpoint newer than the periodic one ($detail)" "$SLURM_DIR/job-$id.out"; return
+  fi
+  cluster_pass "scancel keeps a checkpoint newer than the periodic one ($detail)"
+  id=$(cd "$here/.." && RUNS_DIR="$runs" RESNET_DIST="$BIN" slurm_client \
+    sbatch --parsable --time=5 --ntasks=2 --output="$SLURM_DIR/job-%j.out" "$here/slurm.sbatch" --resume "$dir" --resume-in-place --quiet 2>&1)
+  start=$(date +%s)
+  while [ $(( $(date +%s) - start )) -lt 120 ]; do
+    state=$(slurm_client scontrol show job "$id" 2>/dev/null | sed -nE 's/.*JobState=([A-Z_]+).*/\1/p')
+    case "$state" in PENDING|RUNNING|CONFIGURING|COMPLETING|"") sleep 0.5 ;; *) break ;; esac
+  done
+  run_job 2 "$SLURM_DIR/scancel-ref.txt" train "${args[@]}" --out "$SLURM_DIR/runs-scancel-ref"
+  local ref res
+  ref=$(grep -o '"finalTrainLoss" : [^,]*' "$(run_dir "$SLURM_DIR/runs-scancel-ref")/summary.json" 2>/dev/null)
+  res=$(grep -o '"finalTrainLoss" : [^,]*' "$dir/summary.json" 2>/dev/null)
+  if [ "$state" = COMPLETED ] && [ -n "$ref" ] && [ "$res" = "$ref" ] && [ "$(ls -d "$runs"/*/ | wc -l)" -eq 1 ]; then
+    cluster_pass "resubmitted with --resume $step: finishes in its own directory at the uninterrupted loss ($ref)"
+  else cluster_fail "resubmitted after scancel: job $id ${state:-?}, '$res' vs uninterrupted '$ref'" "$SLURM_DIR/job-$id.out"; fi
+}
+
 slurm_tests() {
   local tool
   for tool in munged slurmctld slurmd sbatch sinfo scontrol; do
@@ -210,6 +251,7 @@ slurm_tests() {
     slurm_job "sbatch launch/slurm.sbatch, 2 tasks, mpirun" 2
     slurm_job "sbatch launch/slurm.sbatch, 4 tasks on the 2-CPU node (--overcommit), mpirun" 4 --overcommit
     LAUNCHER=srun slurm_job "sbatch launch/slurm.sbatch, 2 tasks, srun --mpi=pmix" 2
+    slurm_scancel
     # EnforcePartLimits=ALL: more tasks than cores without --overcommit is refused at submission
     # rather than pending forever.
     local out
