@@ -26,6 +26,8 @@ public final class ProgressReporter {
     public let isTerminal: Bool
     /// Not on a terminal: log every this many epochs (and the first and the last).
     public let logEvery: Int
+    /// The terminal's width: a longer live line would wrap, and `\r` would redraw only its last row.
+    public let columns: Int?
     private let output: (String) -> Void
     private let clock: () -> Double
 
@@ -54,6 +56,7 @@ public final class ProgressReporter {
     ///   - clock: seconds from any fixed origin; injectable for tests.
     public init(label: String = "", totalEpochs: Int, stepsPerEpoch: Int, quiet: Bool, logEvery: Int? = nil,
                 isTerminal: Bool = TerminalDetection.stderrReachesTerminal(),
+                columns: Int? = TerminalDetection.columns(),
                 output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
                 clock: @escaping () -> Double = { Date.timeIntervalSinceReferenceDate }) {
         self.label = label
@@ -62,6 +65,7 @@ public final class ProgressReporter {
         self.quiet = quiet
         self.logEvery = max(1, logEvery ?? Self.defaultLogEvery(epochs: totalEpochs))
         self.isTerminal = isTerminal
+        self.columns = columns
         self.output = output
         self.clock = clock
     }
@@ -137,8 +141,19 @@ public final class ProgressReporter {
 
     private func draw(epoch: Int, stepsDone: Int, now: Double) {
         lastDraw = now
-        output("\r" + line(epoch: epoch, stepsDone: stepsDone, now: now) + "\u{1B}[K")
+        output("\r" + Self.fit(line(epoch: epoch, stepsDone: stepsDone, now: now), columns: columns) + "\u{1B}[K")
         lineVisible = true
+    }
+
+    /// The live line shortened to fit `columns - 1` characters: first the double spaces between
+    /// its parts become single, then the samples/s part goes, then the line is cut.
+    static func fit(_ line: String, columns: Int?) -> String {
+        guard let columns, columns > 1, line.count >= columns else { return line }
+        var text = line.replacingOccurrences(of: "  ", with: " ")
+        if text.count >= columns, let r = text.range(of: #" [0-9]+ samples/s"#, options: .regularExpression) {
+            text.removeSubrange(r)
+        }
+        return String(text.prefix(columns - 1))
     }
 
     /// "deep s1  epoch 412/1000  level 1  loss 0.01234  err 1.5432  91234 samples/s  ETA 8s";
@@ -192,6 +207,23 @@ public enum TerminalDetection {
         if isatty(2) != 0 { return true }
         guard environment["OMPI_COMM_WORLD_SIZE"] != nil else { return false }
         return isTerminalPath(linkTarget("/proc/\(getppid())/fd/2"))
+    }
+
+    /// The width of the terminal `stderrReachesTerminal` found (nil: none, or unknown).
+    public static func columns() -> Int? {
+        if isatty(2) != 0 { return width(of: 2) }
+        guard ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil,
+              let path = linkTarget("/proc/\(getppid())/fd/2"), isTerminalPath(path) else { return nil }
+        let fd = open(path, O_WRONLY | O_NOCTTY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return width(of: fd)
+    }
+
+    static func width(of fd: Int32) -> Int? {
+        var size = winsize()
+        let ok = withUnsafeMutablePointer(to: &size) { ioctl(fd, UInt(TIOCGWINSZ), $0) } == 0
+        return ok && size.ws_col > 0 ? Int(size.ws_col) : nil
     }
 
     /// A device path of a terminal: /dev/pts/N, /dev/ttyN or /dev/tty.

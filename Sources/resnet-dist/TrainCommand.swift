@@ -90,7 +90,10 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         if label == nil || !reporter.isTerminal {
             logger.info("\(config.experiment)/\(config.variant): \(ReportTable.ranks(comm.size)), \(trainer.model.parameterCount) parameters, \(trainer.stepsPerEpoch) steps per epoch, output \(output?.directory ?? "-")")
         }
-        for warning in TrainingAdvice.warnings(config, stepsPerEpoch: trainer.stepsPerEpoch) { logger.warning("\(warning)") }
+        // Advice for a person at the screen; --quiet (scripts, tests of short runs) goes without.
+        if !options.quiet {
+            for warning in TrainingAdvice.warnings(config, stepsPerEpoch: trainer.stepsPerEpoch) { logger.warning("\(warning)") }
+        }
         let first = resume?.globalStep ?? 0
         let limit = options.traceSteps
         trainer.stepObserver = { step, loss in

@@ -460,6 +460,23 @@ final class ProgressReporterTests: XCTestCase {
         XCTAssertEqual(screen(sink.text).count, 2)
     }
 
+    /// On an 80-column terminal a longer live line would wrap, and each redraw leave a row behind.
+    func testLiveLineFitsTheTerminalWidth() {
+        let line = "multilevel s3  epoch 1000/1000  level 2  loss 0.00039  err 0.6505  72677 samples/s  ETA 30s"
+        XCTAssertEqual(ProgressReporter.fit(line, columns: 200), line)
+        XCTAssertEqual(ProgressReporter.fit(line, columns: 80),
+                       "multilevel s3 epoch 1000/1000 level 2 loss 0.00039 err 0.6505 ETA 30s")
+        XCTAssertEqual(ProgressReporter.fit(line, columns: 40).count, 39)
+        XCTAssertEqual(ProgressReporter.fit(line, columns: nil), line)
+        var now = 0.0
+        let sink = Sink()
+        let p = ProgressReporter(label: "multilevel s3", totalEpochs: 2, stepsPerEpoch: 4, quiet: false, isTerminal: true,
+                                 columns: 30, output: { sink.chunks.append($0) }, clock: { now })
+        now = 1
+        p.step(globalStep: 0, loss: 1, samples: 1)
+        XCTAssertEqual(sink.chunks, ["\rmultilevel s3 epoch 1/2 loss \u{1B}[K"])  // 29 of 30 columns
+    }
+
     func testTerminalPathsAreRecognised() {
         XCTAssertTrue(TerminalDetection.isTerminalPath("/dev/pts/3"))
         XCTAssertTrue(TerminalDetection.isTerminalPath("/dev/tty1"))
