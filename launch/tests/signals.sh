@@ -161,3 +161,15 @@ if [ $rc -eq 1 ] && grep -q "checkpoint-epoch-0050.safetensors is older than its
    && [ "$(wc -l < "$rdir/metrics.jsonl")" -eq 70 ]; then
   pass "train --resume of an older checkpoint of the run: refused in place, naming the newest and --out"
 else fail "resume of an older checkpoint: exit $rc: $(head -2 <<<"$out")"; fi
+
+# --- A checkpoint copied into another run's directory does not take that run's history ---------
+F="$G/foreign"
+"$BIN" train --experiment regression --variant deep --epochs 6 --checkpoint-every 1 --quiet --out "$F/deep" > /dev/null 2>&1
+"$BIN" train --experiment regression --variant multilevel --epochs 6 --switch-epochs 3 --checkpoint-every 1 --quiet --out "$F/ml" > /dev/null 2>&1
+fdeep=$(run_dir "$F/deep"); fml=$(run_dir "$F/ml")
+cp "${fml%/}/checkpoint-epoch-0004.safetensors" "${fdeep%/}/copied.safetensors"
+out=$(timeout -s KILL 60 "$BIN" train --resume "${fdeep%/}/copied.safetensors" --quiet --out "$F/x" 2>&1); rc=$?
+if [ $rc -eq 1 ] && grep -q "metrics.jsonl belongs to another run: the config.yaml beside it has variant deep, the checkpoint multilevel" <<<"$out" \
+   && [ -z "$(ls "$F/x" 2>/dev/null)" ]; then
+  pass "a multilevel checkpoint copied into a deep run's directory: refused, naming the variants (not merged with that history)"
+else fail "foreign metrics.jsonl: exit $rc: $(head -2 <<<"$out")"; fi
