@@ -74,6 +74,10 @@ enum DataFiles {
     static let maxIDXDataBytes = 1 << 30
 
     static func read(_ path: String) throws(DataError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw .unreadableFile(path: path, reason: "it is a directory, not a data file; --data-dir names the directory that holds the files")
+        }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
             return [UInt8](data)

@@ -42,6 +42,7 @@ struct TrainCommand: ParsableCommand {
             var resume = try options.resume.map { try loadCheckpoint($0, comm: comm, history: true) }
             if var r = resume {
                 try r.extend(to: options.epochs)
+                if let dataDir = options.dataDir { r.config.dataDir = dataDir }  // where the data are now
                 if r.isFinished {
                     if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(finishedMessage(r, path: options.resume ?? ""))\n".utf8)) }
                     return

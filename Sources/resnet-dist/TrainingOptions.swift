@@ -184,7 +184,8 @@ struct TrainingOptions: ParsableArguments {
             throw ValidationError("--resume-in-place continues a run directory given with --resume; add --resume <run directory> or drop it")
         }
         if resume != nil {
-            var given = overrides().filter { !(extending && $0.key == .epochs) }.map { "--" + $0.key.rawValue }
+            // --data-dir moves no trajectory (the data are checked against the checkpoint's).
+            var given = overrides().filter { !(extending && $0.key == .epochs) && $0.key != .dataDir }.map { "--" + $0.key.rawValue }
             if experiment != nil { given.append("--experiment") }
             if preset != nil { given.append("--preset") }
             if configFile != nil { given.append("--config") }

@@ -99,6 +99,18 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// A directory where a data file belongs: a message naming it (before: "NSCocoaErrorDomain
+    /// error 256").
+    func testDirectoryInPlaceOfADataFileIsNamed() throws {
+        let dir = try writeFashionLike(in: makeTemporaryDirectory(self))
+        let path = dir + "/train-images-idx3-ubyte.gz"
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        assertDataError(try loadFashionMNIST(directory: dir), contains: [path, "is a directory, not a data file"]) {
+            if case .unreadableFile = $0 { return true } else { return false }
+        }
+    }
+
     func testTrailingBytes() throws {
         let dir = try writeFashionLike(in: makeTemporaryDirectory(self), gzip: false)
         let path = dir + "/t10k-labels-idx1-ubyte"

@@ -173,3 +173,22 @@ if [ $rc -eq 1 ] && grep -q "metrics.jsonl belongs to another run: the config.ya
    && [ -z "$(ls "$F/x" 2>/dev/null)" ]; then
   pass "a multilevel checkpoint copied into a deep run's directory: refused, naming the variants (not merged with that history)"
 else fail "foreign metrics.jsonl: exit $rc: $(head -2 <<<"$out")"; fi
+
+# --- results skips a damaged summary.json with a warning; resume where the data moved ----------
+D="$G/results"
+"$BIN" train --experiment regression --variant deep --epochs 3 --quiet --out "$D" > /dev/null 2>&1
+"$BIN" train --experiment regression --variant shallow --epochs 3 --quiet --out "$D" > /dev/null 2>&1
+mkdir -p "$D/damaged"; head -c 100 "$(run_dir "$D")/summary.json" > "$D/damaged/summary.json"
+out=$(timeout -s KILL 60 "$BIN" results "$D" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "results: skipping $D/damaged/summary.json: not a readable summary" <<<"$out" && grep -q "deep" <<<"$out"; then
+  pass "results over runs with a truncated summary.json: one warning naming it, the other runs tabled"
+else fail "results with a truncated summary.json: exit $rc: $(head -2 <<<"$out")"; fi
+ln -sfn /usr/share/datasets/fashion-mnist "$G/fm-here"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$BIN" train --experiment fashion --variant deep --subset 256 --batch-size 64 --epochs 1 --data-dir "$G/fm-here" --quiet --out "$G/moved" > /dev/null 2>&1
+  mv "$G/fm-here" "$G/fm-moved"
+  out=$(timeout -s KILL 120 "$BIN" train --resume "$(run_dir "$G/moved")" --epochs 2 --data-dir "$G/fm-moved" --quiet 2>&1); rc=$?
+  if [ $rc -eq 0 ] && [ "$(wc -l < "$(run_dir "$G/moved")/metrics.jsonl")" -eq 2 ]; then
+    pass "train --resume with --data-dir where the data are now: continues (2 epochs in place)"
+  else fail "train --resume --data-dir: exit $rc: $(head -2 <<<"$out")"; fi
+fi
