@@ -53,6 +53,13 @@ enum DataFiles {
             elements = product
         }
         announced += elements
+        // The header's claim bounds nothing by itself (a small file can claim 2^48 bytes and
+        // inflate for gigabytes before it is found short): no IDX dataset this program reads
+        // comes near 1 GiB, so a larger claim is refused before inflating anything.
+        guard elements <= maxIDXDataBytes else {
+            let dims = (1..<(headerSize / 4)).map { String(readUInt32BE(header, 4 * $0)) }.joined(separator: " × ")
+            throw .badDimensions(path: path, detail: "its header announces \(dims) = \(elements) bytes of data, more than the \(maxIDXDataBytes >> 30) GiB an IDX dataset may hold here; the file is corrupt or not a dataset resnet-dist reads")
+        }
         do {
             return try Gzip.decompress(raw, path: path, maxOutputBytes: announced + 1)
         } catch {
@@ -63,7 +70,14 @@ enum DataFiles {
         }
     }
 
+    /// The most data bytes an IDX file may announce (Fashion-MNIST's training images: 47 MB).
+    static let maxIDXDataBytes = 1 << 30
+
     static func read(_ path: String) throws(DataError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw .unreadableFile(path: path, reason: "it is a directory, not a data file; --data-dir names the directory that holds the files")
+        }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
             return [UInt8](data)

@@ -76,6 +76,20 @@ public struct TrainingCheckpoint: Equatable {
         return newest
     }
 
+    /// Whether the checkpoint is the end of its run (every epoch trained).
+    public var isFinished: Bool { epoch >= config.epochs && stepInEpoch == 0 }
+
+    /// `--epochs N` with `--resume`: the run continues to N epochs (its level switches stay
+    /// where they are). N may not be fewer than the run's own epochs.
+    public mutating func extend(to epochs: Int?) throws {
+        guard let epochs, epochs != config.epochs else { return }
+        guard epochs > config.epochs else {
+            throw ConfigError.invalid(key: "epochs", problem: "\(epochs) is fewer than the \(config.epochs) epochs of the run being resumed; a resumed run can only be trained further")
+        }
+        config.epochs = epochs
+        try config.validate()
+    }
+
     /// The checkpoint files of the directories, newest first (by epoch, then step, as numbers);
     /// names that do not parse as a checkpoint's position (copies, backups) are not candidates.
     public static func candidates(in directories: [String]) -> [String] {

@@ -248,8 +248,37 @@ extension ExperimentConfig {
         return try parseOverrides(yaml: text, source: path)
     }
 
+    /// The first anchor (`&name`) or alias (`*name`) outside quotes and comments, with its line
+    /// number: where a node may start (line start, after `:`, `-`, `[`, `{`, `,` or `?`).
+    static func anchorOrAlias(in text: String) -> (line: Int, token: String)? {
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: Character?
+            var previous: Character = " "   // the last character that is not a space
+            let chars = Array(line)
+            for (i, c) in chars.enumerated() {
+                if let q = quote {
+                    if c == q { quote = nil }
+                    continue
+                }
+                if c == "\"" || c == "'" { quote = c; continue }
+                if c == "#", i == 0 || chars[i - 1] == " " || chars[i - 1] == "\t" { break }
+                if (c == "&" || c == "*"), ": -[{,?".contains(previous), i + 1 < chars.count, !chars[i + 1].isWhitespace {
+                    let name = chars[i...].prefix { !$0.isWhitespace && $0 != "," && $0 != "]" && $0 != "}" }
+                    return (number + 1, String(name))
+                }
+                if !c.isWhitespace { previous = c }
+            }
+        }
+        return nil
+    }
+
     /// The keys of a YAML mapping; `anySpelling` also takes the property names of the JSON form.
     public static func parseOverrides(yaml text: String, source: String, anySpelling: Bool = false) throws -> [(key: CodingKeys, value: Node)] {
+        // Anchors and aliases can make a few hundred bytes expand to gigabytes while composing
+        // (an alias bomb); configs have no use for them, so they are refused before parsing.
+        if let (line, token) = anchorOrAlias(in: text) {
+            throw ConfigError.unreadableFile(path: source, reason: "line \(line) uses the YAML anchor or alias '\(token)'; config files may not use anchors (&name) or aliases (*name) — write the value out")
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -262,7 +291,11 @@ extension ExperimentConfig {
         guard let mapping = node.mapping else {
             throw ConfigError.unreadableFile(path: source, reason: "expected a mapping of keys to values at the top level")
         }
+        var seen: Set<String> = []
         return try mapping.map { k, v in
+            if let key = k.scalar?.string, !seen.insert(key).inserted {
+                throw ConfigError.unreadableFile(path: source, reason: "the key '\(key)' appears more than once; keep one")
+            }
             guard let key = k.scalar?.string else {
                 throw ConfigError.unreadableFile(path: source, reason: "a key is not a plain string")
             }

@@ -27,19 +27,28 @@ struct GradientSync {
     }
 
     /// Runs `model.backward(gradient)` and returns once the gradients in `model.gradients`
-    /// are the sums over all ranks, with the agreed loss and stop request. `stopRequested` is
-    /// read once backward has finished, so that a stop that arrives at any time during this
-    /// step's forward or backward ends training after this step, not the next one.
-    func backward(_ model: ResNetModel, _ gradient: Tensor, localLoss: Float, stopRequested: () -> Bool) throws -> Agreement {
+    /// are the sums over all ranks, with the agreed loss and stop request.
+    ///
+    /// With `lateStop`, `stopRequested` is read once backward has finished and the loss and stop
+    /// reduction starts last, so that a stop arriving at any time during a long step ends
+    /// training after this step, not the next one. Without it the reduction starts first and
+    /// overlaps backward (for short steps, where its latency would show and one more step does
+    /// not matter). Every rank must pass the same `lateStop`.
+    func backward(_ model: ResNetModel, _ gradient: Tensor, localLoss: Float, lateStop: Bool,
+                  stopRequested: () -> Bool) throws -> Agreement {
         guard comm.size > 1 else {
             try model.backward(gradient)
             return Agreement(loss: Double(localLoss), stop: stopRequested(), waitSeconds: 0)
         }
-        // The loss and the stop flag travel in their own two-float buffer, started last.
+        // The loss and the stop flag travel in their own two-float buffer.
         let agreed = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2)
         defer { agreed.deallocate() }
         agreed[0] = localLoss
         var pending: [PendingReduction] = []
+        if !lateStop {
+            agreed[1] = stopRequested() ? 1 : 0
+            pending.append(try comm.startAllreduceSum(agreed))
+        }
         var bucket: UnsafeMutableBufferPointer<Float>?
         var failure: Error?
         func flush() {
@@ -60,7 +69,7 @@ struct GradientSync {
         }, finish: {
             let waitStart = ProcessStats.now()
             flush()
-            if failure == nil {
+            if lateStop, failure == nil {
                 agreed[1] = stopRequested() ? 1 : 0
                 do { pending.append(try comm.startAllreduceSum(agreed)) } catch { failure = error }
             }

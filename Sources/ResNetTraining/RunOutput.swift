@@ -114,14 +114,23 @@ public final class RunOutput {
         }
     }
 
-    /// Removes the hidden temporary files of checkpoint writes (`.checkpoint-….safetensors.tmp-<pid>-…`)
-    /// that another process left here — a run killed while writing. This process's own are kept.
+    /// Removes the hidden temporary files of atomic writes (`.<name>.tmp-<pid>-…`: checkpoints,
+    /// summary.json, metrics.jsonl, config.yaml) that another process left here — a run killed
+    /// while writing. This process's own are kept.
     public func removeStaleTemporaryFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let own = ".tmp-\(getpid())-"
-        for name in names where name.hasPrefix(".checkpoint-epoch-") && name.contains(".safetensors.tmp-") && !name.contains(own) {
+        for name in names where Self.isTemporary(name) && !name.contains(own) {
             try? FileManager.default.removeItem(atPath: path(name))
         }
+    }
+
+    /// The files a run writes atomically, by the name of their temporary copy.
+    static func isTemporary(_ name: String) -> Bool {
+        guard name.hasPrefix("."), let cut = name.range(of: ".tmp-") else { return false }
+        let target = String(name[name.index(after: name.startIndex)..<cut.lowerBound])
+        return TrainingCheckpoint.position(fileName: target) != nil
+            || ["summary.json", "metrics.jsonl", "config.yaml"].contains(target)
     }
 
     func append(_ record: EpochRecord) throws {

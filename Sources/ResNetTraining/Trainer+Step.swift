@@ -22,7 +22,11 @@ extension Trainer {
         }
         if indices.isEmpty { localLoss = 0 }
         let sync = GradientSync(comm: comm, bucketElements: overlapAllreduce ? allreduceBucketElements : .max)
-        let agreed = try sync.backward(model, gradient, localLoss: localLoss, stopRequested: { stopRequest?() != nil })
+        // Steps of a tenth of a GFLOP and more read a stop request as late as possible (from
+        // the model and the global batch, so every rank decides alike).
+        let lateStop = model.forwardFlopsPerSample() * Double(globalBatch) >= 1e8
+        let agreed = try sync.backward(model, gradient, localLoss: localLoss, lateStop: lateStop,
+                                       stopRequested: { stopRequest?() != nil })
         if agreed.stop { stopSignal = stopRequest?() ?? 0 }  // 0: another rank's signal
         optimizer.step(&model.parameters, model.gradients, learningRate: Float(learningRate))
         return (agreed.loss, agreed.waitSeconds)

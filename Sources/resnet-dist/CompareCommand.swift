@@ -88,7 +88,7 @@ struct CompareCommand: ParsableCommand {
                 first.variant = "compare"
                 directory = try collectively(comm, "create the comparison directory") { () -> String in
                     guard comm.isRoot else { return "" }
-                    let directory = try RunOutput.createUnique(base: options.out, config: first)
+                    let directory = try RunOutput.createUnique(base: options.outBase, config: first)
                     try RunOutput(directory: directory).write(try JSONEncoder().encode(configs), to: comparisonConfigs)
                     return directory
                 }

@@ -130,7 +130,11 @@ struct ResultsCommand: ParsableCommand {
                 continue
             }
             let file = (dir as NSString).appendingPathComponent(path)
-            var summary = try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            // One damaged run (a truncated or NaN summary.json) must not hide all the others.
+            guard var summary = try? JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: URL(fileURLWithPath: file))) else {
+                FileHandle.standardError.write(Data("results: skipping \(file): not a readable summary (truncated, or not valid JSON); rerun or resume that run\n".utf8))
+                continue
+            }
             // Kept results may drop the history from summary.json: metrics.csv beside it has it.
             let csv = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.csv")
             if summary.history.isEmpty, let text = try? String(contentsOfFile: csv, encoding: .utf8) {

@@ -35,18 +35,30 @@ struct TrainCommand: ParsableCommand {
             // Every rank reports how its own arguments and files parsed, and that it takes the
             // same path (print or train, fresh or resumed), before any acts on them: a config
             // that fails on some ranks only must not leave the others waiting.
-            var config = try collectively(comm, "read the config") { try options.resolve(variant: variant) }
+            var config = try collectively(comm, "read the config") { try options.resolve(variant: variant, extending: true) }
             try comm.verifyAgreement([
                 ("whether --print-config is given (0 no, 1 yes)", printConfig ? 1 : 0),
                 ("whether --resume is given (0 no, 1 yes)", options.resume == nil ? 0 : 1),
             ])
-            let resume = try options.resume.map { try loadCheckpoint($0, comm: comm, history: true) }
-            if let resume { config = resume.config }
+            var resume = try options.resume.map { try loadCheckpoint($0, comm: comm, history: true) }
+            if var r = resume {
+                try r.extend(to: options.epochs)
+                if let dataDir = options.dataDir { r.config.dataDir = dataDir }  // where the data are now
+                if r.isFinished {
+                    if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(finishedMessage(r, path: options.resume ?? ""))\n".utf8)) }
+                    return
+                }
+                config = r.config
+                resume = r
+            }
             if printConfig {
                 if comm.isRoot { print(try config.printableYAML(), terminator: "") }
                 return
             }
-            let trained = try trainVariant(config, options: options, comm: comm, resume: resume)
+            let inPlace = try collectively(comm, "find the run directory to continue") {
+                comm.isRoot ? try resumeDirectory(options) : nil
+            }
+            let trained = try trainVariant(config, options: options, comm: comm, resume: resume, inPlace: inPlace)
             if comm.isRoot, !options.quiet { print(ReportTable.summaryLine(trained.summary)) }
         }
     }
@@ -68,11 +80,13 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
     let logger = Logger(label: "resnet-dist")
     let output = try collectively(comm, "create the run directory") { () -> RunOutput? in
         guard comm.isRoot else { return nil }
-        if let inPlace { return try RunOutput(directory: inPlace) }
-        if options.resumeInPlace, let path = options.resume {
-            return try RunOutput(directory: try runDirectory(ofCheckpoint: path))
+        if let inPlace {
+            let output = try RunOutput(directory: inPlace)
+            // A finished run trained further is unfinished until its new summary is written.
+            try? FileManager.default.removeItem(atPath: output.path("summary.json"))
+            return output
         }
-        return try RunOutput(directory: RunOutput.createUnique(base: base ?? options.out, config: config))
+        return try RunOutput(directory: RunOutput.createUnique(base: base ?? options.outBase, config: config))
     }
     let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
     trainer.output = output
@@ -120,6 +134,30 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         try collectively(comm, "write the report") {}
     }
     return TrainedVariant(summary: summary, fit: fit)
+}
+
+/// Where `train --resume` continues: the checkpoint's own run directory, wherever it is, unless
+/// `--out` asks for a new one (or the checkpoint lies outside any run directory). A checkpoint
+/// older than its run's newest is refused there: continuing it would mix two histories.
+func resumeDirectory(_ options: TrainingOptions) throws -> String? {
+    guard let path = options.resume, options.out == nil || options.resumeInPlace else { return nil }
+    let directory: String
+    do { directory = try runDirectory(ofCheckpoint: path) } catch {
+        if options.resumeInPlace { throw error }
+        return nil
+    }
+    let file = (try TrainingCheckpoint.locate(path) as NSString).lastPathComponent
+    // Newer checkpoints that do not read back whole (a truncated copy) do not count.
+    for newer in TrainingCheckpoint.candidates(in: [directory]).prefix(while: { ($0 as NSString).lastPathComponent != file })
+    where (try? TrainingCheckpoint.read(path: newer)) != nil {
+        throw TrainingError.output("\(file) is older than its run's newest checkpoint \(newer); continuing it in \(directory) would mix two histories: continue the newest (--resume \(directory)), or this one in a new run directory (add --out <dir>)")
+    }
+    return directory
+}
+
+/// What `train --resume` says of a run that has trained all its epochs.
+func finishedMessage(_ c: TrainingCheckpoint, path: String) -> String {
+    "the run of \(path) is finished (\(c.config.epochs) of \(c.config.epochs) epochs); nothing to resume. To train it further, add --epochs N with N > \(c.config.epochs)"
 }
 
 /// The run directory a checkpoint (or a run directory given to --resume) belongs to.

@@ -151,13 +151,16 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Keep the newest N checkpoints of the run, and those at level switches, removing older ones (0 = keep all; default 3).")
     var keepCheckpoints: Int?
 
-    @Option(help: ArgumentHelp("Where runs are written: runs/<experiment>-<variant>-<time>/ under this directory.", valueName: "dir"))
-    var out: String = "runs"
+    @Option(help: ArgumentHelp("Where runs are written: <experiment>-<variant>-<time>/ under this directory (default: runs). With --resume: continue in a new run directory under it instead of the checkpoint's own.", valueName: "dir"))
+    var out: String?
 
-    @Option(help: ArgumentHelp("train: continue the run of a checkpoint (a file, or a run directory: its newest checkpoint) with the checkpoint's config. compare: continue the comparison in this directory (the runs/<experiment>-compare-… that compare made).", valueName: "path"))
+    /// Where new run directories go.
+    var outBase: String { out ?? "runs" }
+
+    @Option(help: ArgumentHelp("train: continue the run of a checkpoint (a file, or a run directory: its newest checkpoint) with the checkpoint's config, in that run's own directory, wherever it is; a finished run says so, and --epochs N (more than the run's) trains it further. compare: continue the comparison in this directory (the runs/<experiment>-compare-… that compare made).", valueName: "path"))
     var resume: String?
 
-    @Flag(help: "With --resume: continue in the checkpoint's own run directory (its metrics.jsonl, checkpoints and, at the end, summary.json) instead of a new one under --out.")
+    @Flag(help: "With --resume: continue in the checkpoint's own run directory even when --out is given (the default without --out).")
     var resumeInPlace = false
 
     @Flag(help: "No progress output (rank 0 still writes the run directory).")
@@ -223,12 +226,14 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags.
-    func resolve(variant: String?, comparing: Bool = false) throws -> ExperimentConfig {
+    /// With `extending`, `--epochs` may come with `--resume` (to train a run further).
+    func resolve(variant: String?, comparing: Bool = false, extending: Bool = false) throws -> ExperimentConfig {
         if resumeInPlace && resume == nil {
             throw ValidationError("--resume-in-place continues a run directory given with --resume; add --resume <run directory> or drop it")
         }
         if resume != nil {
-            var given = overrides().map { "--" + $0.key.rawValue }
+            // --data-dir moves no trajectory (the data are checked against the checkpoint's).
+            var given = overrides().filter { !(extending && $0.key == .epochs) && $0.key != .dataDir }.map { "--" + $0.key.rawValue }
             if experiment != nil { given.append("--experiment") }
             if preset != nil { given.append("--preset") }
             if configFile != nil { given.append("--config") }

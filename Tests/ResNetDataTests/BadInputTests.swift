@@ -84,6 +84,33 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// A gzip bomb with a lying header: 0xFFFFFFFF × 255 × 255 images claimed, a megabyte of
+    /// zeros inside. Refused from the header, before inflating (before, the claim was the bound,
+    /// so a 3 MB file inflated to 3 GB before it was found short).
+    func testGzipBombWithLyingHeaderIsRefusedBeforeInflating() throws {
+        let dir = try writeFashionLike(in: makeTemporaryDirectory(self))
+        let path = dir + "/train-images-idx3-ubyte.gz"
+        let bomb = Gzip.compress(idxBytes(magic: 0x803, dims: [0xFFFF_FFFF, 255, 255], payload: Array(repeating: 0, count: 1 << 20)))
+        XCTAssertLessThan(bomb.count, 10_000)
+        try write(bomb, to: path)
+        assertDataError(try loadFashionMNIST(directory: dir),
+                        contains: [path, "4294967295 × 255 × 255", "more than the 1 GiB"]) {
+            if case .badDimensions = $0 { return true } else { return false }
+        }
+    }
+
+    /// A directory where a data file belongs: a message naming it (before: "NSCocoaErrorDomain
+    /// error 256").
+    func testDirectoryInPlaceOfADataFileIsNamed() throws {
+        let dir = try writeFashionLike(in: makeTemporaryDirectory(self))
+        let path = dir + "/train-images-idx3-ubyte.gz"
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        assertDataError(try loadFashionMNIST(directory: dir), contains: [path, "is a directory, not a data file"]) {
+            if case .unreadableFile = $0 { return true } else { return false }
+        }
+    }
+
     func testTrailingBytes() throws {
         let dir = try writeFashionLike(in: makeTemporaryDirectory(self), gzip: false)
         let path = dir + "/t10k-labels-idx1-ubyte"

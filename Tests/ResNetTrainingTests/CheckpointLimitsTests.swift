@@ -83,13 +83,16 @@ final class CheckpointLimitsTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var names = (1...8).map { TrainingCheckpoint.fileName(epoch: $0) } + [TrainingCheckpoint.fileName(epoch: 8, step: 3)]
         names += [".checkpoint-epoch-0009.safetensors.tmp-999999-1", ".checkpoint-epoch-0009.safetensors.tmp-\(getpid())-2", "metrics.jsonl"]
+        // A run killed while writing its summary or history leaves these (issue 28 item 15).
+        names += [".summary.json.tmp-999999-3", ".metrics.jsonl.tmp-999999-4", ".config.yaml.tmp-999999-5", ".notes.tmp-999999-6"]
         for n in names { FileManager.default.createFile(atPath: output.path(n), contents: Data()) }
         output.pruneCheckpoints(keep: 3, protecting: [3])
         output.removeStaleTemporaryFiles()
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
         // Newest first: epoch 8 + 3 steps, epoch 8, epoch 7; and the switch at epoch 3.
         XCTAssertEqual(left, [TrainingCheckpoint.fileName(epoch: 3), TrainingCheckpoint.fileName(epoch: 7), TrainingCheckpoint.fileName(epoch: 8),
-                              TrainingCheckpoint.fileName(epoch: 8, step: 3), ".checkpoint-epoch-0009.safetensors.tmp-\(getpid())-2", "metrics.jsonl"])
+                              TrainingCheckpoint.fileName(epoch: 8, step: 3), ".checkpoint-epoch-0009.safetensors.tmp-\(getpid())-2", "metrics.jsonl",
+                              ".notes.tmp-999999-6"])
         output.pruneCheckpoints(keep: 0, protecting: [])  // 0 keeps all
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), left)
     }

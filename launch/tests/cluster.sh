@@ -131,9 +131,8 @@ netns_tests() {
   else cluster_fail "np-invariance regression across hosts ($detail)" "$log"; fi
 
   # 3. Failures end the job, never hang: the remote rank killed; the remote host's link cut.
-  # mpirun waits odls_base_sigkill_timeout (4 s, launch/mpi-env.sh: time for a stopped rank to
-  # write its checkpoint) before it relays the end to the surviving rank, and as long again before
-  # SIGKILL: up to ~8 s plus detection, more on a loaded machine (16 s seen). 25 s is still no hang.
+  # (mpirun ends the other ranks with SIGCONT, SIGTERM and SIGKILL odls_base_sigkill_timeout
+  # apart — 4 s from launch/mpi-env.sh, so that a stop can finish its step — hence 8 s of it.)
   netns_disturb "remote rank killed: job ends non-zero" 'kill -KILL $pid' 25 kill
   netns_disturb "link to the remote host down: job ends non-zero (keepalive)" \
     '"$here/cluster/netns-hosts" link "$NETNS_PREFIX" node2 down' 45 linkdown

@@ -128,3 +128,67 @@ else fail "launch/run -np 2 --version: exit $rc: $(head -2 <<<"$out")"; fi
 out=$(timeout -s KILL 120 "$here/run" --hostfile "$here/../hostfiles/localhost" -- experiments 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c '^regression ' <<<"$out")" -eq 1 ]; then pass "launch/run --hostfile hostfiles/localhost -- experiments: the hostfile's slots decide"
 else fail "launch/run --hostfile hostfiles/localhost: exit $rc: $(grep -m1 -i slots <<<"$out")"; fi
+
+# --- Resume keeps a run in one place; a finished run says so; --epochs trains it further -------
+W="$G/resume"; mkdir -p "$W/cwd1" "$W/cwd2"
+rargs=(--experiment regression --variant deep --epochs 60 --batch-size 64 --checkpoint-every 10 --quiet)
+"$BIN" train "${rargs[@]}" --out "$W/ref" > /dev/null 2>&1
+(cd "$W/cwd1" && exec timeout -s KILL 120 "$BIN" train "${rargs[@]}" --out "$W/elsewhere" > "$W/stop.txt" 2>&1) &
+job=$!
+for _ in $(seq 1 600); do ls "$W"/elsewhere/*/checkpoint-epoch-0010.safetensors >/dev/null 2>&1 && break; sleep 0.05; done
+kill -INT "$(pgrep -P $job)" 2>/dev/null || kill -INT $job; wait $job
+rdir=$(run_dir "$W/elsewhere"); rdir=${rdir%/}
+continue_args=$(sed -n 's/.*continue with: resnet-dist //p' "$W/stop.txt")
+(cd "$W/cwd2" && timeout -s KILL 120 "$BIN" $continue_args --quiet) > "$W/continue.txt" 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -n "$continue_args" ] && [ -z "$(ls "$W/cwd2")" ] && [ "$(ls -d "$W"/elsewhere/*/ | wc -l)" -eq 1 ] \
+   && [ -n "$(final_loss "$(run_dir "$W/ref")")" ] && [ "$(final_loss "$rdir")" = "$(final_loss "$(run_dir "$W/ref")")" ]; then
+  pass "Ctrl-C on a run under --out elsewhere, then its 'continue with' from another directory: finished in place with summary.json, at the uninterrupted loss"
+else fail "resume of an --out run: exit $rc, cwd2 holds '$(ls "$W/cwd2")', args '$continue_args'"; tail -3 "$W/continue.txt"; fi
+before=$(ls -l --time-style=full-iso "$rdir" | md5sum)
+out=$(cd "$W/cwd2" && timeout -s KILL 60 "$BIN" train --resume "$rdir" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "is finished (60 of 60 epochs); nothing to resume. To train it further, add --epochs N" <<<"$out" \
+   && [ "$before" = "$(ls -l --time-style=full-iso "$rdir" | md5sum)" ] && [ -z "$(ls "$W/cwd2")" ]; then
+  pass "train --resume of a finished run: says it is finished, no directory made, nothing retrained"
+else fail "train --resume of a finished run: exit $rc: $(head -2 <<<"$out")"; fi
+head -60 "$rdir/metrics.jsonl" > "$W/first60.jsonl"
+out=$(timeout -s KILL 120 "$BIN" train --resume "$rdir" --epochs 70 --quiet 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l < "$rdir/metrics.jsonl")" -eq 70 ] && grep -q '"epochs" : 70' "$rdir/summary.json" \
+   && [ "$(head -60 "$rdir/metrics.jsonl" | md5sum)" = "$(md5sum < "$W/first60.jsonl")" ] && [ "$(ls -d "$W"/elsewhere/*/ | wc -l)" -eq 1 ]; then
+  pass "train --resume <finished run> --epochs 70: ten more epochs in the same directory, the first 60 records kept"
+else fail "train --resume --epochs 70: exit $rc, $(wc -l < "$rdir/metrics.jsonl") records: $(head -2 <<<"$out")"; fi
+out=$(timeout -s KILL 60 "$BIN" train --resume "$rdir/checkpoint-epoch-0050.safetensors" 2>&1); rc=$?
+if [ $rc -eq 1 ] && grep -q "checkpoint-epoch-0050.safetensors is older than its run's newest checkpoint .*checkpoint-epoch-0070.safetensors" <<<"$out" \
+   && [ "$(wc -l < "$rdir/metrics.jsonl")" -eq 70 ]; then
+  pass "train --resume of an older checkpoint of the run: refused in place, naming the newest and --out"
+else fail "resume of an older checkpoint: exit $rc: $(head -2 <<<"$out")"; fi
+
+# --- A checkpoint copied into another run's directory does not take that run's history ---------
+F="$G/foreign"
+"$BIN" train --experiment regression --variant deep --epochs 6 --checkpoint-every 1 --quiet --out "$F/deep" > /dev/null 2>&1
+"$BIN" train --experiment regression --variant multilevel --epochs 6 --switch-epochs 3 --checkpoint-every 1 --quiet --out "$F/ml" > /dev/null 2>&1
+fdeep=$(run_dir "$F/deep"); fml=$(run_dir "$F/ml")
+cp "${fml%/}/checkpoint-epoch-0004.safetensors" "${fdeep%/}/copied.safetensors"
+out=$(timeout -s KILL 60 "$BIN" train --resume "${fdeep%/}/copied.safetensors" --quiet --out "$F/x" 2>&1); rc=$?
+if [ $rc -eq 1 ] && grep -q "metrics.jsonl belongs to another run: the config.yaml beside it has variant deep, the checkpoint multilevel" <<<"$out" \
+   && [ -z "$(ls "$F/x" 2>/dev/null)" ]; then
+  pass "a multilevel checkpoint copied into a deep run's directory: refused, naming the variants (not merged with that history)"
+else fail "foreign metrics.jsonl: exit $rc: $(head -2 <<<"$out")"; fi
+
+# --- results skips a damaged summary.json with a warning; resume where the data moved ----------
+D="$G/results"
+"$BIN" train --experiment regression --variant deep --epochs 3 --quiet --out "$D" > /dev/null 2>&1
+"$BIN" train --experiment regression --variant shallow --epochs 3 --quiet --out "$D" > /dev/null 2>&1
+mkdir -p "$D/damaged"; head -c 100 "$(run_dir "$D")/summary.json" > "$D/damaged/summary.json"
+out=$(timeout -s KILL 60 "$BIN" results "$D" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "results: skipping $D/damaged/summary.json: not a readable summary" <<<"$out" && grep -q "deep" <<<"$out"; then
+  pass "results over runs with a truncated summary.json: one warning naming it, the other runs tabled"
+else fail "results with a truncated summary.json: exit $rc: $(head -2 <<<"$out")"; fi
+ln -sfn /usr/share/datasets/fashion-mnist "$G/fm-here"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$BIN" train --experiment fashion --variant deep --subset 256 --batch-size 64 --epochs 1 --data-dir "$G/fm-here" --quiet --out "$G/moved" > /dev/null 2>&1
+  mv "$G/fm-here" "$G/fm-moved"
+  out=$(timeout -s KILL 120 "$BIN" train --resume "$(run_dir "$G/moved")" --epochs 2 --data-dir "$G/fm-moved" --quiet 2>&1); rc=$?
+  if [ $rc -eq 0 ] && [ "$(wc -l < "$(run_dir "$G/moved")/metrics.jsonl")" -eq 2 ]; then
+    pass "train --resume with --data-dir where the data are now: continues (2 epochs in place)"
+  else fail "train --resume --data-dir: exit $rc: $(head -2 <<<"$out")"; fi
+fi
