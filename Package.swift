@@ -45,7 +45,7 @@ let package = Package(
         // The safetensors format: needs only Foundation, so any tool can read checkpoints.
         .target(name: "ResNetSafeTensors", dependencies: ["ResNetBase"]),
         .target(name: "ResNetTraining", dependencies: [
-            "ResNetCore", "ResNetData", "ResNetDistributed", "ResNetSafeTensors",
+            "ResNetBase", "ResNetCore", "ResNetData", "ResNetDistributed", "ResNetSafeTensors",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),

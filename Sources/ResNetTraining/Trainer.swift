@@ -127,6 +127,7 @@ public final class Trainer {
             ("the parameter count of the model", Int64(model.parameterCount)),
             ("the number of training samples", Int64(data.trainCount)),
             ("the number of test samples", Int64(data.testCount)),
+            ("a fingerprint of the training and test data (--data-dir, the files on each host)", data.fingerprint()),
         ])
     }
 

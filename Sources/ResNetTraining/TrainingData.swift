@@ -1,4 +1,5 @@
 import ResNetCore
+import ResNetBase
 import ResNetData
 
 /// Targets of a batch: regression values or class labels.
@@ -86,6 +87,19 @@ public struct TrainingData {
     /// `--subset N`: the first N training samples and N/6 test samples (the whole sets for 0).
     static func subsetSizes(_ subset: Int, train: Int, test: Int) -> (train: Int, test: Int) {
         subset > 0 ? (min(subset, train), min(max(1, subset / 6), test)) : (train, test)
+    }
+
+    /// A fingerprint of every sample and target (training and test sets), for the ranks to
+    /// compare: equal sizes do not make equal data (a file that differs on one host).
+    public func fingerprint() -> Int64 {
+        var hash = FNV1a64()
+        switch source {
+        case let .regression(train, test, _):
+            for v in [train.x, train.y, test.x, test.y] { v.withUnsafeBufferPointer { hash.update(bitPatternsOf: $0) } }
+        case let .images(train, test, _):
+            for set in [train, test] { hash.update(set.labels); hash.update(set.images) }
+        }
+        return Int64(bitPattern: hash.value)
     }
 
     /// A training batch of the given sample indices (epoch selects the augmentation).

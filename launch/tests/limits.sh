@@ -79,8 +79,12 @@ odir=$(run_dir "$L/old-resumed")
 if [ -n "$odir" ] && [ "$(metric "$pdir")" = "$(metric "$odir")" ] && [ "$(hist "$odir")" = 30 ]; then
   pass "a checkpoint of the first format (history in its header) resumes exactly: $(metric "$odir")"
 else fail "old-format checkpoint: '$(metric "$odir")' vs '$(metric "$pdir")'"; tail -2 "$L/old-resumed.txt"; fi
-# Stale temporary files of a killed write are removed when the run continues in its directory.
+# Stale temporary files of a killed write are removed when the run continues in its directory
+# (made an interrupted run first: a checkpoint older than the run's newest is not continued in
+# place).
 touch "$pdir/.checkpoint-epoch-0016.safetensors.tmp-999999-12345"
+rm -f "$pdir/summary.json"
+for f in "$pdir"/checkpoint-epoch-*.safetensors; do [[ "${f##*/}" > checkpoint-epoch-0025.safetensors ]] && rm -f "$f"; done
 "$BIN" train --resume "$pdir/checkpoint-epoch-0025.safetensors" --resume-in-place --quiet > /dev/null 2>&1; rc=$?
 if [ $rc -eq 0 ] && ! ls -a "$pdir" | grep -q '\.tmp-' && [ "$(grep -c . "$pdir/metrics.jsonl")" -eq 30 ]; then
   pass "resume in place removes a killed write's hidden temporary file and keeps metrics.jsonl whole (30 lines)"

@@ -96,11 +96,14 @@ else
 fi
 
 # --- Ranks that disagree: a different config on one rank -------------------------------------
+# The same command line (different ones are refused before parsing), run from two directories
+# whose c.yaml differ, as two hosts whose files differ.
+mkdir -p "$LOG_DIR/cfg-a" "$LOG_DIR/cfg-b"; echo "epochs: 3" > "$LOG_DIR/cfg-a/c.yaml"; echo "epochs: 4" > "$LOG_DIR/cfg-b/c.yaml"
 out=$(OMPI_MCA_rmaps_base_oversubscribe=1 timeout -s KILL 60 mpirun --timeout 40 -x OPENBLAS_NUM_THREADS=1 \
-  -np 1 "$BIN" train --variant deep --epochs 3 --out "$LOG_DIR/runs" : -np 1 "$BIN" train --variant deep --epochs 4 --out "$LOG_DIR/runs" 2>&1); rc=$?
-# The command lines are compared before anything else: one message naming rank 0's command, a
-# usage exit (64) on every rank, no hang.
-if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "error: the ranks were started with different subcommands or arguments: rank 1 differs from rank 0's \`resnet-dist train --variant deep --epochs 3 " <<<"$out" \
-   && [ "$(grep -c 'started with different subcommands or arguments' <<<"$out")" -eq 1 ]; then
-  pass "ranks with different command lines: one message naming rank 0's command (exit $rc)"
+  -np 1 --wdir "$LOG_DIR/cfg-a" "$BIN" train --variant deep --config c.yaml --out "$LOG_DIR/runs" \
+  : -np 1 --wdir "$LOG_DIR/cfg-b" "$BIN" train --variant deep --config c.yaml --out "$LOG_DIR/runs" 2>&1); rc=$?
+# Each rank names the key that differs and its own value (not a hash of the whole config).
+if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "rank 0: error: the ranks were started with different configs: 'epochs' is 3 on rank 0" <<<"$out" \
+   && grep -q "rank 1: error: the ranks were started with different configs: 'epochs' is 4 on rank 1" <<<"$out"; then
+  pass "ranks with different configs: both name the key that differs, 'epochs', with their own value (exit $rc)"
 else fail "ranks with different configs (exit $rc)"; echo "$out" | tail -5; fi

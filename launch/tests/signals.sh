@@ -192,3 +192,21 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     pass "train --resume with --data-dir where the data are now: continues (2 epochs in place)"
   else fail "train --resume --data-dir: exit $rc: $(head -2 <<<"$out")"; fi
 fi
+
+# --- Ranks whose data differ (the same path, other files) are refused before training ----------
+# The same command line on both ranks, run from two directories whose data/ differ in one label.
+if [ -d /usr/share/datasets/fashion-mnist ] && python3 -c 1 2>/dev/null; then
+  for side in a b; do
+    mkdir -p "$G/hosts/$side/data"
+    for f in /usr/share/datasets/fashion-mnist/*; do ln -sf "$f" "$G/hosts/$side/data/"; done
+  done
+  rm "$G/hosts/b/data/t10k-labels-idx1-ubyte.gz"
+  python3 -c 'import gzip,sys; d=bytearray(gzip.open(sys.argv[1]).read()); d[8]=(d[8]+1)%10; gzip.open(sys.argv[2],"wb").write(bytes(d))' \
+    /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz "$G/hosts/b/data/t10k-labels-idx1-ubyte.gz"
+  out=$(OMPI_MCA_rmaps_base_oversubscribe=1 timeout -s KILL 90 mpirun --timeout 60 -x OPENBLAS_NUM_THREADS=1 \
+    -np 1 --wdir "$G/hosts/a" "$BIN" train --experiment fashion --subset 512 --batch-size 64 --epochs 1 --data-dir data --quiet --out "$G/hosts/runs" \
+    : -np 1 --wdir "$G/hosts/b" "$BIN" train --experiment fashion --subset 512 --batch-size 64 --epochs 1 --data-dir data --quiet --out "$G/hosts/runs" 2>&1); rc=$?
+  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "a fingerprint of the training and test data" <<<"$out" && ! ls "$G"/hosts/runs/*/metrics.jsonl >/dev/null 2>&1; then
+    pass "one test label differs on rank 1 (same arguments, other files): refused before training, naming the data"
+  else fail "ranks with different data: exit $rc: $(grep -m2 error <<<"$out")"; fi
+fi
