@@ -7,7 +7,7 @@ import XCTest
 final class ThesisComparisonTests: XCTestCase {
     func run(_ experiment: String, _ variant: String, metric: Double, seconds: Double = 100,
              scale: RunScale = .thesis, trivial: Double? = nil) -> RunSummary {
-        let accuracy = ["fashion", "cifar", "rk2-fashion"].contains(experiment)
+        let accuracy = ["fashion", "cifar", "rk2-fashion", "fashion-fast"].contains(experiment)
         var s = syntheticRun(variant: variant, levels: [(3, 1, "euler")], metric: accuracy ? "test accuracy" : "test error norm",
                              seconds: [seconds], peakMB: 100)
         s.experiment = experiment
@@ -126,6 +126,20 @@ final class ThesisComparisonTests: XCTestCase {
         let v = ThesisComparison.verdict(experiment: "rk2-regression", runs:
             seeded("rk2-regression", "deep", metrics: [9.5, 9.7, 9.6]) + seeded("rk2-regression", "rk2", metrics: [0.45, 0.5, 0.44]))
         XCTAssertEqual(v.outcome, .reproduced, v.detail)
+    }
+
+    func testFashionFastNeedsAThirdLessTimeWithinThreeTenthsOfAPoint() {
+        // Within 0.3 points (interval of −0.1, 0, +0.1 points: ±0.25) and 38–40 % less time: holds.
+        let deep = seeded("fashion-fast", "deep", metrics: [0.910, 0.911, 0.912], seconds: [100, 100, 100], scale: .beyond)
+        let fast = seeded("fashion-fast", "multilevel", metrics: [0.909, 0.911, 0.913], seconds: [60, 61, 62], scale: .beyond)
+        let v = ThesisComparison.verdict(experiment: "fashion-fast", runs: deep + fast)
+        XCTAssertEqual(v.outcome, .holds, v.detail)
+        // One seed saving only 30 %: the goal is not met for every seed.
+        let slow = seeded("fashion-fast", "multilevel", metrics: [0.909, 0.911, 0.913], seconds: [60, 61, 70], scale: .beyond)
+        XCTAssertEqual(ThesisComparison.verdict(experiment: "fashion-fast", runs: deep + slow).outcome, .undecided)
+        // Half a point under deep on every seed: outside 0.3 points.
+        let worse = seeded("fashion-fast", "multilevel", metrics: [0.905, 0.906, 0.907], seconds: [60, 60, 60], scale: .beyond)
+        XCTAssertEqual(ThesisComparison.verdict(experiment: "fashion-fast", runs: deep + worse).outcome, .refuted)
     }
 
     func testMissingRunsAreIncomplete() {
