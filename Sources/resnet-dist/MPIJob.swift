@@ -33,11 +33,10 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
             Foundation.exit(StopSignals.exitCode)
         }
         if error is CollectiveError || comm.size == 1 {
-            // Every rank is here. An error every rank found alike (a usage or config mistake, a
-            // batch too small for the ranks, missing data) is said once; errors whose text
-            // differs by rank by every rank, each before any exits, since mpirun tears the job
-            // down at the first non-zero exit.
-            let once = comm.size > 1 && sameOnEveryRank("\(error)", comm)
+            // Every rank is here. A usage or config error that every rank found alike is said
+            // once; other errors by every rank, each before any exits, since mpirun tears the
+            // job down at the first non-zero exit.
+            let once = comm.size > 1 && sameOnEveryRank(isUsageError(error) ? "\(error)" : "rank \(comm.rank)", comm)
             if !once || comm.isRoot {
                 FileHandle.standardError.write(Data("resnet-dist: \(once ? "" : prefix)error: \(error)\n".utf8))
             }
@@ -49,6 +48,12 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         comm.abort(code: 1)
     }
     (comm as? MPICommunicator)?.finalize()
+}
+
+/// A mistake in the command line or config file (the same on every rank that reads it).
+func isUsageError(_ error: Error) -> Bool {
+    let error = (error as? AgreedFailure)?.error ?? error
+    return error is ValidationError || error is ConfigError
 }
 
 /// Whether `text` is the same on every rank (false if the ranks cannot tell).
