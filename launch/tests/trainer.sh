@@ -52,12 +52,13 @@ bad_input "batch size 0" "invalid --batch-size" train --batch-size 0
 bad_input "switch epochs not increasing" "not strictly increasing" train --experiment cifar --switch-epochs 30,15 --data-dir /nonexistent
 bad_input "switch epoch beyond the last" "switch-epochs: epoch 60" train --epochs 50 --switch-epochs 60
 bad_input "block counts that do not grow" "must grow" train --variant multilevel --levels 2,2
-bad_input "batch smaller than the ranks" "smaller than the number of ranks" train --batch-size 1
+# Errors found during the job (not in the command line) are said by every rank that found them.
+mpi_case "bad input: batch smaller than the ranks" fail 2 'lines "error: .*smaller than the number of ranks" 2' -- train --batch-size 1 --out "$LOG_DIR/runs"
 printf 'epochs: 3\nbatchsize: 12\n' > "$LOG_DIR/unknown-key.yaml"
 bad_input "YAML unknown key" "unknown key 'batchsize'" train --config "$LOG_DIR/unknown-key.yaml"
 printf 'epochs: three\n' > "$LOG_DIR/wrong-type.yaml"
 bad_input "YAML wrong type" "key 'epochs' must be an integer" train --config "$LOG_DIR/wrong-type.yaml"
-bad_input "missing data directory" "fashion-mnist-missing" train --experiment fashion --data-dir /tmp/fashion-mnist-missing
+mpi_case "bad input: missing data directory" fail 2 'lines "error: .*fashion-mnist-missing" 2' -- train --experiment fashion --data-dir /tmp/fashion-mnist-missing --out "$LOG_DIR/runs"
 
 # The shipped configs resolve.
 for f in "$here"/experiments/*.yaml; do
