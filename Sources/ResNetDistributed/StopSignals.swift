@@ -43,10 +43,12 @@ public enum StopSignals {
     /// Clears the flag (tests).
     public static func reset() { rd_stop_request(0) }
 
-    public static func name(_ signal: Int32) -> String {
+    /// The signal as a person would recognise what they did: under mpirun a Ctrl-C, `kill` or
+    /// `scancel` all reach the ranks as SIGTERM, so that one says where it may have come from.
+    public static func name(_ signal: Int32, underMPIRun: Bool = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil) -> String {
         switch signal {
-        case SIGTERM: return "SIGTERM"
-        case SIGINT: return "SIGINT"
+        case SIGTERM: return underMPIRun ? "SIGTERM (a Ctrl-C, kill or scancel, as mpirun passes it on)" : "SIGTERM"
+        case SIGINT: return "Ctrl-C (SIGINT)"
         case SIGUSR1: return "SIGUSR1"
         default: return "signal \(signal)"
         }

@@ -98,15 +98,31 @@ public enum RunReport {
         chart.title = title ?? chart.title + " against training time"
         chart.xLabel = "training-step seconds (each epoch at its level's median epoch time, cumulative)"
         chart.integerX = false
+        // Level switches where they fall in time: one set per variant (its first seed's), since
+        // every seed of a variant switches at the same epochs at nearly the same time.
+        let epochMarkers = switchMarkers(runs)
+        var markers: [PlotMarker] = []
+        var marked = Set<String>()
+        var k = 0
         for (i, r) in runs.enumerated() {
             let medians = Dictionary(grouping: r.history, by: \.level).mapValues { SeedSample($0.map(\.epochSeconds)).median }
             var elapsed = 0.0
+            var endOfEpoch: [Int: Double] = [:]
             chart.series[i].points = zip(r.history, chart.series[i].points).map { record, point in
                 elapsed += medians[record.level] ?? record.epochSeconds
+                endOfEpoch[record.epoch] = elapsed
                 return (elapsed, point.y)
             }
+            for s in r.switchEpochs {
+                defer { k += 1 }
+                guard !marked.contains(r.variant), let x = endOfEpoch[s] else { continue }
+                var m = epochMarkers[k]
+                m.x = x
+                markers.append(m)
+            }
+            marked.insert(r.variant)
         }
-        chart.markers = []
+        chart.markers = markers
         if let kind = runs.first?.testMetricName {
             let t = target ?? MetricTarget.defaultTarget(experiment: runs[0].experiment, metric: kind)
             chart.target = (kind.isAccuracy ? 100 * t : t, "target " + MetricTarget.text(t, metric: kind))

@@ -43,6 +43,12 @@ public struct TrainingCheckpoint: Equatable {
     /// run continues that epoch exactly.
     public var stepInEpoch = 0
     public var epochLossSum = 0.0
+    /// With `--local-bn` each rank keeps its own BatchNorm running statistics, averaged at the end
+    /// of every epoch. A checkpoint written mid-epoch holds every rank's (rank r's in row r), so
+    /// that a resume at the same number of ranks continues each rank's statistics exactly; empty
+    /// otherwise (`state` is then every rank's statistics).
+    public var rankStates: [[Float]] = []
+    static let rankStatesName = "local_batchnorm.rank_state"
 
     /// File name of the checkpoint after `epoch` epochs (and `step` steps of the next one, for a
     /// checkpoint written when training was stopped mid-epoch).
@@ -126,6 +132,9 @@ public struct TrainingCheckpoint: Equatable {
         var tensors: [SafeTensor] = []
         for s in slots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(parameters[s.range]))) }
         for s in stateSlots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(state[s.range]))) }
+        if !rankStates.isEmpty {
+            tensors.append(SafeTensor(name: Self.rankStatesName, shape: [rankStates.count, state.count], floats: rankStates.flatMap { $0 }))
+        }
         let names = moments.count == 2 ? Self.momentNames : ["velocity"]
         for (k, buffer) in moments.enumerated() {
             for s in slots {
@@ -232,9 +241,21 @@ public struct TrainingCheckpoint: Equatable {
             epochLossSum: try meta["epoch_loss_sum"].map { v in
                 guard let x = Double(v), x.isFinite else { throw fail("metadata 'epoch_loss_sum' is not a finite number") }
                 return x
-            } ?? 0)
-        try checkpoint.checkPosition(fail)
+            } ?? 0,
+            rankStates: try rankStates(file, stateCount: layout.state.count, fail))
+        try checkpoint.validate(file, stateSlots: layout.stateSlots, fail)
         return checkpoint
+    }
+
+    /// The per-rank BatchNorm statistics of a `--local-bn` checkpoint written mid-epoch, if any.
+    static func rankStates(_ file: SafeTensorsFile, stateCount: Int, _ fail: (String) -> TrainingError) throws -> [[Float]] {
+        guard let t = file[rankStatesName] else { return [] }
+        guard t.shape.count == 2, t.shape[0] >= 1, t.shape[1] == stateCount else {
+            throw fail("tensor '\(rankStatesName)' has shape \(t.shape), expected [ranks, \(stateCount)]")
+        }
+        let values: [Float]
+        do { values = try t.floats } catch { throw fail("tensor '\(rankStatesName)': \(error)") }
+        return (0..<t.shape[0]).map { Array(values[($0 * stateCount)..<(($0 + 1) * stateCount)]) }
     }
 
     /// The records of epochs 1...`epoch` from a run's `metrics.jsonl` (one JSON record a line).
@@ -257,29 +278,5 @@ public struct TrainingCheckpoint: Equatable {
             throw TrainingError.output("\(source) holds \(records.count) epoch records but the checkpoint is after epoch \(epoch); resume needs the run's complete metrics.jsonl beside the checkpoint")
         }
         return records
-    }
-
-    /// The epoch, step and level must describe a point of the run its config describes; a
-    /// resumed run indexes its schedule and per-level records with them.
-    func checkPosition(_ fail: (String) -> TrainingError) throws {
-        do { try config.validate() } catch { throw fail("its config: \(error)") }
-        guard (0...config.epochs).contains(epoch) else {
-            throw fail("its epoch \(epoch) is outside 0...\(config.epochs) (the run's --epochs)")
-        }
-        guard (0..<config.levelCount).contains(level) else {
-            throw fail("its level \(level + 1) is outside 1...\(config.levelCount) (the run's levels)")
-        }
-        guard levelSeconds.count == level + 1, switchEpochs.count == level, switches.count <= level else {
-            throw fail("its level \(level + 1) does not match its \(switchEpochs.count) switch epochs and \(levelSeconds.count) level times")
-        }
-        guard (0...epoch).contains(levelStartEpoch) else {
-            throw fail("its level starts at epoch \(levelStartEpoch), after its epoch \(epoch)")
-        }
-        guard history.isEmpty || history.count == epoch else {
-            throw fail("it holds \(history.count) epoch records for epoch \(epoch)")
-        }
-        guard globalStep >= 0, optimizerStep >= 0, stepInEpoch >= 0, epoch < config.epochs || stepInEpoch == 0 else {
-            throw fail("its step counts (step \(globalStep), optimizer step \(optimizerStep), step in epoch \(stepInEpoch)) are impossible")
-        }
     }
 }

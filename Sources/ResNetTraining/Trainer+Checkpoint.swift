@@ -44,24 +44,53 @@ extension Trainer {
 
     /// The checkpoint of the current state after `epoch` epochs and `globalStep` steps.
     func checkpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double],
-                    stepInEpoch: Int = 0, epochLossSum: Double = 0) -> TrainingCheckpoint {
+                    stepInEpoch: Int = 0, epochLossSum: Double = 0, rankStates: [[Float]] = []) -> TrainingCheckpoint {
         TrainingCheckpoint(
             config: config, spec: model.spec, epoch: epoch, globalStep: globalStep, level: levels.level,
             levelStartEpoch: levels.levelStartEpoch, switchEpochs: levels.switchEpochs, parameters: model.parameters,
             state: model.state, moments: optimizer.moments, optimizerStep: optimizer.stepCount,
             history: history, levelSeconds: levelSeconds, switches: switchRecords,
-            stepInEpoch: stepInEpoch, epochLossSum: epochLossSum)
+            stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates)
+    }
+
+    /// With `--local-bn` on several ranks, every rank's running statistics, row r from rank r (a
+    /// collective); empty otherwise. Written into a mid-epoch checkpoint, where they differ.
+    func gatherRankStates() throws -> [[Float]] {
+        guard comm.size > 1, config.localBN, !model.state.isEmpty else { return [] }
+        let n = model.state.count
+        var all = [Float](repeating: 0, count: n * comm.size)
+        all.replaceSubrange((comm.rank * n)..<((comm.rank + 1) * n), with: model.state)
+        try comm.allreduceSum(&all)
+        return (0..<comm.size).map { Array(all[($0 * n)..<(($0 + 1) * n)]) }
+    }
+
+    /// After the broadcast of rank 0's model: a `--local-bn` checkpoint written mid-epoch gives
+    /// each rank its own statistics back; resumed at another number of ranks, every rank starts
+    /// from their average (the statistics then continue as a new set of ranks would keep them).
+    func restoreRankStates(_ c: TrainingCheckpoint) {
+        guard !c.rankStates.isEmpty else { return }
+        if c.rankStates.count == comm.size {
+            model.state = c.rankStates[comm.rank]
+            return
+        }
+        var mean = [Float](repeating: 0, count: model.state.count)
+        for row in c.rankStates { for i in mean.indices { mean[i] += row[i] } }
+        for i in mean.indices { mean[i] /= Float(c.rankStates.count) }
+        model.state = mean
+        if comm.isRoot {
+            logger.warning("the checkpoint holds the --local-bn statistics of \(c.rankStates.count) ranks; at \(comm.size) ranks each starts from their average, so the run continues close to, not exactly on, its \(c.rankStates.count)-rank course")
+        }
     }
 
     /// Rank 0 writes the checkpoint atomically and prunes old ones; a failure is reported on
     /// every rank. Returns the path on rank 0.
     @discardableResult
     func writeCheckpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double],
-                         stepInEpoch: Int = 0, epochLossSum: Double = 0) throws -> String? {
+                         stepInEpoch: Int = 0, epochLossSum: Double = 0, rankStates: [[Float]] = []) throws -> String? {
         try collectively(comm, "write the checkpoint") { () -> String? in
             guard comm.isRoot, let output else { return nil }
             let c = checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
-                               stepInEpoch: stepInEpoch, epochLossSum: epochLossSum)
+                               stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates)
             let path = output.path(TrainingCheckpoint.fileName(epoch: epoch, step: stepInEpoch))
             do {
                 try c.file(slots: model.slots, stateSlots: model.stateSlots).write(atomicallyTo: path)

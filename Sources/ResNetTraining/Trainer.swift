@@ -86,7 +86,10 @@ public final class Trainer {
         // Every rank starts from rank 0's weights (they are built from the same seed, but a
         // broadcast makes that a guarantee rather than an assumption).
         try broadcastModel()
-        if resume != nil { try broadcastOptimizer() }
+        if let resume {
+            try broadcastOptimizer()
+            restoreRankStates(resume)
+        }
     }
 
     /// `--precise-bn K` averages the statistics of the epoch's first K batches; past one epoch's
@@ -238,7 +241,7 @@ public final class Trainer {
         // Name the signal even on a rank that did not receive it (0 there).
         let signal = Int32(try maxOverRanks(Int(stopSignal ?? 0)))
         let path = try writeCheckpoint(epoch: place.epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
-                                       stepInEpoch: place.step + 1, epochLossSum: epochLossSum)
+                                       stepInEpoch: place.step + 1, epochLossSum: epochLossSum, rankStates: try gatherRankStates())
         throw TrainingError.stopped(signal: signal, epoch: place.epoch, step: place.step, stepsPerEpoch: place.stepsPerEpoch,
                                     checkpoint: path, runDirectory: output?.directory)
     }

@@ -10,21 +10,24 @@ extension CompareCommand {
     /// One variant of a resumed comparison: its finished run as it is, its stopped run continued
     /// in place from its newest checkpoint, or a new run.
     func continueVariant(_ config: ExperimentConfig, in directory: String, comm: Communicator) throws -> TrainedVariant {
-        let found = try collectively(comm, "find the variant's run") { () -> [UInt8] in
+        var found = try collectively(comm, "find the variant's run") { () -> [UInt8] in
             guard comm.isRoot else { return [] }
-            return Array(try comparisonRun(of: config, in: directory).utf8)
+            return [UInt8](try JSONEncoder().encode(try comparisonRun(of: config, in: directory)))
         }
-        var state = found
-        try comm.broadcast(&state, root: 0)
-        let text = String(decoding: state, as: UTF8.self)
-        if text.hasPrefix("done:") {
-            let run = String(text.dropFirst(5))
+        try comm.broadcast(&found, root: 0)
+        let state = try collectively(comm, "share the variant's state") { try JSONDecoder().decode(ComparisonRunState.self, from: Data(found)) }
+        switch state {
+        case .done(let run):
             var bytes = try collectively(comm, "read the variant's summary") { () -> [UInt8] in
                 guard comm.isRoot else { return [] }
                 return [UInt8](try Data(contentsOf: URL(fileURLWithPath: run + "/summary.json")))
             }
             try comm.broadcast(&bytes, root: 0)
-            let summary = try collectively(comm, "parse the variant's summary") { try JSONDecoder().decode(RunSummary.self, from: Data(bytes)) }
+            let summary = try collectively(comm, "parse the variant's summary") { () -> RunSummary in
+                do { return try JSONDecoder().decode(RunSummary.self, from: Data(bytes)) } catch {
+                    throw ValidationError("\(run)/summary.json is damaged (\(decodingProblem(error))); move that run out of \(directory) and resume again to train the variant anew")
+                }
+            }
             var fit: TrainedVariant.Fit? = nil
             if config.model == .mlp {
                 // The fit plot needs the final network's function: rebuild it from the run's last checkpoint.
@@ -34,13 +37,12 @@ extension CompareCommand {
             }
             if comm.isRoot, !options.quiet { print("\(config.variant): finished before, kept (\(run))") }
             return TrainedVariant(summary: summary, fit: fit)
-        }
-        if text.hasPrefix("partial:") {
-            let run = String(text.dropFirst(8))
+        case .stopped(let run):
             let checkpoint = try loadCheckpoint(run, comm: comm, history: true)
             return try trainVariant(checkpoint.config, options: options, comm: comm, resume: checkpoint, inPlace: run)
+        case .new:
+            return try trainVariant(config, options: options, comm: comm, base: directory)
         }
-        return try trainVariant(config, options: options, comm: comm, base: directory)
     }
 }
 
@@ -59,22 +61,41 @@ func readComparison(_ directory: String, comm: Communicator) throws -> [Experime
     }
     try comm.broadcast(&bytes, root: 0)
     return try collectively(comm, "parse the comparison") {
-        let configs = try JSONDecoder().decode([ExperimentConfig].self, from: Data(bytes))
+        let path = (directory as NSString).appendingPathComponent(comparisonConfigs)
+        let configs: [ExperimentConfig]
+        do { configs = try JSONDecoder().decode([ExperimentConfig].self, from: Data(bytes)) } catch {
+            throw ValidationError("\(path) is damaged (\(decodingProblem(error))), so the comparison's variants are unknown and it cannot be resumed; `resnet-dist results \(directory)` still reads its finished runs, and `compare` without --resume starts it again")
+        }
         guard !configs.isEmpty else { throw ValidationError("\(directory)/\(comparisonConfigs) names no variants") }
         for c in configs { try c.validate() }
         return configs
     }
 }
 
-/// The state of a variant in a comparison directory: "done:<run>" (it has a summary.json),
-/// "partial:<run>" (stopped or killed after a checkpoint: the newest such run) or "new".
-func comparisonRun(of config: ExperimentConfig, in directory: String) throws -> String {
+/// A variant's run in a comparison directory: finished (it has a summary.json), stopped or killed
+/// after a checkpoint (the newest such run), or not started.
+enum ComparisonRunState: Codable, Equatable {
+    case done(String), stopped(String), new
+}
+
+/// What is wrong with JSON that did not decode, in a few words and without Swift's type names.
+func decodingProblem(_ error: Error) -> String {
+    switch error {
+    case DecodingError.dataCorrupted: return "not valid JSON"
+    case DecodingError.keyNotFound(let key, _): return "the key '\(key.stringValue)' is missing"
+    case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+        return "a wrong value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+    default: return "\(error)"
+    }
+}
+
+func comparisonRun(of config: ExperimentConfig, in directory: String) throws -> ComparisonRunState {
     let prefix = "\(config.experiment)-\(config.variant)-"
     let fm = FileManager.default
     let runs = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { name in
         name.hasPrefix(prefix) && name.dropFirst(prefix.count).first?.isNumber == true
     }.sorted().map { (directory as NSString).appendingPathComponent($0) }
-    if let done = runs.last(where: { fm.fileExists(atPath: $0 + "/summary.json") }) { return "done:" + done }
-    if let partial = runs.last(where: { (try? TrainingCheckpoint.locate($0)) != nil }) { return "partial:" + partial }
-    return "new"
+    if let done = runs.last(where: { fm.fileExists(atPath: $0 + "/summary.json") }) { return .done(done) }
+    if let partial = runs.last(where: { (try? TrainingCheckpoint.locate($0)) != nil }) { return .stopped(partial) }
+    return .new
 }

@@ -54,7 +54,7 @@ stop_case() {
   # SIGTERM to it and exits as long again later, whenever the ranks stopped.
   if [ $rc -ne 0 ] && [ $rc -lt 124 ] && awk -v s="$secs" 'BEGIN { exit !(s < 15) }' && [ -n "$newest" ] \
      && [ "${newest:17:4}" -ge "${periodic:17:4}" ] \
-     && grep -q "stopped by SIG$sig after step [0-9]* of 32 in epoch [0-9]*; checkpoint .*$newest; continue with: resnet-dist train --resume " "$S-$name.txt"; then
+     && grep -q "stopped by SIG$sig[^;]* after step [0-9]* of 32 in epoch [0-9]*; checkpoint .*$newest; continue with: resnet-dist train --resume " "$S-$name.txt"; then
     pass "$sig to mpirun (np 2): exit $rc after ${secs}s, checkpoint $newest after the periodic $periodic, resume command printed"
   else fail "$sig to mpirun: exit $rc after ${secs}s, newest '$newest', periodic '$periodic'"; tail -4 "$S-$name.txt"; return; fi
   if run_job 2 "$S-$name-resume.txt" train --resume "$dir" --quiet --out "$S/$name-resumed"; then

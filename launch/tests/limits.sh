@@ -43,6 +43,12 @@ else fail "checkpoint sizes $s10 (epoch 10) vs $s40 (epoch 40), history in heade
 refused "a checkpoint whose model spec says 10^8 blocks" "describes [0-9.e+]* values but the file holds only [0-9]*" \
   eval --checkpoint "$(resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/huge.safetensors" 'model_spec:blocks=[100000000]'; echo "$L/huge.safetensors")"
 resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/nan.safetensors" --nan head.weight
+resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/blocks0.safetensors" 'model_spec:blocks=[0]'
+refused "a checkpoint whose model has 0 blocks (not its config's)" "its model has \[0\] blocks per group, but its config has \[3\] at level 1" \
+  eval --checkpoint "$L/blocks0.safetensors"
+resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/foreign.safetensors" experiment=cifar
+refused "a checkpoint whose metadata names another experiment than its config" "its metadata 'experiment' is 'cifar' but its config's experiment is 'regression'" \
+  eval --checkpoint "$L/foreign.safetensors"
 refused "eval of a validly signed checkpoint holding NaN" "the test error norm is nan: 1 of the checkpoint's [0-9]* weights" eval --checkpoint "$L/nan.safetensors"
 
 "$BIN" train --experiment regression --variant multilevel --epochs 12 --switch-epochs 3 --checkpoint-every 1 --quiet --out "$L/keep" > /dev/null 2>&1
@@ -112,6 +118,14 @@ if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1
     pass "compare --resume (2 seeds): finished variants kept, the killed one continued, the rest trained; same test metrics as an uninterrupted compare"
   else fail "compare --resume metrics differ: $got vs $ref"; fi
 else fail "compare --resume: $(tail -2 "$L/cmp-resume.txt")"; fi
+# A damaged compare-configs.json or summary.json: a one-line error naming the file, not a decoder dump.
+cp -r "$refdir" "$L/cmp-damaged"; head -c 40 "$refdir/compare-configs.json" > "$L/cmp-damaged/compare-configs.json"
+refused "compare --resume of a comparison whose compare-configs.json is truncated" "cmp-damaged/compare-configs.json is damaged (not valid JSON).*still reads its finished runs" \
+  compare --resume "$L/cmp-damaged"
+cp -r "$refdir" "$L/cmp-damaged2"; rm "$L/cmp-damaged2/comparison.md"
+victim=$(ls -d "$L"/cmp-damaged2/seed-1/regression-deep-*/ | head -1); printf '{"experiment": ' > "${victim}summary.json"
+refused "compare --resume past a run whose summary.json is truncated" "regression-deep-[^/]*/summary.json is damaged (not valid JSON); move that run out of" \
+  compare --resume "$L/cmp-damaged2" --quiet
 
 # results --charts --readme: the marked block of a Markdown file is rebuilt from the runs (text
 # around it kept), with a time-to-metric chart per experiment linked relative to the file; each

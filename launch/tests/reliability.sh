@@ -21,6 +21,58 @@ else
   fail "no checkpoint written at epoch 2 ($(tail -3 "$R-full.txt"))"; fail "resume at another np (no checkpoint)"
 fi
 
+# --- A stop mid-epoch, resumed at the same and at another np ---------------------------------
+# stop_mid_epoch DIR TRACE ARGS...: an np-2 run that gets SIGTERM (to its ranks) once it has
+# printed step 25 of 60 (epoch 2 of 3, 20 steps an epoch); prints its step checkpoint.
+stop_mid_epoch() {
+  local dir=$1 trace=$2; shift 2
+  mapfile -t margs < <(mpi_args 2)
+  timeout -s KILL 150 mpirun --timeout 120 "${margs[@]}" "$BIN" train "$@" --out "$dir" > "$trace" 2>&1 &
+  local job=$! k
+  for k in $(seq 1 600); do grep -q '^step 25 ' "$trace" 2>/dev/null && break; sleep 0.1; done
+  kill -TERM $(pgrep -f "^$BIN train .*$dir") 2>/dev/null; wait $job
+  ls "$(run_dir "$dir")"checkpoint-epoch-0001-step-*.safetensors 2>/dev/null | head -1
+}
+S="$LOG_DIR/midstop"; rm -rf "$S"
+# Synchronised BatchNorm (the default): the same trajectory at any np, from a step checkpoint too.
+mid=(--experiment fashion --variant multilevel --subset 960 --batch-size 48 --epochs 3 --switch-epochs 2 --lr 0.0005
+     --checkpoint-every 1 --keep-checkpoints 0 --quiet --trace-steps 60)
+run_job 2 "$S-full.txt" train "${mid[@]}" --out "$S/full"
+step_ckpt=$(stop_mid_epoch "$S/stop" "$S-stop.txt" "${mid[@]}")
+if [ -n "$step_ckpt" ]; then
+  for np in 1 3; do
+    run_job $np "$S-np$np.txt" train --resume "$step_ckpt" --trace-steps 60 --quiet --out "$S/np$np"
+    n=$(grep -c '^step' "$S-np$np.txt")
+    worst=$(join <(grep '^step' "$S-full.txt" | awk '{ print $2, $4 }' | sort) <(grep '^step' "$S-np$np.txt" | awk '{ print $2, $4 }' | sort) |
+      awk '{ n++; d = $2 - $3; if (d < 0) d = -d; r = d / ($2 < 0 ? -$2 : $2); if (r > m) m = r } END { printf "%d %.3g", n, m }')
+    acc_full=$(grep -o '"testMetric" : [^,]*' "$(run_dir "$S/full")summary.json")
+    acc=$(grep -o '"testMetric" : [^,]*' "$(run_dir "$S/np$np")summary.json" 2>/dev/null)
+    if [ "$n" -gt 0 ] && [ "${worst%% *}" -eq "$n" ] && awk -v w="${worst#* }" 'BEGIN { exit !(w <= 1e-4) }' && [ "$acc" = "$acc_full" ]; then
+      pass "resume at np $np from an np-2 step checkpoint (${step_ckpt##*/}): $n step losses within ${worst#* } of the uninterrupted run, same final accuracy"
+    else fail "resume at np $np from an np-2 step checkpoint: steps/max rel diff '$worst', accuracy '$acc' vs '$acc_full'"; tail -3 "$S-np$np.txt"; fi
+  done
+else fail "sync BN: no step checkpoint after SIGTERM mid-epoch"; tail -3 "$S-stop.txt"; fail "resume at np 1 (no step checkpoint)"; fi
+# BatchNorm statistics no run produces are refused on load.
+if [ -f "$(run_dir "$S/full")checkpoint-epoch-0003.safetensors" ]; then
+  python3 "$here/tests/resign_checkpoint.py" "$(run_dir "$S/full")checkpoint-epoch-0003.safetensors" "$S/negvar.safetensors" --first groups.0.blocks.0.bn1.running_var=-1
+  mpi_case "a checkpoint with a negative running variance is refused" fail 1 \
+    'lines "error: .*negvar.safetensors is not a usable resnet-dist checkpoint: its BatchNorm statistic .groups.0.blocks.0.bn1.running_var. holds -1.0 at index 0" 1' -- eval --checkpoint "$S/negvar.safetensors"
+else fail "a checkpoint with a negative running variance (no checkpoint to edit)"; fi
+# --local-bn: every rank's own statistics are kept in a step checkpoint, so a resume at the same
+# np ends bit-identical (before, ranks ≥ 1 took rank 0's statistics: 30 of 207 tensors differed);
+# at another np the ranks start from their average, and the run says so.
+local_bn=("${mid[@]}" --local-bn)
+run_job 2 "$S-lfull.txt" train "${local_bn[@]}" --out "$S/lfull"
+step_ckpt=$(stop_mid_epoch "$S/lstop" "$S-lstop.txt" "${local_bn[@]}")
+if [ -n "$step_ckpt" ] && run_job 2 "$S-lsame.txt" train --resume "$step_ckpt" --quiet --out "$S/lsame" &&
+   msg=$(python3 "$here/tests/compare_checkpoints.py" "$(run_dir "$S/lfull")checkpoint-epoch-0003.safetensors" "$(run_dir "$S/lsame")checkpoint-epoch-0003.safetensors"); then
+  pass "--local-bn resume from a step checkpoint at the same np: final checkpoint bit-identical ($msg)"
+else fail "--local-bn resume at the same np: ${msg:-no step checkpoint or the resume failed}"; tail -3 "$S-lsame.txt" 2>/dev/null; fi
+if [ -n "$step_ckpt" ] && run_job 3 "$S-lother.txt" train --resume "$step_ckpt" --quiet --out "$S/lother" &&
+   grep -q "local-bn statistics of 2 ranks; at 3 ranks each starts from their average" "$S-lother.txt"; then
+  pass "--local-bn resume at np 3 from an np-2 step checkpoint: runs, and says the statistics start from the 2 ranks' average"
+else fail "--local-bn resume at np 3: $(tail -2 "$S-lother.txt" 2>/dev/null)"; fi
+
 # --- eval and the numpy reference of a checkpoint -------------------------------------------
 E="$LOG_DIR/interop"; rm -rf "$E"
 run_job 1 "$E-train.txt" train --experiment rk2-regression --variant rk2 --epochs 3 --quiet --out "$E"

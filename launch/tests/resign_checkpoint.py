@@ -3,10 +3,10 @@
 the checksum but hold impossible values. Standard library only; the checksum is recomputed from the
 algorithm documented in SafeTensorsFile+Checksum.swift (FNV-1a 64 over the tensors, then over the metadata).
 
-  resign_checkpoint.py IN OUT [KEY=VALUE | KEY:FIELD=JSON | -KEY ...] [--nan TENSOR] [--tensors-only]
+  resign_checkpoint.py IN OUT [KEY=VALUE | KEY:FIELD=JSON | -KEY ...] [--nan TENSOR] [--first TENSOR=X] [--tensors-only]
 
 KEY=VALUE sets a metadata entry, KEY:FIELD=JSON one field of a JSON-valued entry (model_spec:blocks=[9]),
--KEY removes an entry; --nan makes a tensor's first value NaN; --tensors-only signs the tensors alone,
+-KEY removes an entry; --nan makes a tensor's first value NaN, --first TENSOR=X sets it to X; --tensors-only signs the tensors alone,
 as the first checkpoint format did.
 """
 import json, struct, sys
@@ -30,6 +30,11 @@ def main(argv):
         if rest[i] == "--nan":
             start = header[rest[i + 1]]["data_offsets"][0]
             data[start:start + 4] = struct.pack("<f", float("nan"))
+            i += 2
+        elif rest[i] == "--first":
+            name, value = rest[i + 1].split("=", 1)
+            start = header[name]["data_offsets"][0]
+            data[start:start + 4] = struct.pack("<f", float(value))
             i += 2
         elif rest[i] == "--tensors-only":
             i += 1

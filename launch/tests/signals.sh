@@ -28,7 +28,7 @@ wait $script; rc=$?
 sdir=$(run_dir "$G/stop"); sdir=${sdir%/}
 step_ckpt=$(ls "$sdir" | grep -- '-step-' | head -1)
 if [ -n "$step_ckpt" ] && [ "${step_ckpt:17:4}" -ge 50 ] && ! grep -q "second" "$G/stop.txt" \
-   && grep -q "stopped by SIGTERM after step" "$G/stop.txt"; then
+   && grep -q "stopped by SIGTERM[^;]* after step" "$G/stop.txt"; then
   pass "TERM to the batch shell, mpirun and the ranks at once: one stop, checkpoint $step_ckpt (exit $rc)"
 else fail "TERM by every route: exit $rc, step checkpoint '${step_ckpt}'"; tail -5 "$G/stop.txt"; fi
 sbatch_plain 991 "$G/stop" "$G/stop-again.txt" "${args[@]}"; rc=$?
@@ -49,7 +49,7 @@ sleep 2
 kill -TERM "$(pgrep -P $job -x mpirun)"; wait $job; rc=$?
 ldir=$(run_dir "$G/long")
 long_ckpt=$(ls "$ldir" 2>/dev/null | grep -- '-step-' | head -1)
-if [ -n "$long_ckpt" ] && grep -q "stopped by SIGTERM after step [0-9]* of 8 in epoch" "$G/long.txt"; then
+if [ -n "$long_ckpt" ] && grep -q "stopped by SIGTERM[^;]* after step [0-9]* of 8 in epoch" "$G/long.txt"; then
   pass "SIGTERM to mpirun during Fashion steps of batch 256 (np 2): checkpoint $long_ckpt (exit $rc)"
 else fail "SIGTERM to mpirun during long steps: exit $rc, no step checkpoint in '$ldir'"; tail -5 "$G/long.txt"; fi
 
