@@ -218,8 +218,8 @@ public enum RunReport {
     static func hText(_ h: Double) -> String {
         if h == 1 { return "1" }
         if h > 0, h < 1 {
-            let k = -log2(h)
-            if abs(k - k.rounded()) < 1e-9, k <= 10 { return "1/\(Int(pow(2, k.rounded())))" }
+            let k = (1 / h).rounded()
+            if k <= 1024, abs(1 / k - h) < 1e-12 { return "1/\(Int(k))" }
         }
         return String(format: "%g", h)
     }

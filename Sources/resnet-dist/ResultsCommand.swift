@@ -67,19 +67,22 @@ struct ResultsCommand: ParsableCommand {
         // runs in different directories (other scales, other days) are not pooled.
         var keys: [(directory: String, experiment: String)] = []
         for (d, r) in all where !keys.contains(where: { $0 == (d, r.experiment) }) { keys.append((d, r.experiment)) }
-        let groups = keys.map { key -> (experiment: String, scale: String, runs: [RunSummary]) in
+        let groups = keys.map { key -> (experiment: String, scale: String, runs: [RunSummary], directory: String) in
             let mine = all.filter { $0.directory == key.directory && $0.run.experiment == key.experiment }.map(\.run)
             let scale = scales[key.directory] ?? scales[key.experiment] ?? mine.first?.scale?.phrase ?? "as configured"
-            return (key.experiment, scale, mine)
+            return (key.experiment, scale, mine, key.directory)
         }
-        var markdown = ThesisComparison.markdown(runsByExperiment: groups, targets: targets)
+        var markdown = ThesisComparison.markdown(runsByExperiment: groups.map { ($0.experiment, $0.scale, $0.runs) }, targets: targets)
         if let charts {
             do { try FileManager.default.createDirectory(atPath: charts, withIntermediateDirectories: true) } catch {
                 throw TrainingError.output("cannot create the chart directory \(charts): \((error as NSError).localizedDescription)")
             }
             var links: [String] = []
             for group in groups where group.runs.contains(where: { !$0.history.isEmpty }) {
-                let file = (charts as NSString).appendingPathComponent("\(group.experiment)-time.svg")
+                // An experiment kept in several directories gets a chart for each, named after it.
+                let shared = groups.filter { $0.experiment == group.experiment }.count > 1
+                let name = shared ? "\(group.experiment)-\(Self.slug(group.directory))" : group.experiment
+                let file = (charts as NSString).appendingPathComponent("\(name)-time.svg")
                 let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against training time (\(group.scale))",
                                             target: targets[group.experiment])
                 try write(svg, to: file)
@@ -91,6 +94,12 @@ struct ResultsCommand: ParsableCommand {
     }
 
     static let begin = "<!-- results:begin -->", end = "<!-- results:end -->"
+
+    /// A directory's last component as a file-name part: letters, digits, '.', '_' and '-'.
+    static func slug(_ directory: String) -> String {
+        let last = (directory as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? "runs"
+        return String(last.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "-" })
+    }
 
     /// Replaces the marked block of `file` (markers kept), or fails naming what is missing.
     private func replaceResults(in file: String, with markdown: String) throws {

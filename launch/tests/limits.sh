@@ -139,6 +139,12 @@ if timeout 20 "$BIN" results "$refdir" --charts "$L/charts" --readme "$L/README.
    && [ "$(wc -l < "$(ls -d "$refdir"/seed-1/regression-deep-*/ | head -1)metrics.csv")" -eq 201 ]; then
   pass "results --readme rebuilds the marked block with a linked time-to-metric chart; metrics.csv has a row per epoch"
 else fail "results --charts --readme: $(head -3 "$L/results.txt")"; fi
+# One experiment kept in two directories: a chart for each, neither overwriting the other.
+if timeout 20 "$BIN" results "$refdir" "$L/cmp-damaged" --charts "$L/charts2" > "$L/results2.txt" 2>&1 \
+   && [ -s "$L/charts2/regression-$(basename "$refdir")-time.svg" ] && [ -s "$L/charts2/regression-cmp-damaged-time.svg" ] \
+   && [ "$(grep -c -- '-time.svg)' "$L/results2.txt")" -eq 2 ]; then
+  pass "results over one experiment in two directories: two charts, each named after its directory"
+else fail "results over two directories of one experiment: $(ls "$L/charts2" 2>&1 | tr '\n' ' ')"; fi
 
 # A comparison stopped by a signal says how to continue it (as a whole), and continues exactly.
 "$BIN" compare --experiment regression --epochs 200 --seeds 2 --checkpoint-every 20 --quiet --out "$L/cmp-stop" > "$L/cmp-stop.txt" 2>&1 &
