@@ -4,23 +4,10 @@ import ResNetTraining
 /// The seed thesis's reported figures, per experiment and variant, and the claims its experiments
 /// make — what `launch/replicate` compares our runs with.
 public enum ThesisComparison {
-    /// Test metric (accuracy in %, or the test error norm) and training time in seconds, as
-    /// reported; nil where the thesis gives none.
-    public struct Figure: Sendable {
-        public let metric: Double?
-        public let seconds: Double?
+    /// The thesis's figure for a variant of an experiment, if it gives one.
+    public static func figure(_ experiment: String, _ variant: String) -> ThesisFigure? {
+        Experiment.named(experiment)?.thesisFigures[variant]
     }
-
-    public static let figures: [String: [String: Figure]] = [
-        "regression": ["deep": Figure(metric: nil, seconds: 97.8), "multilevel": Figure(metric: nil, seconds: 90.3)],
-        "fashion": ["shallow": Figure(metric: 90.44, seconds: nil), "deep": Figure(metric: 91.14, seconds: 539.72),
-                    "multilevel": Figure(metric: 91.56, seconds: 513.46)],
-        "cifar": ["shallow": Figure(metric: 87.26, seconds: nil), "deep": Figure(metric: 90.18, seconds: 30.1 * 60),
-                  "multilevel": Figure(metric: 90.51, seconds: 23.7 * 60)],
-        "rk2-regression": ["deep": Figure(metric: 9.792, seconds: nil), "rk2": Figure(metric: 0.439, seconds: nil)],
-        "rk2-fashion": ["deep": Figure(metric: 91.47, seconds: nil), "rk2": Figure(metric: 91.50, seconds: nil)],
-        "rk2-multilevel": ["multilevel": Figure(metric: nil, seconds: 279), "rk2": Figure(metric: nil, seconds: 357)],
-    ]
 
     /// A verdict on one of the thesis's claims.
     public enum Outcome: String, Sendable {
@@ -58,9 +45,6 @@ public enum ThesisComparison {
     /// a multi-level or RK2 network within one point of the baseline as reaching its accuracy.
     public static let accuracyTolerance = 0.01
 
-    /// The goal of `fashion-fast`: at most 0.3 accuracy points under deep, at least 35 % less time.
-    static let fastTolerance = 0.003, fastSaving = 0.35
-
     /// How far below the baseline a variant may be and still count as reaching its quality:
     /// one accuracy point, or for an error norm 25 % of the baseline's mean norm (at least 0.25:
     /// a fitted network's norm varies that much from seed to seed).
@@ -79,7 +63,7 @@ public enum ThesisComparison {
     /// Whether a variant's mean metric is within tolerance of the thesis's figure (true when the
     /// thesis gives none). Error norms: within a factor of two — the thesis reports one run.
     static func matchesThesis(_ v: SeededVariant, experiment: String) -> Bool {
-        guard let figure = figures[experiment]?[v.variant]?.metric else { return true }
+        guard let figure = figure(experiment, v.variant)?.metric else { return true }
         let mean = v.finalMetric.mean
         if v.metricKind.isAccuracy { return abs(100 * mean - figure) <= 100 * accuracyTolerance }
         return mean <= 2 * figure && mean >= figure / 2
@@ -132,97 +116,66 @@ public enum ThesisComparison {
     ///   settings and the mean figures match the thesis's.
     public static func verdict(experiment: String, runs: [RunSummary]) -> Verdict {
         let variants = SeededVariant.group(runs)
-        func variant(_ v: String) -> SeededVariant? { variants.first { $0.variant == v } }
-        let claim: String
-        let involved: [SeededVariant]
-        let outcome: Outcome
-        let detail: String
-        let seeds: Int
-        switch experiment {
-        case "fashion-fast":
-            claim = "the fast multi-level schedule reaches deep's accuracy (within 0.3 points) in at most 0.65× deep's training-step time"
-            guard let deep = variant("deep"), let ml = variant("multilevel") else {
-                return Verdict(claim: claim, outcome: .incomplete, detail: "needs the deep and multilevel runs", seeds: 0)
-            }
-            involved = [deep, ml]
-            let p = PairedComparison(other: ml, base: deep)
-            let margin = -fastTolerance
-            seeds = p.seeds.count
-            // A saving counts only from 35 %: decide's "positive for every seed" on saving − 0.35.
-            outcome = decide(gains: p.gains, margin: margin, savings: p.savings.map { $0 - fastSaving })
-            detail = "\(gainText(p, margin: margin)); \(savingText(p)) (needs ≥ +35 % for every seed)"
-        case "regression", "fashion", "cifar":
-            claim = "multi-level reaches the deep network's test metric in less training time than the deep network"
-            guard let deep = variant("deep"), let ml = variant("multilevel") else {
-                return Verdict(claim: claim, outcome: .incomplete, detail: "needs the deep and multilevel runs", seeds: 0)
-            }
-            involved = [deep, ml]
-            let p = PairedComparison(other: ml, base: deep)
-            let margin = -tolerance(deep)
-            seeds = p.seeds.count
-            outcome = decide(gains: p.gains, margin: margin, savings: p.savings)
-            detail = "\(gainText(p, margin: margin)); \(savingText(p))"
-        case "rk2-regression":
-            claim = "midpoint RK2 blocks fit far better than Euler blocks (error norm 0.439 vs 9.792)"
-            guard let euler = variant("deep"), let rk2 = variant("rk2") else {
-                return Verdict(claim: claim, outcome: .incomplete, detail: "needs the deep and rk2 runs", seeds: 0)
-            }
-            involved = [rk2]   // the claim is that Euler does *not* fit: only RK2 must have learned
-            // The thesis's gap is 22×; count it at half the error or better: gain 0.5·Euler − RK2 > 0.
-            let p = PairedComparison(other: rk2, base: euler)
-            let halved = zip(p.gains, p.seeds).map { gain, seed in
-                gain - 0.5 * (euler.runs[euler.seeds.firstIndex(of: seed)!].testMetric)
-            }
-            seeds = p.seeds.count
-            outcome = decide(gains: halved, margin: 0, savings: nil)
-            let ci = SeedSample(halved).intervalText(digits: 3).map { ", 95 % interval of ½·Euler − RK2 \($0)" } ?? ", no interval"
-            detail = "RK2 \(format(rk2)) vs Euler \(format(euler))\(ci); needs > 0"
-        case "rk2-fashion":
-            claim = "RK2 blocks match Euler blocks' accuracy (91.50 % vs 91.47 %)"
-            guard let euler = variant("deep"), let rk2 = variant("rk2") else {
-                return Verdict(claim: claim, outcome: .incomplete, detail: "needs the deep and rk2 runs", seeds: 0)
-            }
-            involved = [euler, rk2]
-            let p = PairedComparison(other: rk2, base: euler)
-            let margin = -tolerance(euler)
-            seeds = p.seeds.count
-            outcome = decide(gains: p.gains, margin: margin, savings: nil)
-            detail = "RK2 \(format(rk2)) vs Euler \(format(euler)): \(gainText(p, margin: margin))"
-        case "rk2-multilevel":
-            claim = "multi-level with RK2 on the finer levels reaches a lower error than plain multi-level"
-            guard let ml = variant("multilevel"), let rk2 = variant("rk2") else {
-                return Verdict(claim: claim, outcome: .incomplete, detail: "needs the multilevel and rk2 runs", seeds: 0)
-            }
-            involved = [rk2]
-            let p = PairedComparison(other: rk2, base: ml)
-            seeds = p.seeds.count
-            outcome = decide(gains: p.gains, margin: 0, savings: nil)
-            detail = "RK2+ML \(format(rk2)) vs ML \(format(ml)): \(gainText(p, margin: 0))"
-        default:
+        guard let claim = Experiment.named(experiment)?.claim else {
             return Verdict(claim: "", outcome: .incomplete, detail: "unknown experiment \(experiment)", seeds: 0)
         }
+        guard let base = variants.first(where: { $0.variant == claim.base }),
+              let candidate = variants.first(where: { $0.variant == claim.candidate }) else {
+            return Verdict(claim: claim.text, outcome: .incomplete, detail: "needs the \(claim.base) and \(claim.candidate) runs", seeds: 0)
+        }
+        let p = PairedComparison(other: candidate, base: base)
+        let seeds = p.seeds.count
+        // Only the networks the claim needs must have learned.
+        let involved = claim.baseMustLearn ? [base, candidate] : [candidate]
+        let versus = "\(candidate.variant) \(format(candidate)) vs \(base.variant) \(format(base))"
+        let outcome: Outcome
+        let detail: String
+        switch claim.test {
+        case .fasterAtEqualMetric(let minimumSaving):
+            let margin = -(base.metricKind.isAccuracy ? claim.accuracyTolerance ?? tolerance(base) : tolerance(base))
+            // A saving counts from `minimumSaving`: decide's "positive for every seed" on saving − minimum.
+            outcome = decide(gains: p.gains, margin: margin, savings: p.savings.map { $0 - minimumSaving })
+            let needed = minimumSaving > 0 ? String(format: " (needs ≥ %+.0f %% for every seed)", 100 * minimumSaving) : ""
+            detail = "\(gainText(p, margin: margin)); \(savingText(p))\(needed)"
+        case .equalMetric:
+            let margin = -(base.metricKind.isAccuracy ? claim.accuracyTolerance ?? tolerance(base) : tolerance(base))
+            outcome = decide(gains: p.gains, margin: margin, savings: nil)
+            detail = "\(versus): \(gainText(p, margin: margin))"
+        case .errorFraction(let fraction):
+            // The candidate's error at most `fraction` of the base's: gain fraction·base − candidate > 0.
+            let gains = zip(p.gains, p.seeds).map { gain, seed in
+                gain - (1 - fraction) * base.runs[base.seeds.firstIndex(of: seed)!].testMetric
+            }
+            outcome = decide(gains: gains, margin: 0, savings: nil)
+            let share = fraction == 0.5 ? "½" : String(format: "%g", fraction)
+            let ci = SeedSample(gains).intervalText(digits: 3).map { ", 95 % interval of \(share)·\(base.variant) − \(candidate.variant) \($0)" } ?? ", no interval"
+            detail = "\(versus)\(ci); needs > 0"
+        case .lowerError:
+            outcome = decide(gains: p.gains, margin: 0, savings: nil)
+            detail = "\(versus): \(gainText(p, margin: 0))"
+        }
         let scales = Set(runs.map { $0.scale ?? .modified })
-        if scales == [.beyond] { return Verdict(claim: claim, outcome: outcome, detail: "at \(RunScale.beyond.phrase); \(detail)", seeds: seeds) }
+        if scales == [.beyond] { return Verdict(claim: claim.text, outcome: outcome, detail: "at \(RunScale.beyond.phrase); \(detail)", seeds: seeds) }
         if let worst = [RunScale.reduced, .modified].first(where: scales.contains) {
-            return Verdict(claim: claim, outcome: .notComparable, detail: "\(worst.phrase); \(detail)", seeds: seeds)
+            return Verdict(claim: claim.text, outcome: .notComparable, detail: "\(worst.phrase); \(detail)", seeds: seeds)
         }
         if let idle = involved.flatMap(\.runs).first(where: { $0.learned != true }) {
             let trivial = idle.trivialMetric.map { idle.testMetricName.isAccuracy
                 ? String(format: "majority class %.1f %%", 100 * $0) : String(format: "mean predictor %.2f", $0) } ?? "no baseline recorded"
-            return Verdict(claim: claim, outcome: .notComparable,
+            return Verdict(claim: claim.text, outcome: .notComparable,
                            detail: "the \(idle.variant) network of seed \(idle.seed ?? 1) did not learn (\(format(idle.testMetric, idle.testMetricName)), \(trivial)); \(detail)",
                            seeds: seeds)
         }
         let at = scales.contains(.reading) ? RunScale.reading.phrase : RunScale.thesis.phrase
-        guard outcome == .holds else { return Verdict(claim: claim, outcome: outcome, detail: "at \(at); \(detail)", seeds: seeds) }
+        guard outcome == .holds else { return Verdict(claim: claim.text, outcome: outcome, detail: "at \(at); \(detail)", seeds: seeds) }
         if scales.contains(.reading) {
-            return Verdict(claim: claim, outcome: .holds, detail: "at \(RunScale.reading.phrase), not the thesis's literal settings; \(detail)", seeds: seeds)
+            return Verdict(claim: claim.text, outcome: .holds, detail: "at \(RunScale.reading.phrase), not the thesis's literal settings; \(detail)", seeds: seeds)
         }
         if let off = variants.first(where: { !matchesThesis($0, experiment: experiment) }) {
-            return Verdict(claim: claim, outcome: .holds,
+            return Verdict(claim: claim.text, outcome: .holds,
                            detail: "the claim holds but our \(off.variant) figure \(format(off)) is outside the tolerance of the thesis's; \(detail)", seeds: seeds)
         }
-        return Verdict(claim: claim, outcome: .reproduced, detail: detail, seeds: seeds)
+        return Verdict(claim: claim.text, outcome: .reproduced, detail: detail, seeds: seeds)
     }
 
     /// A Markdown report of compare runs (their summary.json files, any number of seeds per
@@ -241,7 +194,7 @@ public enum ThesisComparison {
             let h = table.header
             let header = ["experiment", h[0], "scale (ours)", h[1], "thesis metric", h[2], h[3], "thesis time", h[4], h[5], h[6], h[7]]
             let rows = table.rows.enumerated().map { i, r -> [String] in
-                let thesis = figures[group.experiment]?[table.variants[i].variant]
+                let thesis = figure(group.experiment, table.variants[i].variant)
                 let theirs = thesis?.metric.map { kind.isAccuracy ? String(format: "%.2f %%", $0) : String(format: "%.3f", $0) } ?? "–"
                 let theirTime = thesis?.seconds.map { String(format: "%.0f s (GPU)", $0) } ?? "–"
                 return [group.experiment, r[0], group.scale, r[1], theirs, r[2], r[3], theirTime, r[4], r[5], r[6], r[7]]
