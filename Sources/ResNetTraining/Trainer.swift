@@ -82,7 +82,7 @@ public final class Trainer {
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         if let resume { try restore(resume) }
         try verifyRanksAgree()
-        attachReducer()
+        try attachReducer()
         // Every rank starts from rank 0's weights (they are built from the same seed, but a
         // broadcast makes that a guarantee rather than an assumption).
         try broadcastModel()
@@ -131,8 +131,8 @@ public final class Trainer {
         ])
     }
 
-    func attachReducer() {
-        model.batchNormReducer = config.localBN || comm.size == 1 ? nil : CommunicatorReducer(comm)
+    func attachReducer() throws {
+        model.batchNormReducer = config.localBN || comm.size == 1 ? nil : try CommunicatorReducer(comm, model: model)
     }
 
     func broadcastModel() throws {
@@ -257,11 +257,4 @@ public final class Trainer {
         try v.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
         return Int(v[0])
     }
-}
-
-/// Sums BatchNorm statistics across ranks (synchronised BatchNorm).
-public final class CommunicatorReducer: BatchNormReducer {
-    let comm: Communicator
-    public init(_ comm: Communicator) { self.comm = comm }
-    public func sum(_ values: UnsafeMutableBufferPointer<Double>) throws { try comm.allreduceSum(values) }
 }

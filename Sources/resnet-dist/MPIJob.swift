@@ -58,7 +58,7 @@ func isUsageError(_ error: Error) -> Bool {
 
 /// Whether `text` is the same on every rank (false if the ranks cannot tell).
 func sameOnEveryRank(_ text: String, _ comm: Communicator) -> Bool {
-    var lo = [stableHash(text)], hi = lo
+    var lo = [stableHash(text.utf8)], hi = lo
     do {
         try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin($0) }
         try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
