@@ -70,9 +70,11 @@ public enum TrainingBenchmark {
     }
 
     /// Warm-up steps, then steps until `window` seconds (at least `minSteps`) have passed.
-    /// Every rank runs the same number of steps (rank 0 decides when to stop).
+    /// Every rank runs the same number of steps (rank 0 decides when to stop). The allreduce
+    /// runs once after backward, as in training, unless `overlapAllreduce` asks for the
+    /// overlapped mode.
     public static func measure(config: ExperimentConfig, communicator comm: Communicator, level: Int = 0,
-                               overlapAllreduce: Bool = true, warmup: Int = 1, minSteps: Int = 2,
+                               overlapAllreduce: Bool = false, warmup: Int = 1, minSteps: Int = 2,
                                window: Double = 2, data preloaded: (TrainingData, Int)? = nil) throws -> Measurement {
         try measureAlternating(config: config, communicator: comm, level: level, overlapModes: [overlapAllreduce],
                                warmup: warmup, minSteps: minSteps, window: window, data: preloaded)[0]
