@@ -146,7 +146,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
             return blocks.map { _ in n }
         }
         var b = blocks
-        for _ in 0..<level { b = prolongation.rule.nextBlocks(after: b) ?? b }
+        for _ in 0..<level { b = prolongation.rule.nextBlocks(after: b) }
         return b
     }
 
