@@ -90,7 +90,7 @@ public enum TrainingBenchmark {
         let c = levelConfig(config, level: level)
         let (data, fullCount) = try preloaded ?? Self.data(for: config)
         let trainer = try Trainer(config: c, communicator: comm, data: data)
-        let plan = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: c.batchSize, seed: UInt64(c.seed))
+        let plan = GlobalBatchSharder(c, data)
         let epochPlan = plan.epoch(0)
         var step = 0
         func run(_ overlap: Bool) throws -> Double {

@@ -92,7 +92,7 @@ public final class Trainer {
     /// `--precise-bn K` averages the statistics of the epoch's first K batches; past one epoch's
     /// batches it would only repeat them (and an unbounded K makes a stop wait for the pass).
     static func checkPreciseBN(_ config: ExperimentConfig, data: TrainingData) throws {
-        let steps = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed)).stepsPerEpoch
+        let steps = GlobalBatchSharder(config, data).stepsPerEpoch
         guard config.preciseBN <= steps else {
             throw ConfigError.invalid(key: "precise-bn", problem: "\(config.preciseBN) batches is more than the \(steps) batches of an epoch (which it would repeat); use at most \(steps)")
         }
@@ -143,7 +143,7 @@ public final class Trainer {
     // MARK: - The loop
 
     public func run() throws -> RunSummary {
-        let sharder = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed))
+        let sharder = GlobalBatchSharder(config, data)
         var history = start.history
         var levelSeconds = start.levelSeconds
         var globalStep = start.globalStep
