@@ -177,9 +177,4 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         }
         return out
     }
-
-    /// A stable hash of the resolved config, for checking that ranks agree.
-    public var fingerprint: String {
-        String(decoding: (try? Self.jsonEncoder().encode(self)) ?? Data(), as: UTF8.self)
-    }
 }
