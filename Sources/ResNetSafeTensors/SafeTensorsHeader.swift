@@ -100,7 +100,7 @@ enum SafeTensorsHeader {
 
     /// The header of a file holding `tensors` in this order: the `__metadata__` entry first
     /// (omitted when empty) with sorted keys, compact JSON, padded with spaces to a multiple of 8.
-    static func encode(metadata: [String: String], tensors: [SafeTensor]) -> [UInt8] {
+    static func encode<T: SafeTensorContent>(metadata: [String: String], tensors: [T]) -> [UInt8] {
         var header: [UInt8] = [UInt8(ascii: "{")]
         var first = true
         func separator() {
@@ -127,8 +127,8 @@ enum SafeTensorsHeader {
             appendString(t.dtype.rawValue, to: &header)
             header.append(contentsOf: Array(",\"shape\":[".utf8))
             header.append(contentsOf: Array(t.shape.map(String.init).joined(separator: ",").utf8))
-            header.append(contentsOf: Array("],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}".utf8))
-            offset += t.bytes.count
+            header.append(contentsOf: Array("],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}".utf8))
+            offset += t.byteCount
         }
         header.append(UInt8(ascii: "}"))
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
