@@ -9,12 +9,16 @@ public struct BenchSections {
     public let comm: Communicator
     /// Seconds of measured steps per configuration (after one warm-up step).
     public var window: Double
+    /// Whether the training and extrapolation sections overlap the gradient allreduce with
+    /// backward. Off, as training runs; the scaling section measures both modes either way.
+    public var overlapAllreduce: Bool
     /// Cache of measurements by configuration, so extrapolation reuses the training section.
     private var measured: [String: TrainingBenchmark.Measurement] = [:]
 
-    public init(comm: Communicator, window: Double = 2) {
+    public init(comm: Communicator, window: Double = 2, overlapAllreduce: Bool = false) {
         self.comm = comm
         self.window = window
+        self.overlapAllreduce = overlapAllreduce
     }
 
     // MARK: Kernels
@@ -67,9 +71,11 @@ public struct BenchSections {
         return "\(c.model)|\(c.dataset)|\(c.channels)|\(l.blocks)|\(l.h)|\(l.integrators)|\(c.batchSize)|\(comm.size)|\(overlap)"
     }
 
-    /// Measures (or reuses) one configuration.
-    public mutating func measure(_ c: ExperimentConfig, level: Int, overlap: Bool = true,
+    /// Measures (or reuses) one configuration, with the allreduce mode of `overlapAllreduce`
+    /// unless `overlap` is given.
+    public mutating func measure(_ c: ExperimentConfig, level: Int, overlap: Bool? = nil,
                                  window: Double? = nil) throws -> TrainingBenchmark.Measurement {
+        let overlap = overlap ?? overlapAllreduce
         let k = key(c, level, overlap: overlap)
         if let m = measured[k] { return m }
         // MLP steps take well under a millisecond: a short window still holds hundreds of them.

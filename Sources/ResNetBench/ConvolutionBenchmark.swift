@@ -2,8 +2,9 @@ import Foundation
 import ResNetCore
 
 /// `resnet-dist bench conv`: the direct 3×3 convolutions (`DirectConvolution`) on every
-/// instruction-set path this CPU runs, beside `Conv2d` (OpenBLAS lowering, through the `Layer`
-/// API) and the one-thread sgemm 1024³ reference, at the Fashion-MNIST network's shapes.
+/// instruction-set path this CPU runs, beside `Conv2d` on its general fallback (im2col and
+/// OpenBLAS, `LoweredConvolution`, through the `Layer` API) and the one-thread sgemm 1024³
+/// reference, at the Fashion-MNIST network's shapes.
 ///
 /// The sgemm reference runs on whichever OpenBLAS core the process loaded (`OPENBLAS_CORETYPE`
 /// or OpenBLAS's own detection); the direct kernels ignore it. Compare each path with the
@@ -154,7 +155,7 @@ public enum ConvolutionBenchmark {
         let (f, b) = try parameters.withUnsafeMutableBufferPointer { p in
             try gradients.withUnsafeMutableBufferPointer { g in
                 try state.withUnsafeMutableBufferPointer { s in
-                    // The OpenBLAS lowering Conv2d used before the direct kernels (its default now).
+                    // The general fallback: what a CPU without AVX2 runs.
                     let buffers = LayerBuffers(parameters: p.baseAddress!, gradients: g.baseAddress!,
                                                state: s.baseAddress!, execution: ExecutionOptions(convolutions: .lowered))
                     var best = (Double.infinity, Double.infinity)

@@ -70,9 +70,11 @@ public enum TrainingBenchmark {
     }
 
     /// Warm-up steps, then steps until `window` seconds (at least `minSteps`) have passed.
-    /// Every rank runs the same number of steps (rank 0 decides when to stop).
+    /// Every rank runs the same number of steps (rank 0 decides when to stop). The allreduce
+    /// runs once after backward, as in training, unless `overlapAllreduce` asks for the
+    /// overlapped mode.
     public static func measure(config: ExperimentConfig, communicator comm: Communicator, level: Int = 0,
-                               overlapAllreduce: Bool = true, warmup: Int = 1, minSteps: Int = 2,
+                               overlapAllreduce: Bool = false, warmup: Int = 1, minSteps: Int = 2,
                                window: Double = 2, data preloaded: (TrainingData, Int)? = nil) throws -> Measurement {
         try measureAlternating(config: config, communicator: comm, level: level, overlapModes: [overlapAllreduce],
                                warmup: warmup, minSteps: minSteps, window: window, data: preloaded)[0]
@@ -88,7 +90,7 @@ public enum TrainingBenchmark {
         let c = levelConfig(config, level: level)
         let (data, fullCount) = try preloaded ?? Self.data(for: config)
         let trainer = try Trainer(config: c, communicator: comm, data: data)
-        let plan = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: c.batchSize, seed: UInt64(c.seed))
+        let plan = GlobalBatchSharder(c, data)
         let epochPlan = plan.epoch(0)
         var step = 0
         func run(_ overlap: Bool) throws -> Double {

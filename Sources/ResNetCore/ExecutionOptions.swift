@@ -2,11 +2,11 @@
 /// rounding. The owner of a model sets them (`ResNetModel.execution`); every layer reads them
 /// from the `LayerBuffers` it is handed, so nothing about them is process-wide.
 public struct ExecutionOptions: Sendable, Equatable {
-    /// How 3×3 convolutions (padding 1, stride 1 or 2) run.
+    /// How 3×3 convolutions with padding 1 and stride 1 or 2 run (every other shape is lowered).
     public enum Convolutions: String, CaseIterable, Sendable {
         /// `DirectConvolution`: the CKernels loops for the best instruction set of this CPU.
         case direct
-        /// Lowered to OpenBLAS GEMMs (shifted copies or im2col), as every other convolution.
+        /// `LoweredConvolution`: im2col and OpenBLAS GEMMs, the general fallback.
         case lowered
 
         /// Direct where the CPU has AVX2 or AVX-512; the portable C loops are slower than
@@ -21,17 +21,11 @@ public struct ExecutionOptions: Sendable, Equatable {
     /// Precision of the normalised activations BN → σ (→ conv) saves for its backward: half
     /// precision halves the largest saved tensors.
     public var savedActivations: HalfPrecision.Storage
-    /// Images per shifted-copy GEMM block of a stride-1 "same" convolution.
-    public var imagesPerShiftedBlock: Int
-    /// Images whose lowered columns share one weight-gradient GEMM in the other convolutions.
-    public var imagesPerGradientBlock: Int
 
     public init(savedActivations: HalfPrecision.Storage = .half, convolutions: Convolutions = .fastest,
-                imagesPerFusedBlock: Int = 8, imagesPerShiftedBlock: Int = 4, imagesPerGradientBlock: Int = 4) {
+                imagesPerFusedBlock: Int = 8) {
         self.savedActivations = savedActivations
         self.convolutions = convolutions
         self.imagesPerFusedBlock = max(1, imagesPerFusedBlock)
-        self.imagesPerShiftedBlock = max(1, imagesPerShiftedBlock)
-        self.imagesPerGradientBlock = max(1, imagesPerGradientBlock)
     }
 }

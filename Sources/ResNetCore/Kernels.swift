@@ -115,19 +115,6 @@ public enum Kernels {
         }
     }
 
-    /// W'[in, out·k·k] with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx] from W[out, in, k, k]:
-    /// the weights of the stride-1 convolution that maps dY to dX ("same" padding).
-    public static func flippedWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, kernel: Int) -> [Float] {
-        let kk = kernel * kernel
-        var flipped = [Float](repeating: 0, count: inputs * outputs * kk)
-        for co in 0..<outputs {
-            for ci in 0..<inputs {
-                for t in 0..<kk { flipped[(ci * outputs + co) * kk + (kk - 1 - t)] = w[(co * inputs + ci) * kk + t] }
-            }
-        }
-        return flipped
-    }
-
     /// Copies a C×H×W image into a zero-bordered C×(H+2p)×(W+2p) buffer (border written once
     /// by the caller, interior here), so that the lowering loops below need no bounds tests.
     @inlinable
@@ -145,13 +132,12 @@ public enum Kernels {
 
     /// im2col from a padded image (C×Hp×Wp): `columns` becomes (C·k·k)×(Ho·Wo),
     /// row r = (c·k + ky)·k + kx, column = oy·Wo + ox. Branch-free fixed-length copies.
-    /// `rowStride` (default Ho·Wo) lets several images sit side by side in one column matrix.
     public static func im2col(
         padded: UnsafePointer<Float>, channels: Int, paddedHeight hp: Int, paddedWidth wp: Int,
         kernel: Int, stride: Int, outHeight: Int, outWidth: Int,
-        columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil
+        columns: UnsafeMutablePointer<Float>
     ) {
-        let plane = rowStride ?? outHeight * outWidth
+        let plane = outHeight * outWidth
         for c in 0..<channels {
             let src = padded + c * hp * wp
             for ky in 0..<kernel {
@@ -172,13 +158,13 @@ public enum Kernels {
     }
 
     /// col2im into a padded image: accumulates (C·k·k)×(Ho·Wo) `columns` into C×Hp×Wp
-    /// (the caller zeroes it and copies the interior out with `unpad`). `rowStride` as in im2col.
+    /// (the caller zeroes it and copies the interior out with `unpad`).
     public static func col2im(
         columns: UnsafePointer<Float>, channels: Int, paddedHeight hp: Int, paddedWidth wp: Int,
         kernel: Int, stride: Int, outHeight: Int, outWidth: Int,
-        padded: UnsafeMutablePointer<Float>, rowStride: Int? = nil
+        padded: UnsafeMutablePointer<Float>
     ) {
-        let plane = rowStride ?? outHeight * outWidth
+        let plane = outHeight * outWidth
         for c in 0..<channels {
             let dst = padded + c * hp * wp
             for ky in 0..<kernel {

@@ -2,14 +2,15 @@
 /// building block, fused so that it keeps one activation tensor instead of two and makes fewer
 /// passes over memory.
 ///
-/// Forward normalises each image, applies σ and lowers it for the GEMM while the image is in
-/// cache; only the normalised input x̂ is saved — in half precision by default, see
-/// `ExecutionOptions.savedActivations` — and the activation is recomputed per image in backward. Backward computes the activation gradient as a convolution of dY with the flipped,
-/// transposed weights — an (in × out·k²)·(out·k² × plane) GEMM of the forward's shape — instead
-/// of Wᵀ·dY followed by a col2im scatter-add, zeroing and unpadding.
+/// Forward normalises the batch block by block (`ExecutionOptions.imagesPerFusedBlock` images):
+/// x̂ is saved — in half precision by default, see `ExecutionOptions.savedActivations` — and
+/// a = σ(γ·x̂ + β) is formed in a small buffer and convolved in one call, so the whole batch's
+/// activations never exist at once. Backward forms each block's activations again from x̂, then
+/// one convolution call gives dW, the bias gradient and da, from which dz = da · σ'(a) and the
+/// BatchNorm backward follow.
 ///
 /// Parameters and state are those of the `BatchNorm` and `Conv2d` it wraps (same offsets, same
-/// names), so the model layout is unchanged.
+/// names), so the model layout is unchanged; the convolution runs on the back-end `Conv2d` picks.
 public final class NormActConv: Layer {
     public let norm: BatchNorm
     public let activation: Activation
@@ -31,34 +32,17 @@ public final class NormActConv: Layer {
     }
 
     struct Geometry {
-        let n: Int, c: Int, out: Int, h: Int, w: Int, k: Int, p: Int
+        let n: Int, c: Int, out: Int, h: Int, w: Int
         var plane: Int { h * w }
-        var hp: Int { h + 2 * p }
-        var wp: Int { w + 2 * p }
         var inImage: Int { c * plane }
         var outImage: Int { out * plane }
-        var rows: Int { c * k * k }
     }
 
     private func geometry(_ shape: [Int]) throws -> Geometry {
         guard shape.count == 4, shape[1] == conv.inputChannels else {
             throw ResNetCoreError.shapeMismatch("NormActConv(\(conv.inputChannels)→\(conv.outputChannels)) got \(shape)")
         }
-        return Geometry(n: shape[0], c: shape[1], out: conv.outputChannels, h: shape[2], w: shape[3],
-                        k: conv.kernelSize, p: conv.padding)
-    }
-
-    /// The convolution's shapes for one image (see `SameConvolution`).
-    private func convolution(_ g: Geometry) -> SameConvolution {
-        SameConvolution(channels: g.c, outputs: g.out, height: g.h, width: g.w, kernel: g.k)
-    }
-
-    /// a = σ(γ·x̂ + β) for one image (C×plane) into the workspace, then its shifted stack.
-    private func activateAndShift(_ xhat: UnsafePointer<Float>, _ g: Geometry, _ conv: SameConvolution,
-                                  buffers: LayerBuffers, into work: Workspace) {
-        NormAct.activate(xhat, norm: norm, activation: activation, plane: g.plane, buffers: buffers,
-                         into: work.activated.pointer)
-        conv.shiftStacked(work.activated.pointer, images: 1, imageHeight: g.h, into: work.shifted.pointer)
+        return Geometry(n: shape[0], c: shape[1], out: conv.outputChannels, h: shape[2], w: shape[3])
     }
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
@@ -69,29 +53,28 @@ public final class NormActConv: Layer {
         let store = training ? SavedNormalized(shape: input.shape, image: g.inImage,
                                                storage: buffers.execution.savedActivations,
                                                inverseStd: inverseStd, count: count) : nil
-        var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
-        if let direct = directConvolution(g, buffers.execution) {
-            input.data.withUnsafeBufferPointer { x in
-                output.data.withUnsafeMutableBufferPointer { y in
-                    forwardDirect(x.baseAddress!, g, mean: mean, inverseStd: inverseStd, store: store, direct,
-                                  buffers: buffers, into: y.baseAddress!)
-                }
-            }
-            saved = store
-            return output
-        }
-        let sc = convolution(g), work = Workspace(sc)
-        let xhat = ScratchBuffer(g.inImage)   // x̂ of the current image
-        let packed = ScratchBuffer(copying: sc.packWeights(buffers.parameters + conv.weightOffset))
+        // The output is written block by block and read by the next layer after the whole batch.
+        let convolution = conv.convolution(buffers.execution).streamingOutput
+        let block = min(buffers.execution.imagesPerFusedBlock, g.n)
+        let activated = ScratchBuffer(block * g.inImage), xhat = ScratchBuffer(g.inImage)
+        let weights = buffers.parameters + conv.weightOffset
         let bias = conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
+        var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
-                for s in 0..<g.n {
-                    normalize(x.baseAddress! + s * g.inImage, g, mean: mean, inverseStd: inverseStd, into: xhat.pointer)
-                    store?.set(s, from: xhat.pointer)
-                    activateAndShift(xhat.pointer, g, sc, buffers: buffers, into: work)
-                    sc.forward(shifted: work.shifted.pointer, packedWeights: packed.pointer, wide: work.wide.pointer)
-                    sc.narrow(work.wide.pointer, bias: bias, into: y.baseAddress! + s * g.outImage)
+                var first = 0
+                while first < g.n {
+                    let count = min(block, g.n - first)
+                    for j in 0..<count {
+                        normalize(x.baseAddress! + (first + j) * g.inImage, g, mean: mean, inverseStd: inverseStd,
+                                  into: xhat.pointer)
+                        store?.set(first + j, from: xhat.pointer)
+                        NormAct.activate(xhat.pointer, norm: norm, activation: activation, plane: g.plane,
+                                         buffers: buffers, into: activated.pointer + j * g.inImage)
+                    }
+                    convolution.forward(activated.pointer, batch: count, height: g.h, width: g.w, weights: weights,
+                                        bias: bias, into: y.baseAddress! + first * g.outImage)
+                    first += count
                 }
             }
         }
@@ -105,69 +88,52 @@ public final class NormActConv: Layer {
         guard outputGradient.shape == [g.n, g.out, g.h, g.w] else {
             throw ResNetCoreError.shapeMismatch("NormActConv gradient \(outputGradient.shape)")
         }
-        if let direct = directConvolution(g, buffers.execution) {
-            var sums = [Double](repeating: 0, count: 2 * g.c)
-            var inputGradient = Tensor(uninitializedShape: saved.shape)
-            outputGradient.data.withUnsafeBufferPointer { dy in
-                inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                    backwardDirect(dy.baseAddress!, g, saved, direct, sums: &sums, buffers: buffers, into: dx.baseAddress!)
-                }
-            }
-            try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
-            self.saved = nil
-            return inputGradient
-        }
-        let sc = convolution(g)
-        // dX is the same-padded convolution of dY with the flipped, transposed weights.
-        let gc = SameConvolution(channels: g.out, outputs: g.c, height: g.h, width: g.w, kernel: g.k)
-        let flipped = ScratchBuffer(copying: gc.packWeights(Kernels.flippedWeights(
-            buffers.parameters + conv.weightOffset, outputs: g.out, inputs: g.c, kernel: g.k)))
-        let packedGradient = ScratchBuffer(g.k * g.out * sc.tapRows)
-        let xhat = ScratchBuffer(g.inImage)   // x̂ of the current image
-        let work = Workspace(sc), gradientWork = Workspace(gc)
-        // dY on the padded width, zero in the discarded columns.
-        let wideGradient = ScratchBuffer(g.out * sc.wideCount)
-        let dBias = conv.biasOffset.map { buffers.gradients + $0 }
+        let convolution = conv.convolution(buffers.execution)
+        let block = min(buffers.execution.imagesPerFusedBlock, g.n)
+        let activated = ScratchBuffer(block * g.inImage), decoded = ScratchBuffer(block * g.inImage)
+        var xhat = [UnsafePointer<Float>](repeating: UnsafePointer(decoded.pointer), count: block)
         // Per-channel Σdz and Σdz·x̂ for the BatchNorm backward, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * g.c)
         var inputGradient = Tensor(uninitializedShape: saved.shape)
         outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                for s in 0..<g.n {
-                    let xs = saved.image(s, scratch: xhat.pointer)
-                    let dOut = dy.baseAddress! + s * g.outImage, dz = dx.baseAddress! + s * g.inImage
-                    activateAndShift(xs, g, sc, buffers: buffers, into: work)
-                    sc.widen(dOut, into: wideGradient.pointer)
-                    sc.weightGradient(shifted: work.shifted.pointer, wideGradient: wideGradient.pointer,
-                                      packedGradient: packedGradient.pointer)
-                    if let dBias {
-                        for oc in 0..<g.out { dBias[oc] += Kernels.sum(dOut + oc * g.plane, g.plane) }
+                var first = 0
+                while first < g.n {
+                    let count = min(block, g.n - first)
+                    for j in 0..<count {
+                        xhat[j] = saved.image(first + j, scratch: decoded.pointer + j * g.inImage)
+                        NormAct.activate(xhat[j], norm: norm, activation: activation, plane: g.plane, buffers: buffers,
+                                         into: activated.pointer + j * g.inImage)
                     }
-                    // da = conv(dY, W') straight into dx, then dz = da · σ'(a).
-                    gc.shiftStacked(dOut, images: 1, imageHeight: g.h, into: gradientWork.shifted.pointer)
-                    gc.forward(shifted: gradientWork.shifted.pointer, packedWeights: flipped.pointer,
-                               wide: gradientWork.wide.pointer)
-                    gc.narrow(gradientWork.wide.pointer, bias: nil, into: dz)
-                    ActivationLayer.applyDerivative(activation, output: work.activated.pointer, gradient: dz, g.inImage)
-                    norm.accumulateGradientSums(&sums, gradient: dz, normalized: xs, plane: g.plane)
+                    // da = conv(dY, W') straight into dx, with dW and the bias gradient.
+                    convolution.backward(input: activated.pointer, outputGradient: dy.baseAddress! + first * g.outImage,
+                                         batch: count, height: g.h, width: g.w,
+                                         weights: buffers.parameters + conv.weightOffset,
+                                         inputGradient: dx.baseAddress! + first * g.inImage,
+                                         weightGradient: buffers.gradients + conv.weightOffset,
+                                         biasGradient: conv.biasOffset.map { buffers.gradients + $0 })
+                    for j in 0..<count {
+                        let dz = dx.baseAddress! + (first + j) * g.inImage
+                        ActivationLayer.applyDerivative(activation, output: activated.pointer + j * g.inImage,
+                                                        gradient: dz, g.inImage)
+                        norm.accumulateGradientSums(&sums, gradient: dz, normalized: xhat[j], plane: g.plane)
+                    }
+                    first += count
                 }
             }
         }
-        sc.unpackGradient(packedGradient.pointer, into: buffers.gradients + conv.weightOffset)
         try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
         self.saved = nil
         return inputGradient
     }
 
-    /// One image's scratch: the activation (C×H×W), the shifted stack (whose positions
-    /// `shiftStacked` never writes stay zero) and the output on the padded width.
-    private struct Workspace {
-        let activated: ScratchBuffer, shifted: ScratchBuffer, wide: ScratchBuffer
-
-        init(_ sc: SameConvolution) {
-            activated = ScratchBuffer(sc.channels * sc.height * sc.width)
-            shifted = ScratchBuffer(sc.shiftedCount)
-            wide = ScratchBuffer(sc.outputs * sc.wideCount)
+    /// x̂ = (x − mean) / σ for one image (C×plane).
+    private func normalize(_ image: UnsafePointer<Float>, _ g: Geometry, mean: [Float], inverseStd: [Float],
+                           into xhat: UnsafeMutablePointer<Float>) {
+        for ch in 0..<g.c {
+            let src = image + ch * g.plane, dst = xhat + ch * g.plane
+            let m = mean[ch], inv = inverseStd[ch]
+            for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
         }
     }
 }

@@ -22,18 +22,6 @@ public final class Adam {
         self.weightDecay = weightDecay
     }
 
-    /// Adopts prolonged moment buffers (see `ProlongationMap.apply`) or resets them.
-    public func resize(parameterCount: Int, map: ProlongationMap?) {
-        if let map {
-            m = map.apply(to: m)
-            v = map.apply(to: v)
-        } else {
-            m = [Float](repeating: 0, count: parameterCount)
-            v = [Float](repeating: 0, count: parameterCount)
-            stepCount = 0
-        }
-    }
-
     public func step(parameters: inout [Float], gradients: [Float], learningRate: Float) {
         precondition(parameters.count == m.count && gradients.count == m.count, "Adam buffer size mismatch")
         stepCount += 1
@@ -41,7 +29,7 @@ public final class Adam {
         let correction1 = Float(1 - pow(Double(beta1), t))
         let correction2 = Float(1 - pow(Double(beta2), t))
         // The update itself is CKernels' (see ck_optimizer.h for its arithmetic, one rounding
-        // per operation as this file used to spell it out).
+        // per operation).
         let coefficients = ck_adam_coefficients(
             beta1: beta1, one_minus_beta1: 1 - beta1, beta2: beta2, one_minus_beta2: 1 - beta2,
             weight_decay: weightDecay, step_size: learningRate / correction1,
@@ -73,10 +61,6 @@ public final class SGD {
         self.momentum = momentum
         self.weightDecay = weightDecay
         velocity = [Float](repeating: 0, count: parameterCount)
-    }
-
-    public func resize(parameterCount: Int, map: ProlongationMap?) {
-        velocity = map?.apply(to: velocity) ?? [Float](repeating: 0, count: parameterCount)
     }
 
     public func step(parameters: inout [Float], gradients: [Float], learningRate: Float) {

@@ -7,8 +7,9 @@ import Foundation
 /// statistics); non-residual layers (stem, projections, head) are copied unchanged; h is halved.
 ///
 /// ```swift
-/// let (deep, map) = try prolong(model, rule: .insert, integrator: .midpoint)
-/// adam.resize(parameterCount: deep.parameterCount, map: map)   // or map: nil to reset
+/// let next = ProlongationRule.insert.nextBlocks(after: model.spec.blocks)   // [2, 2] → [3, 3]
+/// let (deep, map) = try prolong(model, toBlocks: next, rule: .insert, integrator: .midpoint)
+/// adam.m = map.apply(to: adam.m)   // the optimizer's moments follow the parameters
 /// ```
 
 /// How the block counts grow at a level switch.
@@ -17,18 +18,12 @@ public enum ProlongationRule: Equatable, Sendable {
     case insert
     /// Chang et al. 2018: n → 2n; each block is followed by its copy.
     case double
-    /// Block counts per group at each level, level 0 first (e.g. [[2,2],[3,3],[5,5]]);
-    /// filled by the nearest-earlier-block rule.
-    case explicit([[Int]])
 
-    /// The block counts of the level after `current`, or nil when there is none.
-    public func nextBlocks(after current: [Int]) -> [Int]? {
+    /// The block counts of the level after `current`.
+    public func nextBlocks(after current: [Int]) -> [Int] {
         switch self {
         case .insert: return current.map { max(2 * $0 - 1, $0) }
         case .double: return current.map { 2 * $0 }
-        case .explicit(let levels):
-            guard let i = levels.firstIndex(of: current), i + 1 < levels.count else { return nil }
-            return levels[i + 1]
         }
     }
 }
@@ -114,15 +109,5 @@ public func prolong(_ model: ResNetModel, toBlocks newBlocks: [Int], rule: Prolo
         blockSources: blockSources)
     fine.parameters = map.apply(to: model.parameters)
     fine.state = map.applyToState(model.state)
-    fine.batchNormReducer = model.batchNormReducer
     return (fine, map)
-}
-
-/// Prolongs one level by `rule` (insert, double, or the next entry of an explicit list).
-public func prolong(_ model: ResNetModel, rule: ProlongationRule,
-                    integrator: Integrator? = nil) throws -> (ResNetModel, ProlongationMap) {
-    guard let next = rule.nextBlocks(after: model.spec.blocks) else {
-        throw ResNetCoreError.invalidSpec("rule \(rule) has no level after blocks \(model.spec.blocks)")
-    }
-    return try prolong(model, toBlocks: next, rule: rule, integrator: integrator)
 }

@@ -18,10 +18,12 @@ public protocol Communicator: AnyObject {
     var processorName: String { get }
 
     func barrier() throws
-    /// In-place sum over ranks. Every rank must pass the same count; a mismatch throws
-    /// `CommunicatorError.lengthMismatch` on every rank instead of reducing.
-    func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
-    func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
+    /// In-place sum over ranks in one collective, for a buffer whose length every rank is known
+    /// to share (checked once with `agreeOnLength`, or fixed by a model the ranks agreed on):
+    /// lengths are not checked, and differing ones are undefined behaviour in MPI. Elsewhere use
+    /// `allreduceSum(_:)`, which checks.
+    func allreduceSum(agreedLength buffer: UnsafeMutableBufferPointer<Float>) throws
+    func allreduceSum(agreedLength buffer: UnsafeMutableBufferPointer<Double>) throws
     /// In-place elementwise min and max over ranks.
     func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int64>) throws
     func allreduceMax(_ buffer: UnsafeMutableBufferPointer<Int64>) throws
@@ -75,19 +77,25 @@ extension CommunicatorError: CollectiveError {}
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
 
+    /// In-place sum over ranks. Every rank must pass the same count; a mismatch throws
+    /// `CommunicatorError.lengthMismatch` on every rank instead of reducing (three collectives:
+    /// the check's two and the sum).
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try agreeOnLength(buffer.count, operation: "allreduceSum(Float)")
+        try allreduceSum(agreedLength: buffer)
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try agreeOnLength(buffer.count, operation: "allreduceSum(Double)")
+        try allreduceSum(agreedLength: buffer)
+    }
+
     public func allreduceSum(_ array: inout [Float]) throws {
         try array.withUnsafeMutableBufferPointer { try allreduceSum($0) }
     }
 
     public func allreduceSum(_ array: inout [Double]) throws {
         try array.withUnsafeMutableBufferPointer { try allreduceSum($0) }
-    }
-
-    /// The sum of one scalar over all ranks.
-    public func sum(_ value: Double) throws -> Double {
-        var v = [value]
-        try allreduceSum(&v)
-        return v[0]
     }
 
     /// Throws `lengthMismatch` on every rank unless all ranks pass the same `count`.
@@ -146,5 +154,3 @@ public func stableHash<S: Sequence>(_ bytes: S) -> Int64 where S.Element == UInt
     hash.update(bytes)
     return Int64(bitPattern: hash.value)
 }
-
-public func stableHash(_ text: String) -> Int64 { stableHash(Array(text.utf8)) }

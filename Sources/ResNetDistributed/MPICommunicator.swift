@@ -62,13 +62,11 @@ public final class MPICommunicator: Communicator {
         try check(rd_mpi_barrier(), "MPI_Barrier")
     }
 
-    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
-        try agreeOnLength(buffer.count, operation: "allreduceSum(Float)")
+    public func allreduceSum(agreedLength buffer: UnsafeMutableBufferPointer<Float>) throws {
         try check(rd_mpi_allreduce_sum_f32(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce")
     }
 
-    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
-        try agreeOnLength(buffer.count, operation: "allreduceSum(Double)")
+    public func allreduceSum(agreedLength buffer: UnsafeMutableBufferPointer<Double>) throws {
         try check(rd_mpi_allreduce_sum_f64(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce")
     }
 

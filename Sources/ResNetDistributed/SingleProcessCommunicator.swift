@@ -17,8 +17,8 @@ public final class SingleProcessCommunicator: Communicator {
     }
 
     public func barrier() throws {}
-    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
-    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
+    public func allreduceSum(agreedLength buffer: UnsafeMutableBufferPointer<Float>) throws {}
+    public func allreduceSum(agreedLength buffer: UnsafeMutableBufferPointer<Double>) throws {}
     public func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
     public func allreduceMax(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
 

@@ -46,7 +46,13 @@ public enum AtomicFile {
     /// previous file at `path` (if any) is untouched, the temporary file is removed and the error
     /// says which step failed.
     public static func write(_ bytes: [UInt8], to path: String) throws(FileError) {
-        try write(bytes, to: path, failingAt: nil)
+        try write(to: path, failingAt: nil) { sink in try bytes.withUnsafeBytes { try sink.append($0) } }
+    }
+
+    /// The same for content handed over in pieces: `contents` passes each piece to the sink in
+    /// order (e.g. straight from the buffers that hold it, without gathering it first).
+    public static func write(to path: String, contents: (Sink) throws -> Void) throws(FileError) {
+        try write(to: path, failingAt: nil, contents: contents)
     }
 
     /// The temporary files `write(_:to:)` creates for `path` are named
@@ -56,8 +62,38 @@ public enum AtomicFile {
         return (url.deletingLastPathComponent().path, "." + url.lastPathComponent + ".tmp-")
     }
 
-    /// `write(_:to:)` with an optional injected failure, for tests.
-    static func write(_ bytes: [UInt8], to path: String, failingAt injected: Stage?) throws(FileError) {
+    /// Where `contents` writes: the temporary file.
+    public final class Sink {
+        let fd: Int32, path: String, injected: Stage?
+        private var written = 0
+
+        init(fd: Int32, path: String, injected: Stage?) {
+            self.fd = fd
+            self.path = path
+            self.injected = injected
+        }
+
+        /// Writes all of `bytes` (retrying short writes and EINTR).
+        public func append(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
+            var done = 0
+            while done < bytes.count {
+                if injected == .afterPartialWrite, written > 0 {
+                    throw FileError(operation: "write (injected failure at afterPartialWrite)", errno: EIO, message: "test failure")
+                }
+                let chunk = injected == .afterPartialWrite ? max(1, (bytes.count - done) / 2) : bytes.count - done
+                let n = systemWrite(fd, bytes.baseAddress! + done, chunk)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .last("write temporary file \(path)")
+                }
+                done += n
+                written += n
+            }
+        }
+    }
+
+    /// `write(to:contents:)` with an optional injected failure, for tests.
+    static func write(to path: String, failingAt injected: Stage?, contents: (Sink) throws -> Void) throws(FileError) {
         let (directory, prefix) = temporaryPrefix(for: path)
         let tempPath = directory + "/" + prefix + "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
@@ -74,17 +110,12 @@ public enum AtomicFile {
             if !renamed { unlink(tempPath) }
         }
         if let e = injectedFailure(.afterCreate) { throw e }
-
-        var done = 0
-        while done < bytes.count {
-            if done > 0, let e = injectedFailure(.afterPartialWrite) { throw e }
-            let chunk = injected == .afterPartialWrite ? min(bytes.count - done, max(1, bytes.count / 2)) : bytes.count - done
-            let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + done, chunk) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .last("write temporary file \(tempPath)")
-            }
-            done += n
+        do {
+            try contents(Sink(fd: fd, path: tempPath, injected: injected))
+        } catch let error as FileError {
+            throw error
+        } catch {
+            throw FileError(operation: "write temporary file \(tempPath)", errno: EIO, message: "\(error)")
         }
         if let e = injectedFailure(.afterWrite) { throw e }
         guard fsync(fd) == 0 else { throw .last("fsync temporary file \(tempPath)") }

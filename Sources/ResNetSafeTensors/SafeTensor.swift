@@ -100,13 +100,7 @@ public struct SafeTensor: Sendable, Equatable {
 
     /// Checks shape (non-negative, no overflow) and that `bytes.count` matches shape × dtype size.
     public func validate() throws(SafeTensorsError) {
-        guard let n = elementCount else {
-            throw .invalidTensor(name: name, reason: "shape \(shape) has a negative dimension or its element count overflows")
-        }
-        let (size, overflow) = n.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, size == bytes.count else {
-            throw .invalidTensor(name: name, reason: "shape \(shape) of \(dtype) needs \(overflow ? "more than Int.max" : String(size)) bytes, but the tensor has \(bytes.count)")
-        }
+        try validateSize()
     }
 
     /// The values of an F32 tensor; throws `.wrongDType` for other dtypes.

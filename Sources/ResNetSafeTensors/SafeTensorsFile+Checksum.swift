@@ -13,7 +13,10 @@ extension SafeTensorsFile {
     /// dimension as 8 little-endian bytes, a 0xFF byte, then its data bytes. So renaming a tensor,
     /// changing its dtype or shape, or flipping a data bit all change the checksum; metadata does
     /// not enter it.
-    public func checksum() -> String {
+    public func checksum() -> String { Self.checksum(of: tensors) }
+
+    /// `checksum()` of a file holding `tensors`.
+    public static func checksum<T: SafeTensorContent>(of tensors: [T]) -> String {
         var hash = FNV1a64()
         for t in tensors.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
             hash.update(t.name.utf8)
@@ -22,7 +25,7 @@ extension SafeTensorsFile {
             hash.update(CollectionOfOne(0))
             for d in t.shape { withUnsafeBytes(of: UInt64(truncatingIfNeeded: d).littleEndian) { hash.update($0) } }
             hash.update(CollectionOfOne(0xFF))
-            hash.update(t.bytes)
+            t.withBytes { hash.update($0) }
         }
         return hash.hex
     }
@@ -31,8 +34,14 @@ extension SafeTensorsFile {
     /// `excluding`, in order of their keys, each as the key's UTF-8 bytes, a 0 byte, the value's
     /// UTF-8 bytes, a 0xFF byte. Editing any metadata value (an epoch, a level) changes it.
     public func checksumWithMetadata(excluding key: String = SafeTensorsFile.checksumKey) -> String {
+        Self.checksum(of: tensors, metadata: metadata, excluding: key)
+    }
+
+    /// `checksumWithMetadata(excluding:)` of a file holding `tensors` and `metadata`.
+    public static func checksum<T: SafeTensorContent>(of tensors: [T], metadata: [String: String],
+                                                      excluding key: String = checksumKey) -> String {
         var hash = FNV1a64()
-        hash.update(checksum().utf8)
+        hash.update(checksum(of: tensors).utf8)
         for k in metadata.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where k != key {
             hash.update(k.utf8)
             hash.update(CollectionOfOne(0))

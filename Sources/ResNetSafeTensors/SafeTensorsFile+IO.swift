@@ -19,18 +19,33 @@ extension SafeTensorsFile {
     /// previous file at `path` (if any) is untouched, no temporary file is left and the error
     /// (`.inFile(path:_:)`) says which step failed.
     public func write(atomicallyTo path: String) throws(SafeTensorsError) {
-        try write(atomicallyTo: path, failingAt: nil)
+        try Self.write(tensors: tensors, metadata: metadata, atomicallyTo: path, failingAt: nil)
     }
 
     /// `write(atomicallyTo:)` with an optional injected failure, for tests.
     func write(atomicallyTo path: String, failingAt injected: WriteStage?) throws(SafeTensorsError) {
+        try Self.write(tensors: tensors, metadata: metadata, atomicallyTo: path, failingAt: injected)
+    }
+
+    /// Writes the file of `tensors` and `metadata` (the bytes `serialized()` would give for
+    /// them) atomically, each tensor's bytes straight from where they lie: no copy of the data
+    /// is made, whatever its size.
+    public static func write<T: SafeTensorContent>(tensors: [T], metadata: [String: String],
+                                                   atomicallyTo path: String) throws(SafeTensorsError) {
+        try write(tensors: tensors, metadata: metadata, atomicallyTo: path, failingAt: nil)
+    }
+
+    static func write<T: SafeTensorContent>(tensors: [T], metadata: [String: String], atomicallyTo path: String,
+                                            failingAt injected: WriteStage?) throws(SafeTensorsError) {
         do {
-            try validate()
+            try validate(tensors)
         } catch {
             throw .inFile(path: path, error)
         }
         do {
-            try AtomicFile.write(serialized(), to: path, failingAt: injected)
+            try AtomicFile.write(to: path, failingAt: injected) { sink in
+                try emit(tensors: tensors, metadata: metadata) { try sink.append($0) }
+            }
         } catch {
             throw .inFile(path: path, SafeTensorsError(error))
         }

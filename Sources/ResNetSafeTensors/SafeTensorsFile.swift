@@ -50,9 +50,13 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Checks what `serialized()` requires: every tensor consistent, names unique and not
     /// `__metadata__`.
     public func validate() throws(SafeTensorsError) {
+        try Self.validate(tensors)
+    }
+
+    static func validate<T: SafeTensorContent>(_ tensors: [T]) throws(SafeTensorsError) {
         var seen = Set<String>()
         for t in tensors {
-            try t.validate()
+            try t.validateSize()
             guard t.name != Self.metadataKey else {
                 throw .invalidTensor(name: t.name, reason: "the name \(Self.metadataKey) is reserved for metadata")
             }
@@ -68,12 +72,18 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Precondition: `validate()` succeeds (`write(atomicallyTo:)` checks and throws instead).
     public func serialized() -> [UInt8] {
         do { try validate() } catch { preconditionFailure("SafeTensorsFile.serialized(): \(error)") }
-        let header = SafeTensorsHeader.encode(metadata: metadata, tensors: tensors)
         var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + tensors.reduce(0) { $0 + $1.bytes.count })
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: header)
-        for t in tensors { out.append(contentsOf: t.bytes) }
+        Self.emit(tensors: tensors, metadata: metadata) { out.append(contentsOf: $0) }
         return out
+    }
+
+    /// The bytes of a file of `tensors` and `metadata`, piece by piece: the length field, the
+    /// header, then each tensor's bytes where they lie.
+    static func emit<T: SafeTensorContent>(tensors: [T], metadata: [String: String],
+                                           to sink: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let header = SafeTensorsHeader.encode(metadata: metadata, tensors: tensors)
+        try withUnsafeBytes(of: UInt64(header.count).littleEndian) { try sink($0) }
+        try header.withUnsafeBytes { try sink($0) }
+        for t in tensors { try t.withBytes { try sink($0) } }
     }
 }

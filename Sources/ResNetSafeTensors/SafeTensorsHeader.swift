@@ -1,4 +1,5 @@
-// The JSON header of a safetensors file: read with Foundation, written here.
+// The JSON header of a safetensors file: read and written with Foundation, in the order the
+// format fixes.
 //
 // Reading: JSONSerialization parses the header. What it does not do is added around it:
 // - it resolves a repeated key silently (the last one wins) and forgets the order of keys, so
@@ -7,9 +8,13 @@
 // - it guesses UTF-16 or UTF-32 from NUL bytes and skips a byte-order mark, so a header with
 //   either (neither can stand in a JSON text in UTF-8 outside a string) is refused before.
 // Values come back as Foundation's: `[String: Any]`, `[Any]`, `String`, `NSNumber`, `NSNull`.
+// (JSONDecoder does no better: its keyed containers list keys in hash order and take a
+// repeated key without complaint.)
 //
-// Writing: the format fixes the entries' order and the padding, so the bytes are put together
-// here: compact, keys in the order given, only the escapes JSON requires.
+// Writing: every string (names, dtypes, metadata) is encoded by JSONEncoder. The objects around
+// them are joined here, because the format fixes the order — tensors in data order, each entry's
+// fields as dtype, shape, data_offsets (as the reference writer, byte for byte) — and
+// JSONEncoder on Linux writes an object's keys in hash order, which differs between processes.
 
 import Foundation
 
@@ -100,60 +105,33 @@ enum SafeTensorsHeader {
 
     /// The header of a file holding `tensors` in this order: the `__metadata__` entry first
     /// (omitted when empty) with sorted keys, compact JSON, padded with spaces to a multiple of 8.
-    static func encode(metadata: [String: String], tensors: [SafeTensor]) -> [UInt8] {
-        var header: [UInt8] = [UInt8(ascii: "{")]
-        var first = true
-        func separator() {
-            if !first { header.append(UInt8(ascii: ",")) }
-            first = false
-        }
+    static func encode<T: SafeTensorContent>(metadata: [String: String], tensors: [T]) -> [UInt8] {
+        var entries: [[UInt8]] = []
         if !metadata.isEmpty {
-            separator()
-            appendString(SafeTensorsFile.metadataKey, to: &header)
-            header.append(contentsOf: Array(":{".utf8))
-            for (i, key) in metadata.keys.sorted().enumerated() {
-                if i > 0 { header.append(UInt8(ascii: ",")) }
-                appendString(key, to: &header)
-                header.append(UInt8(ascii: ":"))
-                appendString(metadata[key]!, to: &header)
-            }
-            header.append(UInt8(ascii: "}"))
+            let members = metadata.keys.sorted().map { string($0) + [UInt8(ascii: ":")] + string(metadata[$0]!) }
+            entries.append(string(SafeTensorsFile.metadataKey) + Array(":{".utf8) + joined(members) + [UInt8(ascii: "}")])
         }
         var offset = 0
         for t in tensors {
-            separator()
-            appendString(t.name, to: &header)
-            header.append(contentsOf: Array(":{\"dtype\":".utf8))
-            appendString(t.dtype.rawValue, to: &header)
-            header.append(contentsOf: Array(",\"shape\":[".utf8))
-            header.append(contentsOf: Array(t.shape.map(String.init).joined(separator: ",").utf8))
-            header.append(contentsOf: Array("],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}".utf8))
-            offset += t.bytes.count
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            entries.append(string(t.name) + Array(":{\"dtype\":".utf8) + string(t.dtype.rawValue)
+                + Array(",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}".utf8))
+            offset += t.byteCount
         }
-        header.append(UInt8(ascii: "}"))
+        var header = [UInt8(ascii: "{")] + joined(entries) + [UInt8(ascii: "}")]
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
         return header
     }
 
-    /// A JSON string literal: escapes only what JSON requires.
-    private static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+    private static func joined(_ parts: [[UInt8]]) -> [UInt8] {
+        Array(parts.joined(separator: [UInt8(ascii: ",")]))
+    }
+
+    /// A JSON string literal, by JSONEncoder (slashes left as they are, as the reference writer).
+    private static func string(_ s: String) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        // Encoding a String cannot fail.
+        return [UInt8](try! encoder.encode(s))
     }
 }

@@ -128,24 +128,39 @@ public struct TrainingCheckpoint: Equatable {
 
     static let momentNames = ["m", "v"]
 
+    /// Writes the checkpoint to `path` atomically, each tensor straight from the parameter,
+    /// statistics and optimizer buffers (no copy of them is made).
+    public func write(to path: String, slots: [ParameterSlot], stateSlots: [ParameterSlot]) throws {
+        let (tensors, metadata) = try contents(slots: slots, stateSlots: stateSlots)
+        try SafeTensorsFile.write(tensors: tensors, metadata: metadata, atomicallyTo: path)
+    }
+
+    /// The file `write(to:slots:stateSlots:)` writes, in memory.
     public func file(slots: [ParameterSlot], stateSlots: [ParameterSlot]) throws -> SafeTensorsFile {
-        var tensors: [SafeTensor] = []
-        for s in slots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(parameters[s.range]))) }
-        for s in stateSlots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(state[s.range]))) }
+        let (tensors, metadata) = try contents(slots: slots, stateSlots: stateSlots)
+        return SafeTensorsFile(tensors: tensors.map(SafeTensor.init(copying:)), metadata: metadata)
+    }
+
+    /// The tensors, as slices of the checkpoint's buffers, and the metadata with the checksum.
+    func contents(slots: [ParameterSlot], stateSlots: [ParameterSlot]) throws -> (tensors: [FloatSlice], metadata: [String: String]) {
+        var tensors: [FloatSlice] = []
+        for s in slots { tensors.append(FloatSlice(name: s.name, shape: s.shape, of: parameters, range: s.range)) }
+        for s in stateSlots { tensors.append(FloatSlice(name: s.name, shape: s.shape, of: state, range: s.range)) }
         if !rankStates.isEmpty {
-            tensors.append(SafeTensor(name: Self.rankStatesName, shape: [rankStates.count, state.count], floats: rankStates.flatMap { $0 }))
+            let all = rankStates.flatMap { $0 }
+            tensors.append(FloatSlice(name: Self.rankStatesName, shape: [rankStates.count, state.count], of: all, range: 0..<all.count))
         }
         let names = moments.count == 2 ? Self.momentNames : ["velocity"]
         for (k, buffer) in moments.enumerated() {
             for s in slots {
-                tensors.append(SafeTensor(name: "optimizer.\(names[k]).\(s.name)", shape: s.shape, floats: Array(buffer[s.range])))
+                tensors.append(FloatSlice(name: "optimizer.\(names[k]).\(s.name)", shape: s.shape, of: buffer, range: s.range))
             }
         }
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]
         func text<T: Encodable>(_ v: T) throws -> String { String(decoding: try json.encode(v), as: UTF8.self) }
         let configJSON = String(decoding: try ExperimentConfig.jsonEncoder().encode(config), as: UTF8.self)
-        var file = SafeTensorsFile(tensors: tensors, metadata: [
+        var metadata = [
             "format": Self.format,
             "experiment": config.experiment,
             "variant": config.variant,
@@ -168,9 +183,9 @@ public struct TrainingCheckpoint: Equatable {
             "switches": try text(switches),
             "step_in_epoch": String(stepInEpoch),
             "epoch_loss_sum": "\(epochLossSum)",
-        ])
-        file.storeChecksum(includingMetadata: true)
-        return file
+        ]
+        metadata[SafeTensorsFile.checksumKey] = SafeTensorsFile.checksum(of: tensors, metadata: metadata)
+        return (tensors, metadata)
     }
 
     public static func read(path: String) throws -> TrainingCheckpoint {

@@ -126,11 +126,6 @@ extension ExperimentConfig {
         return try decode(values, source: source)
     }
 
-    /// Applies `value` to `key`; `source` names where it came from (a file, or "command line").
-    public mutating func set(_ key: CodingKeys, _ value: Node, source: String) throws {
-        try apply([(key, value)], source: source)
-    }
-
     /// Applies command-line flags: each value is the flag's text, read as a YAML file's would be.
     public mutating func apply(flags: [(key: CodingKeys, text: String)], source: String) throws {
         try apply(flags.map { ($0.key, Node($0.text)) }, source: source)

@@ -146,7 +146,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
             return blocks.map { _ in n }
         }
         var b = blocks
-        for _ in 0..<level { b = prolongation.rule.nextBlocks(after: b) ?? b }
+        for _ in 0..<level { b = prolongation.rule.nextBlocks(after: b) }
         return b
     }
 
@@ -176,10 +176,5 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
             out.append(max(scaled, (out.last ?? 0) + 1))
         }
         return out
-    }
-
-    /// A stable hash of the resolved config, for checking that ranks agree.
-    public var fingerprint: String {
-        String(decoding: (try? Self.jsonEncoder().encode(self)) ?? Data(), as: UTF8.self)
     }
 }

@@ -12,16 +12,10 @@ public enum MemoryBudget {
         return 4 * (size.parameters * copies + size.state + Double(batchPerRank) * size.activationsPerSample) + dataBytes
     }
 
-    /// Physical memory, or the cgroup's limit when that is lower.
+    /// Physical memory, or the limit of this process's cgroup when that is lower.
     public static func machineBytes() -> Double {
-        var total = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
-        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
-            if let text = try? String(contentsOfFile: file, encoding: .utf8),
-               let limit = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 {
-                total = min(total, limit)
-            }
-        }
-        return total
+        let physical = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        return min(physical, CgroupMemoryLimit.current() ?? physical)
     }
 
     /// Throws when the ranks on this machine (Open MPI's local size, else 1) would need more than

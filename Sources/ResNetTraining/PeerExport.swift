@@ -40,7 +40,7 @@ public enum PeerExport {
         for s in model.slots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(model.parameters[s.range]))) }
         for s in model.stateSlots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(model.state[s.range]))) }
 
-        let plan = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed))
+        let plan = GlobalBatchSharder(config, data)
         var order: [Int32] = []
         order.reserveCapacity(config.epochs * data.trainCount)
         for epoch in 0..<config.epochs { order += plan.epoch(epoch).permutation.map { Int32($0) } }

@@ -93,7 +93,7 @@ extension Trainer {
                                stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates)
             let path = output.path(TrainingCheckpoint.fileName(epoch: epoch, step: stepInEpoch))
             do {
-                try c.file(slots: model.slots, stateSlots: model.stateSlots).write(atomicallyTo: path)
+                try c.write(to: path, slots: model.slots, stateSlots: model.stateSlots)
             } catch {
                 throw TrainingError.output("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact")
             }

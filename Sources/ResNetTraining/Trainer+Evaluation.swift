@@ -15,7 +15,7 @@ extension Trainer {
     /// `switchProbeSamples` test samples (`evaluationProbe`) for a level switch that may follow.
     public func evaluate() throws -> (kind: MetricKind, value: Double) {
         try synchroniseRunningStatistics()
-        let mine = GlobalBatchPlan.evaluationRange(count: data.testCount, rank: comm.rank, ranks: comm.size)
+        let mine = GlobalBatchSharder.evaluationRange(count: data.testCount, rank: comm.rank, worldSize: comm.size)
         let probeCount = comm.isRoot && mine.lowerBound == 0 ? min(Self.switchProbeSamples, mine.count) : 0
         var probe: [Float] = []
         var totals = [0.0]
@@ -72,7 +72,7 @@ extension Trainer {
 
     /// Optimizer steps in one epoch (the same on every rank).
     public var stepsPerEpoch: Int {
-        GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed)).stepsPerEpoch
+        GlobalBatchSharder(config, data).stepsPerEpoch
     }
 
     /// Regression only: the model's function on `gridPoints` points over the data's interval

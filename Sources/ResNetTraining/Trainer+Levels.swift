@@ -36,7 +36,7 @@ extension Trainer {
         }
         levels.advance(startingAt: epoch)
         model = next
-        attachReducer()
+        try attachReducer()
         try broadcastModel()
         if keepMoments {
             if !comm.isRoot {

@@ -82,7 +82,7 @@ public final class Trainer {
         optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         if let resume { try restore(resume) }
         try verifyRanksAgree()
-        attachReducer()
+        try attachReducer()
         // Every rank starts from rank 0's weights (they are built from the same seed, but a
         // broadcast makes that a guarantee rather than an assumption).
         try broadcastModel()
@@ -95,7 +95,7 @@ public final class Trainer {
     /// `--precise-bn K` averages the statistics of the epoch's first K batches; past one epoch's
     /// batches it would only repeat them (and an unbounded K makes a stop wait for the pass).
     static func checkPreciseBN(_ config: ExperimentConfig, data: TrainingData) throws {
-        let steps = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed)).stepsPerEpoch
+        let steps = GlobalBatchSharder(config, data).stepsPerEpoch
         guard config.preciseBN <= steps else {
             throw ConfigError.invalid(key: "precise-bn", problem: "\(config.preciseBN) batches is more than the \(steps) batches of an epoch (which it would repeat); use at most \(steps)")
         }
@@ -134,8 +134,8 @@ public final class Trainer {
         ])
     }
 
-    func attachReducer() {
-        model.batchNormReducer = config.localBN || comm.size == 1 ? nil : CommunicatorReducer(comm)
+    func attachReducer() throws {
+        model.batchNormReducer = config.localBN || comm.size == 1 ? nil : try CommunicatorReducer(comm, model: model)
     }
 
     func broadcastModel() throws {
@@ -146,7 +146,7 @@ public final class Trainer {
     // MARK: - The loop
 
     public func run() throws -> RunSummary {
-        let sharder = GlobalBatchPlan(datasetSize: data.trainCount, batchSize: config.batchSize, seed: UInt64(config.seed))
+        let sharder = GlobalBatchSharder(config, data)
         var history = start.history
         var levelSeconds = start.levelSeconds
         var globalStep = start.globalStep
@@ -260,11 +260,4 @@ public final class Trainer {
         try v.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
         return Int(v[0])
     }
-}
-
-/// Sums BatchNorm statistics across ranks (synchronised BatchNorm).
-public final class CommunicatorReducer: BatchNormReducer {
-    let comm: Communicator
-    public init(_ comm: Communicator) { self.comm = comm }
-    public func sum(_ values: UnsafeMutableBufferPointer<Double>) throws { try comm.allreduceSum(values) }
 }

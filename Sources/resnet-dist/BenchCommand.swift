@@ -53,6 +53,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "multilevel: Fashion-MNIST epochs (the switch is half-way; below 2 skips Fashion-MNIST).")
     var fashionEpochs: Int = 2
 
+    @Flag(help: "training, extrapolate: overlap the gradient allreduce with backward, a mode training does not use (scaling measures both modes either way).")
+    var overlapAllreduce = false
+
     func validate() throws {
         if section == .report && inputs.isEmpty { throw ValidationError("report needs --inputs") }
         if window <= 0 { throw ValidationError("--window must be positive") }
@@ -64,7 +67,7 @@ struct BenchCommand: ParsableCommand {
         try runMPIJob { comm in
             bootstrapLogging(rank: comm.rank, quiet: true)
             var report = BenchReport()
-            var sections = BenchSections(comm: comm, window: window)
+            var sections = BenchSections(comm: comm, window: window, overlapAllreduce: overlapAllreduce)
             let run: (Section) -> Bool = { section == .all || section == $0 }
             if run(.kernels) {
                 let cores = ProcessInfo.processInfo.activeProcessorCount

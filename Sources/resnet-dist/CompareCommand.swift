@@ -95,17 +95,21 @@ struct CompareCommand: ParsableCommand {
             }
             var names: [String] = []
             for c in configs where !names.contains(c.variant) { names.append(c.variant) }
-            continueCommand = "resnet-dist compare --resume \(directory)"
             let seedCount = Set(configs.map(\.seed)).count
             var trained: [TrainedVariant] = []
-            for config in configs {
-                let base = seedCount > 1 ? seedDirectory(directory, seed: config.seed) : directory
-                if options.resume != nil {
-                    trained.append(try continueVariant(config, in: base, comm: comm))
-                } else {
-                    let label = seedCount > 1 ? "\(config.variant) s\(config.seed)" : config.variant
-                    trained.append(try trainVariant(config, options: options, comm: comm, base: base, label: label))
+            do {
+                for config in configs {
+                    let base = seedCount > 1 ? seedDirectory(directory, seed: config.seed) : directory
+                    if options.resume != nil {
+                        trained.append(try continueVariant(config, in: base, comm: comm))
+                    } else {
+                        let label = seedCount > 1 ? "\(config.variant) s\(config.seed)" : config.variant
+                        trained.append(try trainVariant(config, options: options, comm: comm, base: base, label: label))
+                    }
                 }
+            } catch where isStop(error) {
+                // A stopped comparison continues as a whole.
+                throw ContinuedStop(stop: error, command: "resnet-dist compare --resume \(directory)")
             }
             let summaries = trained.map(\.summary)
             try collectively(comm, "write the comparison report") {

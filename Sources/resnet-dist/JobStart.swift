@@ -51,7 +51,7 @@ enum JobStart {
     /// Nil when every rank has the same arguments, else (on rank 0) the message naming the ranks
     /// that differ from rank 0's command line.
     static func differingArguments(_ comm: Communicator, _ arguments: [String]) throws -> String? {
-        let hash = stableHash(arguments.joined(separator: "\u{0}"))
+        let hash = stableHash(arguments.joined(separator: "\u{0}").utf8)
         var lo = [hash], hi = [hash]
         try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin($0) }
         try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }

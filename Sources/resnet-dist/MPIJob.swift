@@ -5,10 +5,6 @@ import ResNetTraining
 
 extension ValidationError: CollectiveError {}
 
-/// The command that continues a stopped job, when it is not `train --resume <run>` (a stopped
-/// comparison continues as a whole).
-nonisolated(unsafe) var continueCommand: String?
-
 /// Runs `body` with the job's communicator and turns any error into a message on this rank and
 /// a non-zero exit of the whole job — never a hang.
 ///
@@ -23,11 +19,7 @@ func runMPIJob(_ body: (Communicator) throws -> Void) throws {
         let prefix = comm.size > 1 ? "rank \(comm.rank): " : ""
         if isStop(error) {
             // Every rank stopped at the same step; rank 0 says where the checkpoint is.
-            var text = "\(error)"
-            if let command = continueCommand, let cut = text.range(of: "; continue with: ") {
-                text = text[..<cut.lowerBound] + "; continue with: " + command
-            }
-            if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(text)\n".utf8)) }
+            if comm.isRoot { FileHandle.standardError.write(Data("resnet-dist: \(error)\n".utf8)) }
             try? comm.barrier()
             (comm as? MPICommunicator)?.finalize()
             Foundation.exit(StopSignals.exitCode)
@@ -58,7 +50,7 @@ func isUsageError(_ error: Error) -> Bool {
 
 /// Whether `text` is the same on every rank (false if the ranks cannot tell).
 func sameOnEveryRank(_ text: String, _ comm: Communicator) -> Bool {
-    var lo = [stableHash(text)], hi = lo
+    var lo = [stableHash(text.utf8)], hi = lo
     do {
         try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin($0) }
         try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
@@ -69,8 +61,21 @@ func sameOnEveryRank(_ text: String, _ comm: Communicator) -> Bool {
 /// Whether training ended on a stop request (every rank agreed; exit 75, no error).
 func isStop(_ error: Error) -> Bool {
     switch error {
-    case TrainingError.stopped, TrainingError.stoppedBeforeStart: return true
+    case TrainingError.stopped, TrainingError.stoppedBeforeStart, is ContinuedStop: return true
     default: return false
+    }
+}
+
+/// A stop inside a job that continues as a whole (a comparison) rather than by
+/// `train --resume <run>`: the stop's message names `command` as the way to continue.
+struct ContinuedStop: Error, CustomStringConvertible {
+    let stop: Error
+    let command: String
+
+    var description: String {
+        let text = "\(stop)"
+        guard let cut = text.range(of: "; continue with: ") else { return text }
+        return text[..<cut.lowerBound] + "; continue with: " + command
     }
 }
 

@@ -158,7 +158,7 @@ struct SelfTestCommand: ParsableCommand {
         }
         // This rank's rows of each batch, BatchNorm synchronised, the old statistics spoilt.
         let model = ResNetModel(spec: spec, seed: 9)
-        model.batchNormReducer = comm.size > 1 ? CommunicatorReducer(comm) : nil
+        model.batchNormReducer = comm.size > 1 ? try CommunicatorReducer(comm, model: model) : nil
         for i in model.state.indices { model.state[i] = i % 3 == 0 ? .nan : 1e3 + Float(i) }
         let rows = (batch * comm.rank / comm.size)..<(batch * (comm.rank + 1) / comm.size)
         try model.reestimateBatchNormStatistics(batches: inputs.count) { k in

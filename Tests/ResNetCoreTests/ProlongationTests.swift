@@ -14,18 +14,18 @@ final class ProlongationTests: XCTestCase {
         let mlp = ResNetModel(spec: .mlp(blocks: 2), seed: 1)
         let perBlock = 2 * (32 * 32 + 32), fixed = 2 * 32 + 33
         XCTAssertEqual(mlp.parameterCount, fixed + 2 * perBlock)
-        let (inserted, _) = try prolong(mlp, rule: .insert)
+        let (inserted, _) = try prolong(mlp, toBlocks: ProlongationRule.insert.nextBlocks(after: [2]), rule: .insert)
         XCTAssertEqual(inserted.spec.blocks, [3])
         XCTAssertEqual(inserted.parameterCount, fixed + 3 * perBlock)
         XCTAssertEqual(inserted.spec.h, 0.5)
-        let (doubled, _) = try prolong(mlp, rule: .double)
+        let (doubled, _) = try prolong(mlp, toBlocks: ProlongationRule.double.nextBlocks(after: [2]), rule: .double)
         XCTAssertEqual(doubled.spec.blocks, [4])
         XCTAssertEqual(doubled.parameterCount, fixed + 4 * perBlock)
 
-        let rule = ProlongationRule.explicit([[2, 2, 2], [3, 3, 3], [5, 5, 5]])
+        // The thesis's CIFAR-10 levels: 2 → 3 → 5 blocks per group, as the trainer prolongs them.
         let c0 = ResNetModel(spec: .cifar10(), seed: 1)
-        let (c1, _) = try prolong(c0, rule: rule, integrator: .midpoint)
-        let (c2, _) = try prolong(c1, rule: rule)
+        let (c1, _) = try prolong(c0, toBlocks: [3, 3, 3], rule: .insert, integrator: .midpoint)
+        let (c2, _) = try prolong(c1, toBlocks: [5, 5, 5], rule: .insert)
         XCTAssertEqual(c2.spec.blocks, [5, 5, 5])
         XCTAssertEqual(c2.spec.h, 0.25)
         XCTAssertEqual(c2.spec.integrator, .midpoint)
@@ -33,7 +33,8 @@ final class ProlongationTests: XCTestCase {
         let blockParams = { (c: Int) in 2 * (9 * c * c + c) + 4 * c }
         let delta = (3 * blockParams(16) + 3 * blockParams(32) + 3 * blockParams(64))
         XCTAssertEqual(c2.parameterCount - c0.parameterCount, delta)
-        XCTAssertThrowsError(try prolong(c2, rule: rule))
+        XCTAssertThrowsError(try prolong(c2, toBlocks: [4, 5, 5], rule: .insert), "blocks cannot be removed")
+        XCTAssertThrowsError(try prolong(c2, toBlocks: [5, 5], rule: .insert), "the number of groups is fixed")
         print("parameter counts: MLP 2/3/4 blocks \(mlp.parameterCount)/\(inserted.parameterCount)/\(doubled.parameterCount); CIFAR 2→5 \(c0.parameterCount)→\(c2.parameterCount)")
     }
 
@@ -41,7 +42,8 @@ final class ProlongationTests: XCTestCase {
         XCTAssertEqual(try blockSourceIndices(oldCount: 2, newCount: 3, rule: .insert), [0, 0, 1])
         XCTAssertEqual(try blockSourceIndices(oldCount: 3, newCount: 5, rule: .insert), [0, 0, 1, 1, 2])
         XCTAssertEqual(try blockSourceIndices(oldCount: 2, newCount: 4, rule: .double), [0, 0, 1, 1])
-        XCTAssertEqual(try blockSourceIndices(oldCount: 2, newCount: 5, rule: .explicit([])), [0, 0, 0, 0, 1])
+        XCTAssertEqual(try blockSourceIndices(oldCount: 2, newCount: 5, rule: .insert), [0, 0, 0, 0, 1])
+        XCTAssertEqual(try blockSourceIndices(oldCount: 2, newCount: 5, rule: .double), [0, 0, 0, 0, 1])
         XCTAssertThrowsError(try blockSourceIndices(oldCount: 3, newCount: 2, rule: .insert))
     }
 
@@ -52,7 +54,7 @@ final class ProlongationTests: XCTestCase {
                              h: 1, integrator: .euler, activation: .sigmoid)
         let coarse = ResNetModel(spec: spec, seed: 5)
         for i in 0..<coarse.state.count { coarse.state[i] = Float(i) * 0.01 }  // distinct running stats
-        let (fine, map) = try prolong(coarse, rule: .insert)
+        let (fine, map) = try prolong(coarse, toBlocks: ProlongationRule.insert.nextBlocks(after: [2, 3]), rule: .insert)
         XCTAssertEqual(fine.spec.blocks, [3, 5])
         XCTAssertEqual(map.blockSources, [[0, 0, 1], [0, 0, 1, 1, 2]])
         for (g, sources) in map.blockSources.enumerated() {
@@ -69,21 +71,14 @@ final class ProlongationTests: XCTestCase {
         for name in ["groups.0.projection.conv.weight", "groups.1.projection.bn.weight", "head.weight", "head.bias"] {
             XCTAssertEqual(fine.parameter(named: name), coarse.parameter(named: name))
         }
-        // Adam moments: mark each old entry with its index and check the new layout.
-        let adam = Adam(parameterCount: coarse.parameterCount)
-        adam.m = (0..<coarse.parameterCount).map(Float.init)
-        adam.v = adam.m.map { $0 * 2 }
-        adam.stepCount = 7
-        adam.resize(parameterCount: fine.parameterCount, map: map)
-        XCTAssertEqual(adam.m.count, fine.parameterCount)
-        XCTAssertEqual(adam.stepCount, 7)
+        // Optimizer state laid out like the parameters (Adam's m): mark each old entry with its
+        // index; the map puts each new entry where the block it copies had it.
+        let m = (0..<coarse.parameterCount).map(Float.init)
+        let prolongedM = map.apply(to: m)
+        XCTAssertEqual(prolongedM.count, fine.parameterCount)
         let newSlot = fine.slot(named: "groups.1.blocks.3.conv1.weight")!
         let oldSlot = coarse.slot(named: "groups.1.blocks.1.conv1.weight")!
-        XCTAssertEqual(Array(adam.m[newSlot.range]), (oldSlot.range).map(Float.init))
-        XCTAssertEqual(Array(adam.v[newSlot.range]), (oldSlot.range).map { Float($0) * 2 })
-        adam.resize(parameterCount: fine.parameterCount, map: nil)
-        XCTAssertEqual(adam.stepCount, 0)
-        XCTAssertTrue(adam.m.allSatisfy { $0 == 0 })
+        XCTAssertEqual(Array(prolongedM[newSlot.range]), (oldSlot.range).map(Float.init))
     }
 
     /// Double the depth and halve h. With constant F the fine network is the same ODE solution:
@@ -94,7 +89,7 @@ final class ProlongationTests: XCTestCase {
             let slot = coarse.slot(named: "groups.0.blocks.\(b).fc2.weight")!
             for i in slot.range { coarse.parameters[i] = 0 }
         }
-        let (fine, _) = try prolong(coarse, rule: .double)
+        let (fine, _) = try prolong(coarse, toBlocks: [4], rule: .double)
         let x = randomTensor([5, 2], seed: 3)
         let yc = try coarse.forward(x, training: false), yf = try fine.forward(x, training: false)
         let diff = maxAbsDifference(yc.data, yf.data)
@@ -111,7 +106,7 @@ final class ProlongationTests: XCTestCase {
         var diffs: [Double] = []
         for h in [0.4, 0.2, 0.1] {
             let coarse = ResNetModel(spec: .mlp(inputs: 2, outputs: 2, width: 6, blocks: 2, h: h), seed: 12)
-            let (fine, _) = try prolong(coarse, rule: .double)
+            let (fine, _) = try prolong(coarse, toBlocks: [4], rule: .double)
             let x = randomTensor([5, 2], seed: 4)
             let diff = Double(maxAbsDifference(try coarse.forward(x, training: false).data,
                                                try fine.forward(x, training: false).data))
@@ -136,7 +131,7 @@ final class ProlongationTests: XCTestCase {
 
     func testIntegratorChangeAtSwitchKeepsParameters() throws {
         let coarse = ResNetModel(spec: .mlp(blocks: 2), seed: 2)
-        let (fine, map) = try prolong(coarse, rule: .insert, integrator: .midpoint)
+        let (fine, map) = try prolong(coarse, toBlocks: [3], rule: .insert, integrator: .midpoint)
         XCTAssertEqual(fine.spec.integrator, .midpoint)
         XCTAssertEqual(fine.parameters, map.apply(to: coarse.parameters))
         XCTAssertEqual(fine.parameter(named: "groups.0.blocks.1.fc1.weight"),

@@ -9,7 +9,6 @@ final class CommunicatorTests: XCTestCase {
         var values: [Float] = [1, -2.5, 3e7]
         try comm.allreduceSum(&values)
         XCTAssertEqual(values, [1, -2.5, 3e7])
-        XCTAssertEqual(try comm.sum(4.25), 4.25)
         var bytes: [UInt8] = [9, 8, 7]
         try comm.broadcast(&bytes, root: 0)
         XCTAssertEqual(bytes, [9, 8, 7])
@@ -26,9 +25,9 @@ final class CommunicatorTests: XCTestCase {
 
     func testStableHashIsFNV1a() {
         // FNV-1a 64 of "" and "a" (published test vectors of the algorithm).
-        XCTAssertEqual(UInt64(bitPattern: stableHash("")), 0xcbf2_9ce4_8422_2325)
-        XCTAssertEqual(UInt64(bitPattern: stableHash("a")), 0xaf63_dc4c_8601_ec8c)
-        XCTAssertNotEqual(stableHash("epochs: 50"), stableHash("epochs: 51"))
+        XCTAssertEqual(UInt64(bitPattern: stableHash("".utf8)), 0xcbf2_9ce4_8422_2325)
+        XCTAssertEqual(UInt64(bitPattern: stableHash("a".utf8)), 0xaf63_dc4c_8601_ec8c)
+        XCTAssertNotEqual(stableHash("epochs: 50".utf8), stableHash("epochs: 51".utf8))
     }
 
     func testErrorMessagesNameTheProblemAndTheFix() {

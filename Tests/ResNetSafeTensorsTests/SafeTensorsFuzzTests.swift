@@ -2,21 +2,9 @@ import Foundation
 import XCTest
 @testable import ResNetSafeTensors
 
-/// SplitMix64: a tiny, seedable generator so fuzz runs are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Bounded, seeded fuzzing of `SafeTensorsFile.parse`: every input must end in a thrown
-/// `SafeTensorsError` or in a self-consistent parse. A crash or trap fails the whole test run.
+/// Bounded, seeded fuzzing of `SafeTensorsFile.parse` (inputs drawn from ResNetBase's
+/// SplitMix64): every input must end in a thrown `SafeTensorsError` or in a self-consistent
+/// parse. A crash or trap fails the whole test run.
 final class SafeTensorsFuzzTests: XCTestCase {
     static let seed: UInt64 = 0x5AFE_7E45_0125_2026
 

@@ -134,7 +134,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(old.savedActivationStorage, .half)
         c.savedActivations = nil
         for (k, v) in try ExperimentConfig.parseOverrides(yaml: "saved-activations: single\n", source: "t.yaml") {
-            try c.set(k, v, source: "t.yaml")
+            try c.apply([(k, v)], source: "t.yaml")
         }
         XCTAssertEqual(c.savedActivationStorage, .single)
         var r = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
@@ -149,7 +149,7 @@ final class ConfigTests: XCTestCase {
     func testYAMLOverridesApplyAndRejectUnknownKeysAndWrongTypes() throws {
         let o = try ExperimentConfig.parseOverrides(yaml: "epochs: 7\nlevels: [2, 3, 5]\nlr: 1e-3\nlocal-bn: true\nintegrator: euler,rk2\n", source: "t.yaml")
         var c = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
-        for (k, v) in o { try c.set(k, v, source: "t.yaml") }
+        for (k, v) in o { try c.apply([(k, v)], source: "t.yaml") }
         XCTAssertEqual(c.epochs, 7)
         XCTAssertEqual(c.levels, [2, 3, 5])
         XCTAssertEqual(c.lr, 0.001)
@@ -166,7 +166,7 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("t.yaml: unknown key 'epoch'"), "\(e)")
         }
         let wrong = try ExperimentConfig.parseOverrides(yaml: "epochs: three\n", source: "t.yaml")
-        XCTAssertThrowsError(try c.set(wrong[0].key, wrong[0].value, source: "t.yaml")) { e in
+        XCTAssertThrowsError(try c.apply([(wrong[0].key, wrong[0].value)], source: "t.yaml")) { e in
             XCTAssertEqual("\(e)", "t.yaml: key 'epochs' must be an integer")
         }
         XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "- 1\n- 2\n", source: "t.yaml")) { e in
@@ -236,7 +236,7 @@ final class ConfigTests: XCTestCase {
                 let c = try XCTUnwrap(e.config(variant: v.name))
                 var back = try ExperimentConfig.builtIn(experiment: e.name, variant: "shallow" == v.name ? v.name : e.defaultVariant)
                 for (k, value) in try ExperimentConfig.parseOverrides(yaml: try c.yaml(), source: "x") {
-                    try back.set(k, value, source: "x")
+                    try back.apply([(k, value)], source: "x")
                 }
                 XCTAssertEqual(back, c, "\(e.name)/\(v.name)")
             }
@@ -270,7 +270,7 @@ final class ConfigTests: XCTestCase {
             let text = String(decoding: bytes, as: UTF8.self)
             do {
                 var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
-                for (k, v) in try ExperimentConfig.parseOverrides(yaml: text, source: "fuzz") { try c.set(k, v, source: "fuzz") }
+                for (k, v) in try ExperimentConfig.parseOverrides(yaml: text, source: "fuzz") { try c.apply([(k, v)], source: "fuzz") }
                 parsed += 1
             } catch is ConfigError {
                 rejected += 1

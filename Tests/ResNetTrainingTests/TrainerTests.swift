@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import ResNetDistributed
 import ResNetCore
+import ResNetData
 import ResNetSafeTensors
 @testable import ResNetTraining
 
@@ -97,7 +98,7 @@ final class TrainerTests: XCTestCase {
 
         // The state after 2 of the 6 epochs, by replaying those epochs' steps, as a checkpoint.
         let partial = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator())
-        let plan = GlobalBatchPlan(datasetSize: 256, batchSize: 64, seed: 1)
+        let plan = GlobalBatchSharder(datasetSize: 256, globalBatchSize: 64, seed: 1)
         var step = 0
         var history: [EpochRecord] = []
         for epoch in 0..<2 {
