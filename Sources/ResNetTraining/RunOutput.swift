@@ -47,14 +47,19 @@ public final class RunOutput {
     /// `mkdir -p`: nil when `path` is (now) a directory, else why not, in plain words
     /// ("/dev/null is not a directory", "Permission denied").
     static func makeDirectories(_ path: String) -> String? {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            return isDirectory.boolValue ? nil : "\(path) is not a directory"
+        // Each ancestor from the top down, by plain string splitting (Foundation's path methods
+        // trap on some relative paths, e.g. the parent of "a/b/c" three levels up).
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += (prefix.isEmpty || prefix == "/" ? "" : "/") + part
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) {
+                if isDirectory.boolValue { continue }
+                return "\(prefix) is not a directory"
+            }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return "\(prefix): " + String(cString: strerror(errno)) }
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path, let problem = makeDirectories(parent) { return problem }
-        if mkdir(path, 0o755) == 0 || errno == EEXIST { return nil }
-        return String(cString: strerror(errno))
+        return nil
     }
 
     /// What makes the names of simultaneous jobs differ: Slurm's job (and array task) id, else the pid.

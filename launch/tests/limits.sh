@@ -32,6 +32,13 @@ refused "--subset larger than the data" "invalid --subset: 99999999 is more than
 refused "an empty YAML file" "empty.yaml: it holds no config keys" train --config "$L/empty.yaml" --quiet --out "$L/runs"
 refused "a YAML file of comments only" "comment.yaml: it holds no config keys" train --config "$L/comment.yaml" --quiet --out "$L/runs"
 
+# --out naming directories that do not exist yet, relative to the working directory.
+mkdir -p "$L/cwd"
+if (cd "$L/cwd" && timeout -s KILL 60 "$BIN" train --experiment regression --variant deep --epochs 2 --quiet --out new/nested/runs > out.txt 2>&1) \
+   && [ -e "$(run_dir "$L/cwd/new/nested/runs")summary.json" ]; then
+  pass "--out new/nested/runs (relative, none of it existing): made, run finished there"
+else fail "--out new/nested/runs: $(grep -m1 -i 'error\|crash' "$L/cwd/out.txt")"; fi
+
 # --- Checkpoints: header signed, no history, bounded in number ---------------------------------
 "$BIN" train --experiment regression --variant deep --epochs 40 --checkpoint-every 10 --keep-checkpoints 0 --quiet --out "$L/size" > /dev/null 2>&1
 sdir=$(run_dir "$L/size")
