@@ -1,3 +1,4 @@
+import Foundation
 import ResNetDistributed
 
 /// Another rank failed at a step that every rank takes together.
@@ -24,4 +25,16 @@ public func collectively<T>(_ comm: Communicator, _ step: String, _ body: () thr
 public struct AgreedFailure: CollectiveError, CustomStringConvertible {
     public let error: Error
     public var description: String { "\(error)" }
+}
+
+/// Rank `root`'s value on every rank, sent as JSON: a typed message between ranks (`value` is
+/// read on the root only). Numbers keep every bit; non-finite ones travel as strings.
+func broadcast<T: Codable>(_ value: T?, root: Int = 0, _ comm: Communicator) throws -> T {
+    let encoder = JSONEncoder()
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    var bytes = comm.rank == root ? [UInt8](try encoder.encode(value)) : []
+    try comm.broadcast(&bytes, root: root)
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try decoder.decode(T.self, from: Data(bytes))
 }

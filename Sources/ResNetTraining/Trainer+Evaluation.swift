@@ -11,9 +11,14 @@ struct ProbeOutputs {
 
 extension Trainer {
     /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
-    /// whole test set split across ranks. Rank 0 keeps its outputs on the first
-    /// `switchProbeSamples` test samples (`evaluationProbe`) for a level switch that may follow.
+    /// whole test set split across ranks.
     public func evaluate() throws -> (kind: MetricKind, value: Double) {
+        try evaluateKeepingProbe().metric
+    }
+
+    /// `evaluate`, and on rank 0 the outputs on the first `switchProbeSamples` test samples, for
+    /// a level switch that may follow (nil on the other ranks).
+    func evaluateKeepingProbe() throws -> (metric: (kind: MetricKind, value: Double), probe: ProbeOutputs?) {
         try synchroniseRunningStatistics()
         let mine = GlobalBatchSharder.evaluationRange(count: data.testCount, rank: comm.rank, worldSize: comm.size)
         let probeCount = comm.isRoot && mine.lowerBound == 0 ? min(Self.switchProbeSamples, mine.count) : 0
@@ -33,9 +38,8 @@ extension Trainer {
             }
             lower = range.upperBound
         }
-        evaluationProbe = probeCount > 0 ? ProbeOutputs(count: probeCount, outputs: probe) : nil
         try comm.allreduceSum(&totals)
-        return metric(sum: totals[0], samples: data.testCount)
+        return (metric(sum: totals[0], samples: data.testCount), probeCount > 0 ? ProbeOutputs(count: probeCount, outputs: probe) : nil)
     }
 
     /// Test samples the level switch compares the models on (the first ones of the test set).
@@ -118,7 +122,7 @@ extension Trainer {
 
     /// Whether any rank has a stop request (a collective); sets `stopSignal` when so.
     func agreedStopRequest() throws -> Bool {
-        let local = stopRequest?() ?? nil
+        let local = hooks.stopRequest?() ?? nil
         guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return false }
         stopSignal = local ?? 0
         return true

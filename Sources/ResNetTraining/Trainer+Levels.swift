@@ -4,31 +4,20 @@ import ResNetCore
 import ResNetDistributed
 
 extension Trainer {
-    /// Rank 0 prolongs the model (and the optimizer state) and broadcasts it; every rank
-    /// continues with the deeper model.
-    func switchLevel(epoch: Int) throws {
+    /// Rank 0 prolongs the model (and the optimizer state), measures what the switch did on the
+    /// first test samples and sends both to every rank; every rank continues with the deeper
+    /// model. `probe` is rank 0's outputs of the old model on those samples from the epoch's
+    /// evaluation (computed again when nil).
+    func switchLevel(epoch: Int, probe: ProbeOutputs?) throws {
         let newSpec = try Self.spec(config, level: levels.level + 1, data: data)
         let keepMoments = config.optimizerStateOnSwitch == .prolong
-        let oldBlocks = model.spec.blocks
         var next: ResNetModel
         var moments: [[Float]] = []
-        // Rank 0 compares the two models on the first test samples: the old model's outputs
-        // are those the epoch's evaluation just kept (computed again only when it kept none).
-        var comparison = [0.0, 0.0, 0.0, 0.0]   // relative output change, metric before, after, samples
+        var measured: SwitchRecord?
         if comm.isRoot {
-            let rule = config.prolongation.rule
-            let (prolonged, map) = try prolong(model, toBlocks: newSpec.blocks, rule: rule,
+            let (prolonged, map) = try prolong(model, toBlocks: newSpec.blocks, rule: config.prolongation.rule,
                                                integrator: newSpec.integrator, h: newSpec.h)
-            let count = evaluationProbe?.count ?? min(Self.switchProbeSamples, data.testCount)
-            let probe = data.testBatch(0..<count)
-            let before = try evaluationProbe?.outputs ?? model.forward(probe.input, training: false).data
-            let after = try prolonged.forward(probe.input, training: false).data
-            let num = zip(before, after).reduce(0.0) { $0 + Double(($1.1 - $1.0) * ($1.1 - $1.0)) }
-            let den = before.reduce(0.0) { $0 + Double($1 * $1) }
-            comparison = [den > 0 ? (num / den).squareRoot() : num.squareRoot(),
-                          metric(sum: Self.metricSum(before, targets: probe.targets), samples: count).value,
-                          metric(sum: Self.metricSum(after, targets: probe.targets), samples: count).value,
-                          Double(count)]
+            measured = try measureSwitch(from: model, to: prolonged, epoch: epoch, probe: probe)
             next = prolonged
             moments = keepMoments ? optimizer.moments.map { map.apply(to: $0) } : []
         } else {
@@ -47,15 +36,26 @@ extension Trainer {
         } else {
             optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
         }
-        try comm.broadcast(&comparison, root: 0)
-        evaluationProbe = nil
-        let probeSamples = Int(comparison[3])
-        switchRecords.append(SwitchRecord(epoch: epoch, fromBlocks: oldBlocks, toBlocks: newSpec.blocks,
-                                          metricBefore: comparison[1], metricAfter: comparison[2],
-                                          relativeOutputChange: comparison[0], probeSamples: probeSamples))
+        let record = try broadcast(measured, comm)
+        switchRecords.append(record)
         if comm.isRoot {
-            logger.info("level \(levels.level + 1): \(newSpec.blocks) blocks per group, h \(newSpec.h), \(newSpec.integrator.rawValue); test metric on the first \(probeSamples) test samples \(String(format: "%.5g", comparison[1])) → \(String(format: "%.5g", comparison[2])), output change \(String(format: "%.3g", comparison[0]))",
+            logger.info("level \(levels.level + 1): \(newSpec.blocks) blocks per group, h \(newSpec.h), \(newSpec.integrator.rawValue); test metric on the first \(record.probeSamples ?? 0) test samples \(String(format: "%.5g", record.metricBefore)) → \(String(format: "%.5g", record.metricAfter)), output change \(String(format: "%.3g", record.relativeOutputChange))",
                         metadata: ["epoch": "\(epoch + 1)"])
         }
+    }
+
+    /// The old and the prolonged model on the first test samples: their test metrics and the
+    /// relative change of the outputs (inference mode).
+    func measureSwitch(from old: ResNetModel, to prolonged: ResNetModel, epoch: Int, probe: ProbeOutputs?) throws -> SwitchRecord {
+        let count = probe?.count ?? min(Self.switchProbeSamples, data.testCount)
+        let samples = data.testBatch(0..<count)
+        let before = try probe?.outputs ?? old.forward(samples.input, training: false).data
+        let after = try prolonged.forward(samples.input, training: false).data
+        let num = zip(before, after).reduce(0.0) { $0 + Double(($1.1 - $1.0) * ($1.1 - $1.0)) }
+        let den = before.reduce(0.0) { $0 + Double($1 * $1) }
+        return SwitchRecord(epoch: epoch, fromBlocks: old.spec.blocks, toBlocks: prolonged.spec.blocks,
+                            metricBefore: metric(sum: Self.metricSum(before, targets: samples.targets), samples: count).value,
+                            metricAfter: metric(sum: Self.metricSum(after, targets: samples.targets), samples: count).value,
+                            relativeOutputChange: den > 0 ? (num / den).squareRoot() : num.squareRoot(), probeSamples: count)
     }
 }

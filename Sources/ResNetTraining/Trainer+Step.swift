@@ -26,8 +26,8 @@ extension Trainer {
         // the model and the global batch, so every rank decides alike).
         let lateStop = model.forwardFlopsPerSample() * Double(globalBatch) >= 1e8
         let agreed = try sync.backward(model, gradient, localLoss: localLoss, lateStop: lateStop,
-                                       stopRequested: { stopRequest?() != nil })
-        if agreed.stop { stopSignal = stopRequest?() ?? 0 }  // 0: another rank's signal
+                                       stopRequested: { self.hooks.stopRequest?() != nil })
+        if agreed.stop { stopSignal = hooks.stopRequest?() ?? 0 }  // 0: another rank's signal
         optimizer.step(&model.parameters, model.gradients, learningRate: Float(learningRate))
         return (agreed.loss, agreed.waitSeconds)
     }

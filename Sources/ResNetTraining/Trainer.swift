@@ -24,30 +24,19 @@ public final class Trainer {
     let comm: Communicator
     let logger: Logger
     /// Rank 0 writes metrics, config and checkpoints here when set.
-    public var output: RunOutput?
-    /// Called on every rank after each step with the global training loss of that step.
-    public var stepObserver: ((_ globalStep: Int, _ loss: Double) -> Void)?
-    /// Fault injection for tests: the loss of the first step of this epoch (1-based) becomes NaN.
-    public var injectNaNAtEpoch: Int?
-    /// Called on rank 0 after each epoch.
-    public var epochObserver: ((EpochRecord) -> Void)?
-    /// Read on every rank after each step: the signal number of a stop request, or nil. When any
-    /// rank has one, all of them stop after that step and rank 0 writes a checkpoint
-    /// (`TrainingError.stopped`).
-    public var stopRequest: (() -> Int32?)?
+    let output: RunOutput?
+    /// What the run reports to its caller and asks of it.
+    let hooks: TrainerHooks
 
     public internal(set) var model: ResNetModel
     var optimizer: Optimizer
     let data: TrainingData
     var levels: LevelSchedule
     var switchRecords: [SwitchRecord] = []
-    /// Rank 0: the model's outputs on the first test samples from the last `evaluate()` (the
-    /// level switch compares the prolonged model with them instead of running the old one again).
-    var evaluationProbe: ProbeOutputs?
     /// Where `run` starts: the beginning, or a checkpoint's place.
     var start = ResumePoint()
     /// The run directory of the checkpoint this run resumed, if any (for the stop message).
-    public var resumedFrom: String?
+    let resumedFrom: String?
     /// Set by `trainStep` when some rank asked to stop (agreed on in that step's reduction).
     var stopSignal: Int32?
 
@@ -60,18 +49,20 @@ public final class Trainer {
     public var allreduceBucketElements = 16_384
 
     /// Builds the first-level model, or the checkpoint's model and state when `resume` is given
-    /// (then `config` must be the checkpoint's).
+    /// (then `config` must be the checkpoint's). `data` defaults to `loadData(config, communicator)`;
+    /// `resumedFrom` names the resumed run in a stop message.
     public init(config: ExperimentConfig, communicator: Communicator, data: TrainingData? = nil,
-                resume: TrainingCheckpoint? = nil, logger: Logger = Logger(label: "resnet-dist")) throws {
+                resume: TrainingCheckpoint? = nil, output: RunOutput? = nil, resumedFrom: String? = nil,
+                hooks: TrainerHooks = TrainerHooks(), logger: Logger = Logger(label: "resnet-dist")) throws {
         try config.validate()
         self.config = config
         self.comm = communicator
         self.levels = LevelSchedule(config: config)
         self.logger = logger
-        if config.batchSize < communicator.size {
-            throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: communicator.size)
-        }
-        self.data = try collectively(communicator, "load the data") { try data ?? TrainingData.load(config) }
+        self.output = output
+        self.resumedFrom = resumedFrom
+        self.hooks = hooks
+        self.data = try data ?? Self.loadData(config, communicator)
         // Machines may differ in memory (and in ranks per machine): every rank reports its own verdict.
         let loaded = self.data
         try collectively(communicator, "check the memory the run needs") {
@@ -90,6 +81,14 @@ public final class Trainer {
             try broadcastOptimizer()
             restoreRankStates(resume)
         }
+    }
+
+    /// The run's data, loaded on every rank (after checking that every rank gets samples).
+    public static func loadData(_ config: ExperimentConfig, _ comm: Communicator) throws -> TrainingData {
+        if config.batchSize < comm.size {
+            throw TrainingError.idleRanks(batchSize: config.batchSize, ranks: comm.size)
+        }
+        return try collectively(comm, "load the data") { try TrainingData.load(config) }
     }
 
     /// `--precise-bn K` averages the statistics of the epoch's first K batches; past one epoch's
@@ -158,7 +157,6 @@ public final class Trainer {
 
         for epoch in start.epoch..<config.epochs {
             let epochStart = ProcessStats.now()
-            evaluationProbe = nil   // describes weights that training is about to change
             let resumingMidEpoch = epoch == start.epoch && start.stepInEpoch > 0
             var lossSum = resumingMidEpoch ? start.epochLossSum : 0.0
             var allreduceSeconds = 0.0
@@ -170,13 +168,13 @@ public final class Trainer {
                 let shard = plan.shard(step: step, rank: comm.rank, worldSize: comm.size)
                 var (loss, reduceTime) = try trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
                                                        epoch: epoch, learningRate: lr)
-                if injectNaNAtEpoch == epoch + 1 && step == 0 { loss = .nan }
+                if hooks.injectNaNAtEpoch == epoch + 1 && step == 0 { loss = .nan }
                 guard loss.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, level: levels.level, loss: loss)
                 }
                 lossSum += loss * Double(shard.globalBatchSize)
                 allreduceSeconds += reduceTime
-                stepObserver?(globalStep, loss)
+                hooks.step?(globalStep, loss)
                 globalStep += 1
                 if stopSignal != nil {
                     levelSeconds[levels.level] += ProcessStats.now() - epochStart
@@ -191,7 +189,7 @@ public final class Trainer {
                          history: history, levelSeconds: levelSeconds, epochLossSum: lossSum)
             }
             let evalStart = ProcessStats.now()
-            let metric = try evaluate()
+            let (metric, probe) = try evaluateKeepingProbe()
             let evalSeconds = ProcessStats.now() - evalStart
             levelSeconds[levels.level] += seconds
             let record = EpochRecord(
@@ -206,10 +204,10 @@ public final class Trainer {
             try collectively(comm, "append to metrics.jsonl") {
                 if comm.isRoot { try output?.append(record) }
             }
-            if comm.isRoot { epochObserver?(record) }
+            if comm.isRoot { hooks.epoch?(record) }
             let switched = try levels.shouldSwitch(after: epoch, trainLosses: history.map(\.trainLoss), comm: comm)
             if switched {
-                try switchLevel(epoch: epoch + 1)
+                try switchLevel(epoch: epoch + 1, probe: probe)
                 levelSeconds.append(0)
             }
             let periodic = config.checkpointEvery > 0 && (epoch + 1) % config.checkpointEvery == 0
@@ -249,7 +247,7 @@ public final class Trainer {
     /// A stop requested while the job was starting up (loading data, starting MPI, reading the
     /// checkpoint) ends it before the first step, on every rank: there is nothing new to save.
     func stopIfRequestedBeforeStart() throws {
-        let local = stopRequest?() ?? nil
+        let local = hooks.stopRequest?() ?? nil
         guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return }
         let signal = Int32(try maxOverRanks(Int(local ?? 0)))
         throw TrainingError.stoppedBeforeStart(signal: local ?? signal, resumedFrom: resumedFrom)
@@ -259,5 +257,27 @@ public final class Trainer {
         var v = [Int64(value)]
         try v.withUnsafeMutableBufferPointer { try comm.allreduceMax($0) }
         return Int(v[0])
+    }
+}
+
+/// What a run reports to its caller and asks of it, given when the trainer is built.
+public struct TrainerHooks {
+    /// Called on every rank after each step with the global training loss of that step.
+    public var step: ((_ globalStep: Int, _ loss: Double) -> Void)?
+    /// Called on rank 0 after each epoch.
+    public var epoch: ((EpochRecord) -> Void)?
+    /// Read on every rank after each step: the signal number of a stop request, or nil. When any
+    /// rank has one, all of them stop after that step and rank 0 writes a checkpoint
+    /// (`TrainingError.stopped`).
+    public var stopRequest: (() -> Int32?)?
+    /// Fault injection for tests: the loss of the first step of this epoch (1-based) becomes NaN.
+    public var injectNaNAtEpoch: Int?
+
+    public init(step: ((_ globalStep: Int, _ loss: Double) -> Void)? = nil, epoch: ((EpochRecord) -> Void)? = nil,
+                stopRequest: (() -> Int32?)? = nil, injectNaNAtEpoch: Int? = nil) {
+        self.step = step
+        self.epoch = epoch
+        self.stopRequest = stopRequest
+        self.injectNaNAtEpoch = injectNaNAtEpoch
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ResNetData
 import ResNetDistributed
 import ResNetReport
 import ResNetTraining
@@ -88,33 +89,38 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         }
         return try RunOutput(directory: RunOutput.createUnique(base: base ?? options.outBase, config: config))
     }
-    let trainer = try Trainer(config: config, communicator: comm, resume: resume, logger: logger)
-    trainer.output = output
-    trainer.resumedFrom = resume == nil ? nil : options.resume
-    trainer.injectNaNAtEpoch = options.injectNanAtEpoch
-    trainer.stopRequest = { StopSignals.received }
+    let data = try Trainer.loadData(config, comm)
+    let stepsPerEpoch = GlobalBatchSharder(config, data).stepsPerEpoch
+    // Rank 0 draws the progress and prints the traced steps; the trainer is built with the hooks.
+    let reporter = comm.isRoot ? ProgressReporter(label: label ?? "\(config.experiment)/\(config.variant)", totalEpochs: config.epochs,
+                                                  stepsPerEpoch: stepsPerEpoch, quiet: options.quiet, logEvery: options.logEvery) : nil
+    let first = resume?.globalStep ?? 0
+    let limit = options.traceSteps
+    let hooks = TrainerHooks(
+        step: reporter.map { reporter in
+            { step, loss in
+                if step - first < limit { print("step \(step + 1) loss \(String(format: "%.9e", loss))") }
+                reporter.step(globalStep: step, loss: loss, samples: config.batchSize)
+            }
+        },
+        epoch: reporter?.epochFinished,
+        stopRequest: { StopSignals.received },
+        injectNaNAtEpoch: options.injectNanAtEpoch)
+    let trainer = try Trainer(config: config, communicator: comm, data: data, resume: resume, output: output,
+                              resumedFrom: resume == nil ? nil : options.resume, hooks: hooks, logger: logger)
     var progress: ProgressReporter? = nil
-    if comm.isRoot {
+    if let reporter {
         if let resume {
             logger.info("resuming after epoch \(resume.epoch) at level \(resume.level + 1) (\(resume.spec.blocks) blocks per group)")
         }
-        let reporter = ProgressReporter(label: label ?? "\(config.experiment)/\(config.variant)", totalEpochs: config.epochs,
-                                        stepsPerEpoch: trainer.stepsPerEpoch, quiet: options.quiet, logEvery: options.logEvery)
         // On a terminal a comparison's live lines name each run, and its directory is printed at the end.
         if label == nil || !reporter.isTerminal {
-            logger.info("\(config.experiment)/\(config.variant): \(ReportTable.ranks(comm.size)), \(trainer.model.parameterCount) parameters, \(trainer.stepsPerEpoch) steps per epoch, output \(output?.directory ?? "-")")
+            logger.info("\(config.experiment)/\(config.variant): \(ReportTable.ranks(comm.size)), \(trainer.model.parameterCount) parameters, \(stepsPerEpoch) steps per epoch, output \(output?.directory ?? "-")")
         }
         // Advice for a person at the screen; --quiet (scripts, tests of short runs) goes without.
         if !options.quiet {
-            for warning in TrainingAdvice.warnings(config, stepsPerEpoch: trainer.stepsPerEpoch) { logger.warning("\(warning)") }
+            for warning in TrainingAdvice.warnings(config, stepsPerEpoch: stepsPerEpoch) { logger.warning("\(warning)") }
         }
-        let first = resume?.globalStep ?? 0
-        let limit = options.traceSteps
-        trainer.stepObserver = { step, loss in
-            if step - first < limit { print("step \(step + 1) loss \(String(format: "%.9e", loss))") }
-            reporter.step(globalStep: step, loss: loss, samples: config.batchSize)
-        }
-        trainer.epochObserver = reporter.epochFinished
         ProgressReporter.current = reporter
         progress = reporter
     }

@@ -47,9 +47,9 @@ final class OldFilesTests: XCTestCase {
         let metrics = try String(contentsOfFile: path("metrics.jsonl"), encoding: .utf8)
         c.history = try TrainingCheckpoint.history(fromMetrics: metrics, upTo: ckpt.epoch, source: "metrics.jsonl")
         XCTAssertEqual(c.history.map(\.testMetricName), [.errorNorm])
-        let trainer = try Trainer(config: ckpt.config, communicator: SingleProcessCommunicator(), resume: c)
         var losses: [Double] = []
-        trainer.stepObserver = { _, loss in losses.append(loss) }
+        let trainer = try Trainer(config: ckpt.config, communicator: SingleProcessCommunicator(), resume: c,
+                                  hooks: TrainerHooks(step: { _, loss in losses.append(loss) }))
         _ = try trainer.run()
         // steps.txt: "step N loss X" with 10 significant digits, written by the old binary.
         let old = try String(contentsOfFile: path("steps.txt"), encoding: .utf8)

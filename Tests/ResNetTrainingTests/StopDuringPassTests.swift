@@ -30,20 +30,20 @@ final class StopDuringPassTests: XCTestCase {
     /// losses and metrics, bit for bit.
     func testStopDuringPreciseBNStopsThereAndResumesExactly() throws {
         let (config, data) = try smallCNN()
-        let full = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: data)
         var fullLosses: [Double] = []
-        full.stepObserver = { _, loss in fullLosses.append(loss) }
+        let full = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: data,
+                               hooks: TrainerHooks(step: { _, loss in fullLosses.append(loss) }))
         let fullSummary = try full.run()
 
         let directory = NSTemporaryDirectory() + "stop-precise-bn-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let stopped = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: data)
-        stopped.output = try RunOutput(directory: directory)
         var reads = 0
         // Read once before the first step, once after each of the 4 steps, then once per batch
         // of the pass: the 6th read is the pass's first.
-        stopped.stopRequest = { reads += 1; return reads >= 6 ? SIGTERM : nil }
+        let stopped = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: data,
+                                  output: try RunOutput(directory: directory),
+                                  hooks: TrainerHooks(stopRequest: { reads += 1; return reads >= 6 ? SIGTERM : nil }))
         var checkpoint: String?
         XCTAssertThrowsError(try stopped.run()) { error in
             guard case let TrainingError.stopped(signal, epoch, step, steps, path, _) = error else {
@@ -55,9 +55,9 @@ final class StopDuringPassTests: XCTestCase {
         XCTAssertEqual(reads, 6)
         let resumePoint = try TrainingCheckpoint.read(path: try XCTUnwrap(checkpoint))
         XCTAssertEqual(resumePoint.stepInEpoch, 4)
-        let resumed = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: data, resume: resumePoint)
         var resumedLosses: [Double] = []
-        resumed.stepObserver = { _, loss in resumedLosses.append(loss) }
+        let resumed = try Trainer(config: config, communicator: SingleProcessCommunicator(), data: data, resume: resumePoint,
+                                  hooks: TrainerHooks(step: { _, loss in resumedLosses.append(loss) }))
         let summary = try resumed.run()
         XCTAssertEqual(resumedLosses, Array(fullLosses.suffix(4)))
         XCTAssertEqual(summary.history.map(\.testMetric), fullSummary.history.map(\.testMetric))

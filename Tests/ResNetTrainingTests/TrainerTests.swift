@@ -39,10 +39,10 @@ final class TrainerTests: XCTestCase {
         var c = try smallRegression(epochs: 2)
         c.subset = 1800   // 300 test samples: more than the 256 compared
         c.batchSize = 256
-        let trainer = try Trainer(config: c, communicator: SingleProcessCommunicator())
         var expected: (before: Double, after: Double, change: Double)?
-        trainer.epochObserver = { record in
-            guard record.epoch == 1 else { return }
+        var built: Trainer?
+        let trainer = try Trainer(config: c, communicator: SingleProcessCommunicator(), hooks: TrainerHooks(epoch: { record in
+            guard record.epoch == 1, let trainer = built else { return }
             let model = trainer.model
             let test = trainer.data.testBatch(0..<256)
             guard case .values(let truth) = test.targets,
@@ -57,7 +57,8 @@ final class TrainerTests: XCTestCase {
             let change = (zip(before, after).reduce(0.0) { $0 + pow(Double($1.1 - $1.0), 2) }
                           / before.reduce(0.0) { $0 + Double($1 * $1) }).squareRoot()
             expected = (norm(before), norm(after), change)
-        }
+        }))
+        built = trainer
         let summary = try trainer.run()
         let e = try XCTUnwrap(expected)
         let s = try XCTUnwrap(summary.switches.first)
@@ -91,9 +92,9 @@ final class TrainerTests: XCTestCase {
     }
 
     func testResumedTrainerContinuesBitIdentically() throws {
-        let full = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator())
         var losses: [Double] = []
-        full.stepObserver = { _, loss in losses.append(loss) }
+        let full = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator(),
+                               hooks: TrainerHooks(step: { _, loss in losses.append(loss) }))
         let fullSummary = try full.run()
 
         // The state after 2 of the 6 epochs, by replaying those epochs' steps, as a checkpoint.
@@ -111,9 +112,9 @@ final class TrainerTests: XCTestCase {
             history.append(fullSummary.history[epoch])
         }
         let ckpt = partial.checkpoint(epoch: 2, globalStep: step, history: history, levelSeconds: [0])
-        let resumed = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator(), resume: ckpt)
         var resumedLosses: [Double] = []
-        resumed.stepObserver = { _, loss in resumedLosses.append(loss) }
+        let resumed = try Trainer(config: try smallRegression(), communicator: SingleProcessCommunicator(), resume: ckpt,
+                                  hooks: TrainerHooks(step: { _, loss in resumedLosses.append(loss) }))
         _ = try resumed.run()
         XCTAssertEqual(resumedLosses, Array(losses.suffix(resumedLosses.count)))
         XCTAssertEqual(resumedLosses.count, 16)
