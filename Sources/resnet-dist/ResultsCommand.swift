@@ -86,9 +86,9 @@ struct ResultsCommand: ParsableCommand {
                 let svg = RunReport.timeSVG(group.runs, title: "\(group.experiment): test metric against training time (\(group.scale))",
                                             target: targets[group.experiment])
                 try write(svg, to: file)
-                links.append("![\(group.experiment): test metric against training time](\(relative(file, to: readme)))")
+                links.append("[\(name)](\(relative(file, to: readme)))")
             }
-            markdown += "\n\n" + links.joined(separator: "\n\n")
+            markdown += "\n\nTest metric against training time (switches marked, target dotted): " + links.joined(separator: " · ")
         }
         if let readme { try replaceResults(in: readme, with: markdown) } else { print(markdown) }
     }

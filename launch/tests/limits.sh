@@ -149,7 +149,7 @@ else fail "results --charts --readme: $(head -3 "$L/results.txt")"; fi
 # One experiment kept in two directories: a chart for each, neither overwriting the other.
 if timeout 20 "$BIN" results "$refdir" "$L/cmp-damaged" --charts "$L/charts2" > "$L/results2.txt" 2>&1 \
    && [ -s "$L/charts2/regression-$(basename "$refdir")-time.svg" ] && [ -s "$L/charts2/regression-cmp-damaged-time.svg" ] \
-   && [ "$(grep -c -- '-time.svg)' "$L/results2.txt")" -eq 2 ]; then
+   && [ "$(grep -o -- '-time.svg)' "$L/results2.txt" | wc -l)" -eq 2 ]; then
   pass "results over one experiment in two directories: two charts, each named after its directory"
 else fail "results over two directories of one experiment: $(ls "$L/charts2" 2>&1 | tr '\n' ' ')"; fi
 
