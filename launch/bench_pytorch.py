@@ -5,8 +5,12 @@ batch 1024) on random 28x28 inputs, the same architecture resnet-dist builds; wi
 runs of the regression MLP of thesis §5.1 (deep variant, `--preset thesis`). Optional:
 launch/bench calls it only when torch is importable. Prints one JSON object on stdout.
 
-Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL]
+Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL] [--compile]
        launch/bench_pytorch.py --mlp [--runs N] [--epochs E]
+
+--compile times the model after torch.compile, as a speed-minded PyTorch user runs it; the
+compilation (in the warm-up steps) is reported as compileSeconds, apart from the step rate.
+Without a C++ compiler it prints {"pytorch": [], "skipped": "..."} and exits 0.
 
 --isa labels the rows as limited to that instruction set: the limit is set from outside, before
 torch loads (launch/bench sets ONEDNN_MAX_CPU_ISA and ATEN_CPU_CAPABILITY to match resnet-dist's
@@ -58,11 +62,15 @@ def model(widths=(16, 32), blocks=3, h=1.0, image=28, classes=10):
     return nn.Sequential(*layers)
 
 
-def measure(threads, batch=1024, window=4.0, isa=None):
+def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     net = model()
     opt = torch.optim.Adam(net.parameters(), lr=0.005)
+    if compiled:
+        # What a speed-minded PyTorch user runs: the model compiled by TorchInductor (it writes
+        # and builds C++ for the CPU, so it needs a C compiler).
+        net = torch.compile(net)
     x = torch.rand(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
     loss_fn = nn.CrossEntropyLoss()
@@ -74,9 +82,12 @@ def measure(threads, batch=1024, window=4.0, isa=None):
         opt.step()
 
     # Warm-up: the first steps allocate and pick kernels (one was not enough: the rate of a
-    # 1-thread run measured first came out ≈ 25 % low).
+    # 1-thread run measured first came out ≈ 25 % low). Compiling happens in the first step
+    # (forward) and the second (backward's graph): its time is reported apart, not in the rate.
+    warm = time.perf_counter()
     for _ in range(3):
         step()
+    warm = time.perf_counter() - warm
     # As resnet-dist's benchmark: the fastest step (least disturbed by other jobs on shared
     # cores) gives the rate; the mean is kept beside it.
     times, start = [], time.perf_counter()
@@ -88,7 +99,16 @@ def measure(threads, batch=1024, window=4.0, isa=None):
     return {"version": torch.__version__.split("+")[0], "threads": threads, "batch": batch,
             "samplesPerSecond": batch / seconds, "stepSeconds": seconds,
             "meanStepSeconds": sum(times) / len(times), "steps": len(times), "instructionSet": isa,
-            "asInstalled": isa is None, "capability": capability()}
+            "asInstalled": isa is None, "capability": capability(), "compiled": compiled,
+            "compileSeconds": max(0.0, warm - 3 * seconds) if compiled else None}
+
+
+def compiler_missing():
+    """Why torch.compile cannot run here (no C/C++ compiler for TorchInductor), or None."""
+    import shutil
+    if not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        return "no C++ compiler on PATH (TorchInductor needs one: apt-get install g++)"
+    return None
 
 
 def capability():
@@ -164,9 +184,16 @@ if __name__ == "__main__":
         i = args.index("--window")
         window = float(args[i + 1])
         del args[i:i + 2]
+    compiled = "--compile" in args
+    if compiled:
+        args.remove("--compile")
+        missing = compiler_missing()
+        if missing:
+            print(json.dumps({"pytorch": [], "skipped": "torch.compile: " + missing}))
+            sys.exit(0)
     isa = None
     if "--isa" in args:
         i = args.index("--isa")
         isa = args[i + 1]
         del args[i:i + 2]
-    print(json.dumps({"pytorch": [measure(int(t), window=window, isa=isa) for t in (args or ["1"])]}))
+    print(json.dumps({"pytorch": [measure(int(t), window=window, isa=isa, compiled=compiled) for t in (args or ["1"])]}))

@@ -119,6 +119,10 @@ public struct BenchReport: Codable, Sendable {
         public var asInstalled: Bool? = nil
         /// What PyTorch reports it runs on (`torch.backends.cpu.get_cpu_capability()`).
         public var capability: String? = nil
+        /// The model ran after `torch.compile` (nil in files written before the mode existed:
+        /// eager), and the seconds its compilation took (not part of the rate).
+        public var compiled: Bool? = nil
+        public var compileSeconds: Double? = nil
     }
 
     /// Sections of `other` are appended to this report's.
@@ -186,8 +190,9 @@ public struct BenchReport: Codable, Sendable {
         let ours = p.resnetDistSamplesPerSecond ?? scaling.filter { $0.ranks * $0.threads == p.threads }
             .map(\.samplesPerSecond).max()
         let environment = "\(p.environment ?? p.regime ?? "as set") (\(p.blasCore ?? "?"))"
-        let torch = p.asInstalled == true ? "as installed (\(p.capability ?? "?"))"
+        var torch = p.asInstalled == true ? "as installed (\(p.capability ?? "?"))"
             : "limited to \(p.instructionSet ?? "?")"
+        if p.compiled == true { torch += ", torch.compile (\(p.compileSeconds.map { f($0, 0) } ?? "?") s to compile)" }
         return "| \(environment) | \(torch) | \(p.threads) | \(f(p.samplesPerSecond, 0)) | \(ours.map { f($0, 0) } ?? "–") | \(ours.map { f($0 / p.samplesPerSecond, 2) + "×" } ?? "–") |"
     }
 

@@ -65,13 +65,15 @@ public enum BenchTargets {
             return [BenchTarget(name: "Fashion deep vs PyTorch as installed", measured: "no PyTorch rows (torch not importable?)",
                                 ratio: nil, goal: 2)]
         }
+        // Against eager PyTorch the goal is 2×; against torch.compile, what a speed-minded user runs, 1.5×.
         return installed.map { p in
             let ours = p.resnetDistSamplesPerSecond
             let regime = "\(p.environment ?? p.regime ?? "as set"), core \(p.blasCore ?? "?")"
+            let mode = p.compiled == true ? "compiled" : "eager"
             return BenchTarget(
-                name: "Fashion deep, np \(p.threads) × 1 vs PyTorch \(p.version) \(p.threads) thread\(p.threads == 1 ? "" : "s") (\(p.capability ?? "?")); \(regime)",
+                name: "Fashion deep, np \(p.threads) × 1 vs PyTorch \(p.version) \(mode) \(p.threads) thread\(p.threads == 1 ? "" : "s") (\(p.capability ?? "?")); \(regime)",
                 measured: ours.map { "\(f($0, 0)) vs \(f(p.samplesPerSecond, 0)) img/s" } ?? "no paired resnet-dist rate",
-                ratio: ours.map { $0 / p.samplesPerSecond }, goal: 2)
+                ratio: ours.map { $0 / p.samplesPerSecond }, goal: p.compiled == true ? 1.5 : 2)
         }
     }
 

@@ -59,6 +59,21 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertEqual(try row("Regression MLP").verdict, "short by 20.0 %")
     }
 
+    /// A torch.compile row is a target of its own, at 1.5× (eager stays at 2×), named as compiled.
+    func testCompiledPyTorchRowHasItsOwnGoal() throws {
+        var r = handMadeReport()
+        r.pytorch.append(BenchReport.PyTorchRow(version: "2.15.0", threads: 1, batch: 1024, samplesPerSecond: 500, stepSeconds: 2.05,
+                                                blasCore: "Haswell", resnetDistSamplesPerSecond: 700, regime: "environment",
+                                                asInstalled: true, capability: "AVX2", compiled: true, compileSeconds: 28))
+        let rows = BenchTargets.rows(r).filter { $0.name.hasPrefix("Fashion deep, np") && $0.name.contains("PyTorch") }
+        XCTAssertEqual(rows.count, 3)
+        let compiled = try XCTUnwrap(rows.first { $0.name.contains("compiled") })
+        XCTAssertEqual(compiled.ratio!, 1.4, accuracy: 1e-12)
+        XCTAssertEqual(compiled.verdict, String(format: "short by %.1f %%", 100 * (1.5 - 1.4) / 1.5))
+        XCTAssertTrue(rows[0].name.contains(" eager "))
+        XCTAssertTrue(r.markdown(targets: false).contains("torch.compile (28 s to compile)"))
+    }
+
     func testMissingOrMismatchedFiguresAreNotMeasured() {
         var report = handMadeReport()
         report.pytorchMLP[1].batch = 128
