@@ -77,7 +77,19 @@ public struct TrainingCheckpoint: Equatable {
         }
         guard isDir.boolValue else { return path }
         guard let newest = candidates(in: [path]).first else {
-            throw TrainingError.output("the directory \(path) holds no checkpoint-epoch-*.safetensors; give a checkpoint file instead")
+            // A directory of runs (runs/, a comparison): name the runs in it that have checkpoints.
+            func modified(_ p: String) -> Date {
+                ((try? FileManager.default.attributesOfItem(atPath: p))?[.modificationDate] as? Date) ?? .distantPast
+            }
+            let runs = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+                .map { (path as NSString).appendingPathComponent($0) }
+                .filter { !candidates(in: [$0]).isEmpty }
+                .sorted { modified($0) > modified($1) }   // newest first
+            guard !runs.isEmpty else {
+                throw TrainingError.output("the directory \(path) holds no checkpoint-epoch-*.safetensors; give a run directory or a checkpoint file")
+            }
+            let shown = runs.prefix(3).joined(separator: ", ") + (runs.count > 3 ? ", … (\(runs.count) in all)" : "")
+            throw TrainingError.output("\(path) is a directory of runs, not a run; give one of them: \(shown)")
         }
         return newest
     }

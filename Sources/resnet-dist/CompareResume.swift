@@ -55,7 +55,12 @@ func readComparison(_ directory: String, comm: Communicator) throws -> [Experime
         guard comm.isRoot else { return [] }
         let path = (directory as NSString).appendingPathComponent(comparisonConfigs)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("\(directory) is not a comparison directory (it has no \(comparisonConfigs)); give the directory compare created, e.g. runs/regression-compare-…")
+            let inside = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted().reversed()
+                .map { (directory as NSString).appendingPathComponent($0) }
+                .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent(comparisonConfigs)) }
+            let fix = inside.isEmpty ? "give the directory compare created, e.g. runs/regression-compare-…"
+                : "it holds the comparisons \(inside.prefix(3).joined(separator: ", ")); give one of them"
+            throw ValidationError("\(directory) is not a comparison directory (it has no \(comparisonConfigs)); \(fix)")
         }
         return [UInt8](data)
     }

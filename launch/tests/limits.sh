@@ -39,6 +39,10 @@ if (cd "$L/cwd" && timeout -s KILL 60 "$BIN" train --experiment regression --var
   pass "--out new/nested/runs (relative, none of it existing): made, run finished there"
 else fail "--out new/nested/runs: $(grep -m1 -i 'error\|crash' "$L/cwd/out.txt")"; fi
 
+# eval --checkpoint runs/ (the directory of runs, not a run): names the runs to choose from.
+refused "eval --checkpoint on a directory of runs" "is a directory of runs, not a run; give one of them: .*new/nested/runs/regression-deep-" \
+  eval --checkpoint "$L/cwd/new/nested/runs"
+
 # --- Checkpoints: header signed, no history, bounded in number ---------------------------------
 "$BIN" train --experiment regression --variant deep --epochs 40 --checkpoint-every 10 --keep-checkpoints 0 --quiet --out "$L/size" > /dev/null 2>&1
 sdir=$(run_dir "$L/size")
@@ -125,6 +129,8 @@ if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1
     pass "compare --resume (2 seeds): finished variants kept, the killed one continued, the rest trained; same test metrics as an uninterrupted compare"
   else fail "compare --resume metrics differ: $got vs $ref"; fi
 else fail "compare --resume: $(tail -2 "$L/cmp-resume.txt")"; fi
+refused "compare --resume on the directory holding comparisons" "it holds the comparisons .*regression-compare-.*; give one of them" \
+  compare --resume "$L/cmp"
 # A damaged compare-configs.json or summary.json: a one-line error naming the file, not a decoder dump.
 cp -r "$refdir" "$L/cmp-damaged"; head -c 40 "$refdir/compare-configs.json" > "$L/cmp-damaged/compare-configs.json"
 refused "compare --resume of a comparison whose compare-configs.json is truncated" "cmp-damaged/compare-configs.json is damaged (not valid JSON).*still reads its finished runs" \
