@@ -37,7 +37,7 @@ extension ExperimentConfig {
         guard subset >= 0 else { throw bad("subset", "must be ≥ 0 (0 = all data), got \(subset)") }
         guard preciseBN >= 0 else { throw bad("precise-bn", "must be ≥ 0 batches, got \(preciseBN)") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint-every", "must be ≥ 0, got \(checkpointEvery)") }
-        guard checkpointsToKeep >= 0 else { throw bad("keep-checkpoints", "must be ≥ 0 (0 = keep all), got \(checkpointsToKeep)") }
+        guard keepCheckpoints >= 0 else { throw bad("keep-checkpoints", "must be ≥ 0 (0 = keep all), got \(keepCheckpoints)") }
         if model == .mlp {
             guard trainPoints >= 1, testPoints >= 1 else { throw bad("train-points", "needs at least one training and one test point") }
             guard noise >= 0 else { throw bad("noise", "must be ≥ 0, got \(noise)") }

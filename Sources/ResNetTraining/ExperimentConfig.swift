@@ -66,34 +66,31 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     public var preciseBN: Int
     /// Write a checkpoint every N epochs (0 = only at level switches and at the end).
     public var checkpointEvery: Int
-    /// Keep the newest N checkpoints (and those at level switches); 0 = keep all. Absent: 3.
-    public var keepCheckpoints: Int? = nil
+    /// Keep the newest N checkpoints (and those at level switches); 0 = keep all.
+    public var keepCheckpoints: Int
     /// Precision of the normalised activations the residual blocks keep for backward: `half`
-    /// (the default when absent; half the memory, backward sees x̂ rounded to 11 bits) or
-    /// `single` (Float). Optional so that configs written before it existed still read.
-    public var savedActivations: HalfPrecision.Storage? = nil
+    /// (half the memory, backward sees x̂ rounded to 11 bits) or `single` (Float).
+    public var savedActivations: HalfPrecision.Storage
 
     /// CNN output layer: `flatten` (Flatten + Linear(C·H·W → classes)) or `pool` (global average
-    /// pool + Linear(C → classes)). Absent in configs written before it existed: `pool`.
-    public var head: ModelSpec.Head? = nil
-    /// CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group. Absent: false.
-    public var inputLayer: Bool? = nil
+    /// pool + Linear(C → classes)).
+    public var head: ModelSpec.Head
+    /// CNN: an input layer (conv3×3 + BatchNorm + σ) before the first group.
+    public var inputLayer: Bool
     /// Weights of Linear and Conv2d layers: `scaled` (Xavier for sigmoid/tanh, Kaiming for ReLU)
-    /// or `pytorch` (U(±1/√fan_in), PyTorch's default). Absent: scaled.
-    public var initialization: ModelSpec.Initialization? = nil
+    /// or `pytorch` (U(±1/√fan_in), PyTorch's default).
+    public var initialization: ModelSpec.Initialization
     /// Regression: what the network sees of x ∈ [0, 2π]: `standard` ((x − π)/(π/√3), zero mean
-    /// and unit variance for uniform x) or `raw`. Absent: raw.
-    public var inputScaling: InputScaling? = nil
-    /// Images: random crops and flips while training. Absent: on for CIFAR-10 (how configs
-    /// written before it existed trained), off otherwise.
-    public var augment: Bool? = nil
+    /// and unit variance for uniform x) or `raw`.
+    public var inputScaling: InputScaling
+    /// Images: random crops and flips while training.
+    public var augment: Bool
     /// The reading of the thesis the defaults come from: `fit` (ours: schedules long enough for
-    /// the networks to learn) or `thesis` (the thesis's settings as printed). Absent: fit.
-    public var preset: Preset? = nil
+    /// the networks to learn) or `thesis` (the thesis's settings as printed).
+    public var preset: Preset
 
     /// The step h of the later levels: `halve` (the thesis), `depth` (blocks × h kept) or `keep`.
-    /// Absent in configs written before it existed: halve.
-    public var hRule: StepRule? = nil
+    public var hRule: StepRule
 
     /// Regression data: training and test points, and the noise standard deviation.
     public var trainPoints: Int
@@ -112,23 +109,8 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         return made
     }
 
-    /// `savedActivations` as the storage the layers use (half when absent).
-    public var savedActivationStorage: HalfPrecision.Storage { savedActivations ?? .half }
-
-    /// `keepCheckpoints`, 3 when absent.
-    public var checkpointsToKeep: Int { keepCheckpoints ?? 3 }
-
-    /// The CNN head (pool when absent).
-    public var headKind: ModelSpec.Head { head ?? .pool }
-    /// Whether the CNN has an input layer (false when absent).
-    public var hasInputLayer: Bool { inputLayer ?? false }
-    /// The weight initialisation (scaled when absent).
-    public var initializationKind: ModelSpec.Initialization { initialization ?? .scaled }
-    /// Whether regression inputs are standardised (raw when absent).
+    /// Whether regression inputs are standardised.
     public var standardizesInput: Bool { inputScaling == .standard }
-    /// Whether training images are augmented (absent: on for CIFAR-10, how configs written
-    /// before the key existed trained).
-    public var augments: Bool { augment ?? (dataset == .cifar10) }
 
     /// The number of levels the run may reach.
     public var levelCount: Int {
@@ -153,7 +135,7 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
     /// Step size at `level`: by `hRule`, h halved at every switch (the default), scaled so that
     /// blocks × h stays the first level's (per the first group), or kept.
     public func h(atLevel level: Int) -> Double {
-        switch hRule ?? .halve {
+        switch hRule {
         case .halve: return h / pow(2, Double(level))
         case .keep: return h
         case .depth:

@@ -24,8 +24,8 @@ public struct Experiment: Sendable {
             if !c.switchEpochs.isEmpty { parts[0] += " (switch after \(c.switchEpochs.map(String.init).joined(separator: ", ")))" }
             parts.append("batch \(c.batchSize), lr \(c.lr)")
             if c.model == .mlp { parts.append(c.standardizesInput ? "x standardised" : "raw x") }
-            else { parts.append("\(c.hasInputLayer ? "input layer, " : "")\(c.headKind.rawValue) head\(c.augments ? ", augmented" : "")") }
-            parts.append("\(c.initializationKind.rawValue) init")
+            else { parts.append("\(c.inputLayer ? "input layer, " : "")\(c.head.rawValue) head\(c.augment ? ", augmented" : "")") }
+            parts.append("\(c.initialization.rawValue) init")
             return parts.joined(separator: ", ")
         }
         let a = describe(fit), b = describe(thesis)
@@ -102,8 +102,9 @@ public struct Experiment: Sendable {
             minImprovement: 0.01, maxLevels: 2, optimizerStateOnSwitch: .prolong, epochs: 50,
             batchSize: 256, lr: 0.005, optimizer: .adam, momentum: 0.9, weightDecay: 0,
             schedule: .constant, seed: 1, subset: 0, dataDir: "", localBN: false, preciseBN: 0,
-            checkpointEvery: 0, initialization: .pytorch, inputScaling: .raw, trainPoints: 2000, testPoints: 1500,
-            noise: 1.0 / 500)
+            checkpointEvery: 0, keepCheckpoints: 3, savedActivations: .half, head: .pool, inputLayer: false,
+            initialization: .pytorch, inputScaling: .raw, augment: false, preset: .fit, hRule: .halve,
+            trainPoints: 2000, testPoints: 1500, noise: 1.0 / 500)
     }
 
     static func cnnBase(_ name: String, dataset: Dataset, channels: [Int]) -> ExperimentConfig {
@@ -113,7 +114,6 @@ public struct Experiment: Sendable {
         c.channels = channels
         c.blocks = channels.map { _ in 2 }
         c.batchSize = 1024
-        c.inputScaling = nil
         c.head = .flatten
         c.inputLayer = true
         c.augment = false

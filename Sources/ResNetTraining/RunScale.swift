@@ -45,7 +45,7 @@ extension ExperimentConfig {
             && switchMode == thesis.switchMode
         guard sameModel, sameTraining else { return .modified }
         let sameSchedule = epochs == thesis.epochs && switchEpochs == thesis.switchEpochs
-        let sameInputs = (inputScaling ?? .raw) == (thesis.inputScaling ?? .raw) && initialization == thesis.initialization
+        let sameInputs = inputScaling == thesis.inputScaling && initialization == thesis.initialization
         return sameSchedule && sameInputs ? .thesis : .reading
     }
 }

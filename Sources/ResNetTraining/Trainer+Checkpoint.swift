@@ -97,7 +97,7 @@ extension Trainer {
             } catch {
                 throw TrainingError.output("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact")
             }
-            output.pruneCheckpoints(keep: config.checkpointsToKeep, protecting: Set(levels.switchEpochs))
+            output.pruneCheckpoints(keep: config.keepCheckpoints, protecting: Set(levels.switchEpochs))
             return path
         }
     }

@@ -103,7 +103,7 @@ public final class Trainer {
     /// A model of this run: the config's seed and execution options.
     static func makeModel(_ spec: ModelSpec, _ config: ExperimentConfig) -> ResNetModel {
         let model = ResNetModel(spec: spec, seed: UInt64(config.seed))
-        model.execution.savedActivations = config.savedActivationStorage
+        model.execution.savedActivations = config.savedActivations
         return model
     }
 
@@ -114,11 +114,11 @@ public final class Trainer {
         let h = c.h(atLevel: level)
         if c.model == .mlp {
             return ModelSpec.mlp(inputs: 1, outputs: 1, width: c.width, blocks: blocks[0], h: h,
-                                 integrator: integrator, activation: activation, initialization: c.initializationKind)
+                                 integrator: integrator, activation: activation, initialization: c.initialization)
         }
         return ModelSpec(kind: .cnn, inputShape: data.sampleShape, outputs: 10, widths: c.channels,
                          blocks: blocks, h: h, integrator: integrator, activation: activation,
-                         inputLayer: c.hasInputLayer, head: c.headKind, initialization: c.initializationKind)
+                         inputLayer: c.inputLayer, head: c.head, initialization: c.initialization)
     }
 
     // MARK: - Agreement and broadcast

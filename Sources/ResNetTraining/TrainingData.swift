@@ -72,7 +72,7 @@ public struct TrainingData {
             let (train, test) = try isFashion ? loadFashionMNIST(directory: dir) : loadCIFAR10(directory: dir)
             let n = try checkedSubsetSizes(config, train: train.count, test: test.count)
             return TrainingData(source: .images(train: train.subset(first: n.train), test: test.subset(first: n.test),
-                                                augment: config.augments), seed: seed)
+                                                augment: config.augment), seed: seed)
         }
     }
 

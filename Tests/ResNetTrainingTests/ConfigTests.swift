@@ -48,7 +48,7 @@ final class ConfigTests: XCTestCase {
         let fashion = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         XCTAssertEqual(fashion.inputLayer, true)
         XCTAssertEqual(fashion.head, .flatten)
-        XCTAssertFalse(try ExperimentConfig.builtIn(experiment: "cifar", variant: "deep").augments)
+        XCTAssertFalse(try ExperimentConfig.builtIn(experiment: "cifar", variant: "deep").augment)
 
         let cifar = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
         XCTAssertEqual((0..<3).map { cifar.blocks(atLevel: $0) }, [[2, 2, 2], [3, 3, 3], [5, 5, 5]])
@@ -127,21 +127,21 @@ final class ConfigTests: XCTestCase {
     func testSavedActivationsDefaultAndReachTheLayers() throws {
         var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         XCTAssertEqual(c.savedActivations, .single)
-        XCTAssertEqual(c.savedActivationStorage, .single)
-        var written = c
-        written.savedActivations = nil
-        let old = try ExperimentConfig.decode(String(decoding: try JSONEncoder().encode(written), as: UTF8.self), source: "json")
-        XCTAssertEqual(old.savedActivationStorage, .half)
-        c.savedActivations = nil
+        // A config written before the key existed (its JSON form without it) reads as half.
+        var json = try JSONSerialization.jsonObject(with: try ExperimentConfig.jsonEncoder().encode(c)) as! [String: Any]
+        json["savedActivations"] = nil
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        XCTAssertEqual(try ExperimentConfig.decode(text, source: "json").savedActivations, .half)
+        c.savedActivations = .half
         for (k, v) in try ExperimentConfig.parseOverrides(yaml: "saved-activations: single\n", source: "t.yaml") {
             try c.apply([(k, v)], source: "t.yaml")
         }
-        XCTAssertEqual(c.savedActivationStorage, .single)
+        XCTAssertEqual(c.savedActivations, .single)
         var r = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
         r.savedActivations = .single
         XCTAssertEqual(try Trainer(config: r, communicator: SingleProcessCommunicator()).model.execution.savedActivations,
                        .single)
-        r.savedActivations = nil
+        r.savedActivations = .half
         XCTAssertEqual(try Trainer(config: r, communicator: SingleProcessCommunicator()).model.execution.savedActivations,
                        .half)
     }
@@ -298,7 +298,7 @@ final class ConfigTests: XCTestCase {
 
     func testStepRuleOfTheLaterLevels() throws {
         var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")   // 2 → 3 blocks
-        XCTAssertNil(c.hRule)
+        XCTAssertEqual(c.hRule, .halve)
         XCTAssertEqual(c.h(atLevel: 1), 0.5)
         c.hRule = .depth
         XCTAssertEqual(c.h(atLevel: 1), 2.0 / 3.0, accuracy: 1e-15)   // 2 × 1 = 3 × 2/3

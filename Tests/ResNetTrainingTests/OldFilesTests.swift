@@ -24,7 +24,7 @@ final class OldFilesTests: XCTestCase {
         XCTAssertEqual(c.inputScaling, .standard)
         XCTAssertEqual(c.initialization, .pytorch)
         XCTAssertEqual(c.preset, .fit)
-        XCTAssertNil(c.savedActivations)
+        XCTAssertEqual(c.savedActivations, .half)   // absent from the old file: how it trained
         XCTAssertEqual([c.width, c.batchSize, c.epochs, c.trainPoints, c.testPoints], [4, 20, 3, 60, 30])
         XCTAssertEqual(c.lr, 0.005)
         XCTAssertEqual(c.noise, 0.002)
