@@ -82,22 +82,40 @@ extension Trainer {
         }
     }
 
-    /// Rank 0 writes the checkpoint atomically and prunes old ones; a failure is reported on
-    /// every rank. Returns the path on rank 0.
+    /// Rank 0 writes the checkpoint of the current state (see `checkpoint`) through `checkpoints`;
+    /// a failure is reported on every rank. Returns the path on rank 0.
     @discardableResult
     func writeCheckpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double],
                          stepInEpoch: Int = 0, epochLossSum: Double = 0, rankStates: [[Float]] = []) throws -> String? {
+        let c = comm.isRoot && output != nil
+            ? checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
+                         stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates) : nil
+        return try checkpoints.write(c, slots: model.slots, stateSlots: model.stateSlots, protecting: Set(levels.switchEpochs))
+    }
+}
+
+/// Writing checkpoints into the run directory: one job, given the checkpoint.
+struct CheckpointWriter {
+    let comm: Communicator
+    /// Rank 0's run directory (nil elsewhere, and for runs without one).
+    let output: RunOutput?
+    /// Checkpoints kept besides the protected ones (0: all).
+    let keep: Int
+
+    /// Rank 0 writes `checkpoint` atomically and prunes older ones, except the `protecting` epochs
+    /// (the level switches); a failure is reported on every rank (a collective). Returns the path
+    /// on rank 0.
+    func write(_ checkpoint: TrainingCheckpoint?, slots: [ParameterSlot], stateSlots: [ParameterSlot],
+               protecting: Set<Int>) throws -> String? {
         try collectively(comm, "write the checkpoint") { () -> String? in
-            guard comm.isRoot, let output else { return nil }
-            let c = checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
-                               stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates)
-            let path = output.path(TrainingCheckpoint.fileName(epoch: epoch, step: stepInEpoch))
+            guard comm.isRoot, let output, let checkpoint else { return nil }
+            let path = output.path(TrainingCheckpoint.fileName(epoch: checkpoint.epoch, step: checkpoint.stepInEpoch))
             do {
-                try c.write(to: path, slots: model.slots, stateSlots: model.stateSlots)
+                try checkpoint.write(to: path, slots: slots, stateSlots: stateSlots)
             } catch {
                 throw TrainingError.output("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact")
             }
-            output.pruneCheckpoints(keep: config.keepCheckpoints, protecting: Set(levels.switchEpochs))
+            output.pruneCheckpoints(keep: keep, protecting: protecting)
             return path
         }
     }

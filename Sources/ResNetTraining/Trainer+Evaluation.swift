@@ -9,17 +9,22 @@ struct ProbeOutputs {
     let outputs: [Float]
 }
 
-extension Trainer {
-    /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
-    /// whole test set split across ranks.
-    public func evaluate() throws -> (kind: MetricKind, value: Double) {
-        try evaluateKeepingProbe().metric
-    }
+/// The test pass: the test metric of a model over the whole test set, split across ranks. One job,
+/// given the model; the trainer holds one.
+struct Evaluator {
+    let comm: Communicator
+    let data: TrainingData
+    /// `--local-bn`: the ranks' running statistics differ and are averaged before a test pass.
+    let localBN: Bool
 
-    /// `evaluate`, and on rank 0 the outputs on the first `switchProbeSamples` test samples, for
-    /// a level switch that may follow (nil on the other ranks).
-    func evaluateKeepingProbe() throws -> (metric: (kind: MetricKind, value: Double), probe: ProbeOutputs?) {
-        try synchroniseRunningStatistics()
+    /// Test samples the level switch compares the models on (the first ones of the test set).
+    static let switchProbeSamples = 256
+
+    /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), and on
+    /// rank 0 the outputs on the first `switchProbeSamples` test samples, for a level switch that
+    /// may follow (nil on the other ranks).
+    func evaluate(_ model: ResNetModel) throws -> (metric: (kind: MetricKind, value: Double), probe: ProbeOutputs?) {
+        try synchroniseRunningStatistics(model)
         let mine = GlobalBatchSharder.evaluationRange(count: data.testCount, rank: comm.rank, worldSize: comm.size)
         let probeCount = comm.isRoot && mine.lowerBound == 0 ? min(Self.switchProbeSamples, mine.count) : 0
         var probe: [Float] = []
@@ -41,9 +46,6 @@ extension Trainer {
         try comm.allreduceSum(&totals)
         return (metric(sum: totals[0], samples: data.testCount), probeCount > 0 ? ProbeOutputs(count: probeCount, outputs: probe) : nil)
     }
-
-    /// Test samples the level switch compares the models on (the first ones of the test set).
-    static let switchProbeSamples = 256
 
     /// The test metric from the sum `metricSum` gives over `samples` test samples, stated for the
     /// whole test set: accuracy as the fraction correct; the error norm scaled by
@@ -72,6 +74,23 @@ extension Trainer {
             }
         }
         return total
+    }
+
+    /// With local BatchNorm each rank's running statistics differ; average them so every rank
+    /// evaluates (and checkpoints) the same model. With synchronised BatchNorm they already agree.
+    func synchroniseRunningStatistics(_ model: ResNetModel) throws {
+        guard comm.size > 1, localBN, !model.state.isEmpty else { return }
+        try comm.allreduceSum(&model.state)
+        let scale = 1 / Float(comm.size)
+        for i in model.state.indices { model.state[i] *= scale }
+    }
+}
+
+extension Trainer {
+    /// Test accuracy (classification) or the L2 norm of prediction − truth (regression), over the
+    /// whole test set split across ranks.
+    public func evaluate() throws -> (kind: MetricKind, value: Double) {
+        try evaluator.evaluate(model).metric
     }
 
     /// Optimizer steps in one epoch (the same on every rank).
@@ -126,15 +145,6 @@ extension Trainer {
         guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return false }
         stopSignal = local ?? 0
         return true
-    }
-
-    /// With local BatchNorm each rank's running statistics differ; average them so every rank
-    /// evaluates (and checkpoints) the same model. With synchronised BatchNorm they already agree.
-    func synchroniseRunningStatistics() throws {
-        guard comm.size > 1, config.localBN, !model.state.isEmpty else { return }
-        try comm.allreduceSum(&model.state)
-        let scale = 1 / Float(comm.size)
-        for i in model.state.indices { model.state[i] *= scale }
     }
 }
 

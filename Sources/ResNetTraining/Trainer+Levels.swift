@@ -47,15 +47,15 @@ extension Trainer {
     /// The old and the prolonged model on the first test samples: their test metrics and the
     /// relative change of the outputs (inference mode).
     func measureSwitch(from old: ResNetModel, to prolonged: ResNetModel, epoch: Int, probe: ProbeOutputs?) throws -> SwitchRecord {
-        let count = probe?.count ?? min(Self.switchProbeSamples, data.testCount)
+        let count = probe?.count ?? min(Evaluator.switchProbeSamples, data.testCount)
         let samples = data.testBatch(0..<count)
         let before = try probe?.outputs ?? old.forward(samples.input, training: false).data
         let after = try prolonged.forward(samples.input, training: false).data
         let num = zip(before, after).reduce(0.0) { $0 + Double(($1.1 - $1.0) * ($1.1 - $1.0)) }
         let den = before.reduce(0.0) { $0 + Double($1 * $1) }
         return SwitchRecord(epoch: epoch, fromBlocks: old.spec.blocks, toBlocks: prolonged.spec.blocks,
-                            metricBefore: metric(sum: Self.metricSum(before, targets: samples.targets), samples: count).value,
-                            metricAfter: metric(sum: Self.metricSum(after, targets: samples.targets), samples: count).value,
+                            metricBefore: evaluator.metric(sum: Evaluator.metricSum(before, targets: samples.targets), samples: count).value,
+                            metricAfter: evaluator.metric(sum: Evaluator.metricSum(after, targets: samples.targets), samples: count).value,
                             relativeOutputChange: den > 0 ? (num / den).squareRoot() : num.squareRoot(), probeSamples: count)
     }
 }

@@ -31,6 +31,9 @@ public final class Trainer {
     public internal(set) var model: ResNetModel
     var optimizer: Optimizer
     let data: TrainingData
+    /// The test pass, and writing checkpoints.
+    let evaluator: Evaluator
+    let checkpoints: CheckpointWriter
     var levels: LevelSchedule
     var switchRecords: [SwitchRecord] = []
     /// Where `run` starts: the beginning, or a checkpoint's place.
@@ -63,6 +66,8 @@ public final class Trainer {
         self.resumedFrom = resumedFrom
         self.hooks = hooks
         self.data = try data ?? Self.loadData(config, communicator)
+        self.evaluator = Evaluator(comm: communicator, data: self.data, localBN: config.localBN)
+        self.checkpoints = CheckpointWriter(comm: communicator, output: output, keep: config.keepCheckpoints)
         // Machines may differ in memory (and in ranks per machine): every rank reports its own verdict.
         let loaded = self.data
         try collectively(communicator, "check the memory the run needs") {
@@ -189,7 +194,7 @@ public final class Trainer {
                          history: history, levelSeconds: levelSeconds, epochLossSum: lossSum)
             }
             let evalStart = ProcessStats.now()
-            let (metric, probe) = try evaluateKeepingProbe()
+            let (metric, probe) = try evaluator.evaluate(model)
             let evalSeconds = ProcessStats.now() - evalStart
             levelSeconds[levels.level] += seconds
             let record = EpochRecord(
