@@ -15,8 +15,9 @@ struct ResNetDist: ParsableCommand {
 
               mpirun -np 4 resnet-dist train --experiment fashion --variant multilevel
 
-            With no subcommand it runs `compare --experiment regression`, which needs no data \
-            files and finishes in seconds. Without mpirun it runs as a single process.
+            With no subcommand it runs `compare --experiment regression`: three variants × three \
+            seeds, no data files, about a minute on 2 cores, ending in a table and a verdict. Without \
+            mpirun it runs as a single process.
             """,
         version: "resnet-dist \(version)",
         subcommands: [CompareCommand.self, TrainCommand.self, EvalCommand.self, ResultsCommand.self, ExperimentsCommand.self, BenchCommand.self, SelfTestCommand.self, ExportPeerCommand.self, NewestCheckpointCommand.self],
