@@ -172,7 +172,7 @@ public struct Experiment: Sendable {
     /// launch/results/), against the deep network with the same learning-rate schedule family.
     static let fashionFast = Experiment(
         beyondThesis: "fashion-fast",
-        summary: "beyond the thesis: Fashion-MNIST, 3 levels 1→2→3 blocks per group at epochs 25, 40, cosine lr per level; deep with cosine lr",
+        summary: "beyond the thesis: Fashion-MNIST, 3 levels 1→2→3 blocks per group at epochs 25, 40, blocks × h kept, cosine lr per level; deep with cosine lr",
         defaultVariant: "multilevel",
         variants: [
             Variant(name: "deep", summary: "3 blocks per group, h 1, cosine lr over the run") { c in
@@ -181,10 +181,13 @@ public struct Experiment: Sendable {
             // 25 / 15 / 10 epochs at 1 / 2 / 3 blocks: 0.59–0.62 of deep's training-step time by
             // the per-level epoch costs (0.37–0.41, 0.69–0.71, 1), inside the 0.65 goal with room
             // for the switches.
-            Variant(name: "multilevel", summary: "1 → 2 → 3 blocks per group at epochs 25 and 40, h 1 → 1/2 → 1/4, cosine lr restarted per level") { c in
+            // h keeps blocks × h at 1 (`--h-rule depth`): at mid scale (10 epochs, 2 seeds) that
+            // ended 2.5 and 3.6 points over deep-cos, halving h 1.4 (launch/results/2026-12-06-schedule-search).
+            Variant(name: "multilevel", summary: "1 → 2 → 3 blocks per group at epochs 25 and 40, h 1 → 1/2 → 1/3 (blocks × h kept), cosine lr restarted per level") { c in
                 c.blocks = c.blocks.map { _ in 1 }
                 c.levels = [1, 2, 3]
                 c.switchEpochs = [25, 40]
+                c.hRule = .depth
             },
         ],
         base: {
