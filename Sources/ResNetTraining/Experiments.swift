@@ -182,7 +182,8 @@ public struct Experiment: Sendable {
             // the per-level epoch costs (0.37–0.41, 0.69–0.71, 1), inside the 0.65 goal with room
             // for the switches.
             // h keeps blocks × h at 1 (`--h-rule depth`): at mid scale (10 epochs, 2 seeds) that
-            // ended 2.5 and 3.6 points over deep-cos, halving h 1.4 (launch/results/2026-12-06-schedule-search).
+            // ended 2.5 and 3.6 points over deep-cos, halving h 1.4 and 3.4: ahead on both seeds,
+            // by little (launch/results/2026-12-06-schedule-search).
             Variant(name: "multilevel", summary: "1 → 2 → 3 blocks per group at epochs 25 and 40, h 1 → 1/2 → 1/3 (blocks × h kept), cosine lr restarted per level") { c in
                 c.blocks = c.blocks.map { _ in 1 }
                 c.levels = [1, 2, 3]
