@@ -29,7 +29,7 @@ public struct AgreedFailure: CollectiveError, CustomStringConvertible {
 
 /// Rank `root`'s value on every rank, sent as JSON: a typed message between ranks (`value` is
 /// read on the root only). Numbers keep every bit; non-finite ones travel as strings.
-func broadcast<T: Codable>(_ value: T?, root: Int = 0, _ comm: Communicator) throws -> T {
+public func broadcast<T: Codable>(_ value: T?, root: Int = 0, _ comm: Communicator) throws -> T {
     let encoder = JSONEncoder()
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     var bytes = comm.rank == root ? [UInt8](try encoder.encode(value)) : []

@@ -20,15 +20,7 @@ public struct ExperimentClaim: Sendable {
     public let base: String
     public let test: Test
     /// How far under the base's accuracy still counts as reaching it (nil: the reports' default).
-    public let accuracyTolerance: Double?
-
-    public init(_ text: String, candidate: String, base: String, test: Test, accuracyTolerance: Double? = nil) {
-        self.text = text
-        self.candidate = candidate
-        self.base = base
-        self.test = test
-        self.accuracyTolerance = accuracyTolerance
-    }
+    public var accuracyTolerance: Double? = nil
 
     /// Whether the base's network must have learned for the verdict to mean anything (not when
     /// the claim is that the base does worse).
@@ -41,7 +33,7 @@ public struct ExperimentClaim: Sendable {
 
     /// The multi-level claim of the thesis's §5 experiments.
     static let multilevelSavesTime = ExperimentClaim(
-        "multi-level reaches the deep network's test metric in less training time than the deep network",
+        text: "multi-level reaches the deep network's test metric in less training time than the deep network",
         candidate: "multilevel", base: "deep", test: .fasterAtEqualMetric(minimumSaving: 0))
 }
 

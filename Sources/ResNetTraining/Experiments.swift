@@ -197,7 +197,7 @@ public struct Experiment: Sendable {
             return c
         }(),
         claim: ExperimentClaim(
-            "the fast multi-level schedule reaches deep's accuracy (within 0.3 points) in at most 0.65× deep's training-step time",
+            text: "the fast multi-level schedule reaches deep's accuracy (within 0.3 points) in at most 0.65× deep's training-step time",
             candidate: "multilevel", base: "deep", test: .fasterAtEqualMetric(minimumSaving: 0.35), accuracyTolerance: 0.003))
 
     static let cifar = Experiment(
@@ -221,7 +221,7 @@ public struct Experiment: Sendable {
         ],
         base: mlpBase("rk2-regression", dataset: .regressionF1),
         // The thesis's gap is 22×; it counts as shown at half Euler's error or better.
-        claim: ExperimentClaim("midpoint RK2 blocks fit far better than Euler blocks (error norm 0.439 vs 9.792)",
+        claim: ExperimentClaim(text: "midpoint RK2 blocks fit far better than Euler blocks (error norm 0.439 vs 9.792)",
                                candidate: "rk2", base: "deep", test: .errorFraction(0.5)),
         thesisFigures: ["deep": ThesisFigure(metric: 9.792, seconds: nil), "rk2": ThesisFigure(metric: 0.439, seconds: nil)],
         fitPreset: fitRegression(epochs: regressionFitEpochs))
@@ -238,7 +238,7 @@ public struct Experiment: Sendable {
             },
         ],
         base: cnnBase("rk2-fashion", dataset: .fashionMNIST, channels: [16, 32]),
-        claim: ExperimentClaim("RK2 blocks match Euler blocks' accuracy (91.50 % vs 91.47 %)",
+        claim: ExperimentClaim(text: "RK2 blocks match Euler blocks' accuracy (91.50 % vs 91.47 %)",
                                candidate: "rk2", base: "deep", test: .equalMetric),
         thesisFigures: ["deep": ThesisFigure(metric: 91.47, seconds: nil), "rk2": ThesisFigure(metric: 91.50, seconds: nil)])
 
@@ -273,7 +273,7 @@ public struct Experiment: Sendable {
                 Variant(name: "deep-euler", summary: "5 Euler blocks from the start, h 1/4", apply: fiveBlocksFromTheStart),
             ],
             base: base,
-            claim: ExperimentClaim("multi-level with RK2 on the finer levels reaches a lower error than plain multi-level",
+            claim: ExperimentClaim(text: "multi-level with RK2 on the finer levels reaches a lower error than plain multi-level",
                                    candidate: "rk2", base: "multilevel", test: .lowerError),
             thesisFigures: ["multilevel": ThesisFigure(metric: nil, seconds: 279), "rk2": ThesisFigure(metric: nil, seconds: 357)],
             fitPreset: { c in c.inputScaling = .standard })

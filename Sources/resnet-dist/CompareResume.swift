@@ -10,12 +10,10 @@ extension CompareCommand {
     /// One variant of a resumed comparison: its finished run as it is, its stopped run continued
     /// in place from its newest checkpoint, or a new run.
     func continueVariant(_ config: ExperimentConfig, in directory: String, comm: Communicator) throws -> TrainedVariant {
-        var found = try collectively(comm, "find the variant's run") { () -> [UInt8] in
-            guard comm.isRoot else { return [] }
-            return [UInt8](try JSONEncoder().encode(try comparisonRun(of: config, in: directory)))
+        let found = try collectively(comm, "find the variant's run") {
+            comm.isRoot ? try comparisonRun(of: config, in: directory) : nil
         }
-        try comm.broadcast(&found, root: 0)
-        let state = try collectively(comm, "share the variant's state") { try JSONDecoder().decode(ComparisonRunState.self, from: Data(found)) }
+        let state = try broadcast(found, comm)
         switch state {
         case .done(let run):
             var bytes = try collectively(comm, "read the variant's summary") { () -> [UInt8] in
