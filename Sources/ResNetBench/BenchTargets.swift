@@ -1,4 +1,5 @@
 import Foundation
+import ResNetTraining
 
 /// One performance target: a ratio measured in one `launch/bench` run against its goal.
 public struct BenchTarget: Equatable, Sendable {
@@ -129,7 +130,7 @@ public enum BenchTargets {
 
     /// The measured saving of multi-level training on Fashion-MNIST against the FLOP count's.
     static func multilevelTarget(_ r: BenchReport) -> BenchTarget {
-        let row = r.multilevel.first { $0.experiment == "fashion" }
+        let row = r.multilevel.first { $0.experiment == Experiment.fashion.name }
         return BenchTarget(
             name: "Multi-level saving, Fashion-MNIST\(row.map { " (\($0.subset) images, \($0.epochs) epochs)" } ?? ""): measured / theory",
             measured: row.map { "\(pct($0.measuredSaving)) vs \(pct($0.theoreticalSaving))" } ?? "no Fashion-MNIST multilevel row",
@@ -139,7 +140,7 @@ public enum BenchTargets {
 
     /// The fastest round of each side (launch/bench alternates them over a few rounds).
     static func fastestRegression(_ r: BenchReport) -> (BenchReport.RegressionRunRow?, BenchReport.PyTorchMLPRow?) {
-        (r.regression.filter { $0.variant == "deep" && $0.threads == 1 }.max { $0.samplesPerSecond < $1.samplesPerSecond },
+        (r.regression.filter { $0.variant == Experiment.deepVariant && $0.threads == 1 }.max { $0.samplesPerSecond < $1.samplesPerSecond },
          r.pytorchMLP.filter { $0.threads == 1 }.max { $0.samplesPerSecond < $1.samplesPerSecond })
     }
 

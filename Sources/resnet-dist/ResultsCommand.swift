@@ -166,11 +166,10 @@ struct ResultsCommand: ParsableCommand {
             }
             newest[key] = (path, summary)
         }
-        let order = ["shallow", "deep", "deep-euler", "multilevel", "rk2"]
+        // In the order the experiment lists its variants (baselines first).
+        func place(_ s: RunSummary) -> Int { Experiment.named(s.experiment)?.variants.firstIndex { $0.name == s.variant } ?? 9 }
         return newest.values.map(\.1).sorted {
-            let a = (order.firstIndex(of: $0.variant) ?? 9, $0.variant, $0.seed ?? 1)
-            let b = (order.firstIndex(of: $1.variant) ?? 9, $1.variant, $1.seed ?? 1)
-            return a < b
+            (place($0), $0.variant, $0.seed ?? 1) < (place($1), $1.variant, $1.seed ?? 1)
         }
     }
 

@@ -177,117 +177,73 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp(visibility: .hidden))
     var injectNanAtEpoch: Int?
 
-    /// The flags given on the command line, as config keys.
-    func overrides() -> [(key: ExperimentConfig.CodingKeys, text: String)] {
-        var o: [(key: ExperimentConfig.CodingKeys, text: String)] = []
-        func add<T: LosslessStringConvertible>(_ key: ExperimentConfig.CodingKeys, _ v: T?) { if let v { o.append((key, v.description)) } }
-        func add<T: ConfigChoice>(_ key: ExperimentConfig.CodingKeys, _ v: T?) { if let v { o.append((key, v.rawValue)) } }
-        add(.epochs, epochs)
-        add(.batchSize, batchSize)
-        add(.lr, lr)
-        add(.optimizer, optimizer)
-        add(.momentum, momentum)
-        add(.weightDecay, weightDecay)
-        add(.dataset, dataset)
-        add(.model, model)
-        add(.trainPoints, trainPoints)
-        add(.testPoints, testPoints)
-        add(.noise, noise)
-        add(.h, stepSize)
-        add(.hRule, hRule)
-        add(.blocks, blocks)
-        add(.integrators, integrator)
-        add(.prolongation, prolongation)
-        add(.levels, levels)
-        add(.switchEpochs, switchEpochs)
-        add(.switchMode, switchMode)
-        add(.patience, patience)
-        add(.minImprovement, minImprovement)
-        add(.maxLevels, maxLevels)
-        add(.optimizerStateOnSwitch, optimizerStateOnSwitch ?? optimizerStateOldName)
-        add(.schedule, schedule)
-        add(.activation, activation)
-        add(.channels, channels)
-        add(.width, width)
-        add(.head, head)
-        add(.inputLayer, inputLayer)
-        add(.inputScaling, inputScaling)
-        add(.initialization, initialization)
-        add(.augment, augment)
-        add(.seed, seed)
-        add(.subset, subset)
-        add(.dataDir, dataDir)
-        if localBn { add(.localBN, true) }
-        add(.checkpointEvery, checkpointEvery)
-        add(.keepCheckpoints, keepCheckpoints)
-        add(.preciseBN, preciseBn)
-        add(.savedActivations, savedActivations)
+    /// The flags given on the command line, typed as the config keys they set (`--variant` is
+    /// the command's own argument, passed in).
+    func flagOverrides(variant: String? = nil) throws -> ConfigOverrides {
+        var o = ConfigOverrides()
+        o.experiment = experiment
+        o.variant = variant
+        o.preset = preset
+        o.epochs = epochs
+        o.batchSize = batchSize
+        o.lr = lr
+        o.optimizer = optimizer
+        o.momentum = momentum
+        o.weightDecay = weightDecay
+        o.dataset = dataset
+        o.model = model
+        o.trainPoints = trainPoints
+        o.testPoints = testPoints
+        o.noise = noise
+        o.h = stepSize
+        o.hRule = hRule
+        o.prolongation = prolongation
+        o.switchMode = switchMode
+        o.patience = patience
+        o.minImprovement = minImprovement
+        o.maxLevels = maxLevels
+        o.optimizerStateOnSwitch = optimizerStateOnSwitch ?? optimizerStateOldName
+        o.schedule = schedule
+        o.activation = activation
+        o.width = width
+        o.head = head
+        o.inputLayer = inputLayer
+        o.inputScaling = inputScaling
+        o.initialization = initialization
+        o.augment = augment
+        o.seed = seed
+        o.subset = subset
+        o.dataDir = dataDir
+        o.localBN = localBn ? true : nil
+        o.checkpointEvery = checkpointEvery
+        o.keepCheckpoints = keepCheckpoints
+        o.preciseBN = preciseBn
+        o.savedActivations = savedActivations
+        // The lists are given as "2,3,5" and read as a config file's values are.
+        for (key, text) in [(ExperimentConfig.CodingKeys.blocks, blocks), (.integrators, integrator), (.levels, levels),
+                            (.switchEpochs, switchEpochs), (.channels, channels)] {
+            if let text { try o.set(key, text: text, source: "command line") }
+        }
         return o
     }
 
-    /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags.
-    /// With `extending`, `--epochs` may come with `--resume` (to train a run further).
+    /// Resolves the config of `variant`: built-in defaults, then the YAML file, then the flags
+    /// (`ExperimentConfig.resolve`). With `extending`, `--epochs` may come with `--resume` (to
+    /// train a run further).
     func resolve(variant: String?, comparing: Bool = false, extending: Bool = false) throws -> ExperimentConfig {
         if resumeInPlace && resume == nil {
             throw ValidationError("--resume-in-place continues a run directory given with --resume; add --resume <run directory> or drop it")
         }
+        let flags = try flagOverrides(variant: variant)
         if resume != nil {
             // --data-dir moves no trajectory (the data are checked against the checkpoint's).
-            var given = overrides().filter { !(extending && $0.key == .epochs) && $0.key != .dataDir }.map { "--" + $0.key.rawValue }
-            if experiment != nil { given.append("--experiment") }
-            if preset != nil { given.append("--preset") }
+            var given = flags.givenKeys.filter { !(extending && $0 == .epochs) && $0 != .dataDir }.map { "--" + $0.rawValue }
             if configFile != nil { given.append("--config") }
-            if variant != nil { given.append("--variant") }
             guard given.isEmpty else {
                 throw ValidationError("--resume continues the checkpoint's run with the checkpoint's config; drop \(given.joined(separator: ", ")) (start a new run to change them)")
             }
         }
-        let file = configFile ?? ""
-        var fileOverrides = try configFile.map { try ExperimentConfig.readOverrides(yamlFile: $0) } ?? []
-        func fileValue(_ key: ExperimentConfig.CodingKeys) throws -> String? {
-            guard let v = fileOverrides.first(where: { $0.key == key })?.value else { return nil }
-            guard let s = v.scalar?.string else { throw ConfigError.wrongType(key: key.rawValue, file: file, expected: "a name") }
-            return s
-        }
-        let name = try experiment ?? fileValue(.experiment) ?? "regression"
-        let fileVariantName = try fileValue(.variant)
-        let variantName = variant ?? fileVariantName
-        let presetName = try fileValue(.preset)
-        let filePreset = try presetName.map { p in
-            guard let v = Preset(rawValue: p) else { throw ConfigError.invalid(key: "preset", problem: "'\(p)' is not \(Preset.spelledChoices) (\(file))") }
-            return v
-        }
-        let builtIn = try ExperimentConfig.builtIn(experiment: name, variant: variantName, preset: preset ?? filePreset)
-        fileOverrides.removeAll { [.experiment, .variant, .preset].contains($0.key) }
-        // A config file restates the variant it was written for (those in launch/experiments are
-        // whole configs of the default variant). Keys that only repeat that variant's built-in
-        // values give way to the variant asked for, so `--variant deep` or `compare` trains each
-        // variant's own network; keys the file changes still apply to every variant.
-        let fileVariant = try ExperimentConfig.builtIn(experiment: name, variant: fileVariantName,
-                                                       preset: preset ?? filePreset)
-        var fileConfig = fileVariant
-        try fileConfig.apply(fileOverrides, source: file)
-        let restated = try ExperimentConfig.keysWithEqualValues(fileConfig, fileVariant)
-        fileOverrides.removeAll { restated.contains($0.key) }
-        var flags = overrides()
-        // In a comparison the level schedule belongs to the multi-level variants only: the
-        // shallow and deep baselines stay single-level.
-        if comparing && builtIn.levelCount == 1 {
-            let scheduleKeys: Set<ExperimentConfig.CodingKeys> = [.switchEpochs, .levels, .switchMode]
-            fileOverrides.removeAll { scheduleKeys.contains($0.key) }
-            flags.removeAll { scheduleKeys.contains($0.key) }
-        }
-        var config = builtIn
-        try config.apply(fileOverrides, source: file)
-        try config.apply(flags: flags, source: "command line")
-        // A shorter or longer run keeps the built-in switches at the same fractions of training.
-        let explicit = fileOverrides.contains { $0.key == .switchEpochs } || flags.contains { $0.key == .switchEpochs }
-        if config.epochs != builtIn.epochs, !explicit, !config.switchEpochs.isEmpty {
-            // Switches that no longer fit before the last epoch are dropped (a 1-epoch run has one level).
-            config.switchEpochs = ExperimentConfig.scaledSwitchEpochs(builtIn.switchEpochs, from: builtIn.epochs, to: config.epochs)
-                .filter { $0 < config.epochs }
-        }
-        try config.validate()
-        return config
+        let file = try configFile.map { try ConfigOverrides(yamlFile: $0) } ?? ConfigOverrides()
+        return try ExperimentConfig.resolve(file: file, fileSource: configFile ?? "", flags: flags, comparing: comparing)
     }
 }

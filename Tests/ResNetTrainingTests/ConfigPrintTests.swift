@@ -30,8 +30,8 @@ final class ConfigPrintTests: XCTestCase {
             for v in e.variants {
                 var c = try XCTUnwrap(e.config(variant: v.name))
                 c.lr = 0.0003
-                var back = try ExperimentConfig.builtIn(experiment: e.name, variant: v.name)
-                try back.apply(try ExperimentConfig.parseOverrides(yaml: try c.printableYAML(), source: "p"), source: "p")
+                let back = try ExperimentConfig.builtIn(experiment: e.name, variant: v.name)
+                    .merging(ConfigOverrides(yaml: try c.printableYAML(), source: "p"))
                 XCTAssertEqual(back, c, "\(e.name)/\(v.name)")
             }
         }

@@ -96,9 +96,7 @@ final class ConfigTests: XCTestCase {
         let text = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
         XCTAssertEqual(try ExperimentConfig.decode(text, source: "json").savedActivations, .half)
         c.savedActivations = .half
-        for (k, v) in try ExperimentConfig.parseOverrides(yaml: "saved-activations: single\n", source: "t.yaml") {
-            try c.apply([(k, v)], source: "t.yaml")
-        }
+        c = c.merging(try ConfigOverrides(yaml: "saved-activations: single\n", source: "t.yaml"))
         XCTAssertEqual(c.savedActivations, .single)
         var r = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep")
         r.savedActivations = .single
@@ -141,9 +139,11 @@ final class ConfigTests: XCTestCase {
         c.hRule = .depth
         XCTAssertTrue(try c.yaml().contains("h-rule: depth"))
         XCTAssertEqual(try ExperimentConfig.decode(try c.yaml(), source: "test").hRule, .depth)
-        var d = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
-        try d.apply(flags: [(key: .hRule, text: "keep")], source: "command line")
-        XCTAssertEqual(d.hRule, .keep)
-        XCTAssertThrowsError(try d.apply(flags: [(key: .hRule, text: "double")], source: "command line"))
+        var flags = ConfigOverrides()
+        try flags.set(.hRule, text: "keep", source: "command line")
+        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel").merging(flags).hRule, .keep)
+        XCTAssertThrowsError(try flags.set(.hRule, text: "double", source: "command line")) { e in
+            XCTAssertEqual("\(e)", "invalid --h-rule: 'double' is not halve, depth or keep (command line)")
+        }
     }
 }

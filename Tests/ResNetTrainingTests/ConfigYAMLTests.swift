@@ -43,17 +43,16 @@ final class ConfigYAMLTests: XCTestCase {
     }
 
     func testYAMLOverridesApplyAndRejectUnknownKeysAndWrongTypes() throws {
-        let o = try ExperimentConfig.parseOverrides(yaml: "epochs: 7\nlevels: [2, 3, 5]\nlr: 1e-3\nlocal-bn: true\nintegrator: euler,rk2\n", source: "t.yaml")
-        var c = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel")
-        for (k, v) in o { try c.apply([(k, v)], source: "t.yaml") }
+        let o = try ConfigOverrides(yaml: "epochs: 7\nlevels: [2, 3, 5]\nlr: 1e-3\nlocal-bn: true\nintegrator: euler,rk2\n", source: "t.yaml")
+        XCTAssertEqual(o.givenKeys, [.levels, .integrators, .epochs, .lr, .localBN])
+        var c = try ExperimentConfig.builtIn(experiment: "cifar", variant: "multilevel").merging(o)
         XCTAssertEqual(c.epochs, 7)
         XCTAssertEqual(c.levels, [2, 3, 5])
         XCTAssertEqual(c.lr, 0.001)
         XCTAssertTrue(c.localBN)
         XCTAssertEqual(c.integrators, [.euler, .midpoint])
         // Values are read by the key's type whatever their quoting; 7.0 is a whole number.
-        try c.apply(try ExperimentConfig.parseOverrides(yaml: "epochs: '9'\nwidth: 7.0\ndata-dir: '123'\nswitch-epochs: '2,4'\n", source: "t.yaml"),
-                    source: "t.yaml")
+        c = c.merging(try ConfigOverrides(yaml: "epochs: '9'\nwidth: 7.0\ndata-dir: '123'\nswitch-epochs: '2,4'\n", source: "t.yaml"))
         XCTAssertEqual([c.epochs, c.width], [9, 7])
         XCTAssertEqual(c.dataDir, "123")
         XCTAssertEqual(c.switchEpochs, [2, 4])
@@ -61,9 +60,12 @@ final class ConfigYAMLTests: XCTestCase {
         XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "epoch: 3\n", source: "t.yaml")) { e in
             XCTAssertTrue("\(e)".contains("t.yaml: unknown key 'epoch'"), "\(e)")
         }
-        let wrong = try ExperimentConfig.parseOverrides(yaml: "epochs: three\n", source: "t.yaml")
-        XCTAssertThrowsError(try c.apply([(wrong[0].key, wrong[0].value)], source: "t.yaml")) { e in
-            XCTAssertEqual("\(e)", "t.yaml: key 'epochs' must be an integer")
+        for (text, expected) in [("epochs: three\n", "an integer"), ("epochs:\n", "an integer"), ("epochs: 2.5\n", "an integer"),
+                                 ("lr: fast\n", "a number"), ("local-bn: 1\n", "true or false"), ("data-dir: [a]\n", "a string"),
+                                 ("blocks: [2, x]\n", "a list of integers such as 2,3,5")] {
+            XCTAssertThrowsError(try ConfigOverrides(yaml: text, source: "t.yaml"), text) { e in
+                XCTAssertEqual("\(e)", "t.yaml: key '\(text.prefix { $0 != ":" })' must be \(expected)")
+            }
         }
         XCTAssertThrowsError(try ExperimentConfig.parseOverrides(yaml: "- 1\n- 2\n", source: "t.yaml")) { e in
             XCTAssertTrue("\(e)".contains("expected a mapping"), "\(e)")
@@ -74,31 +76,31 @@ final class ConfigYAMLTests: XCTestCase {
     }
 
     func testNamedValuesDecodeToTheirTypesAndBadNamesListTheChoices() throws {
-        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
-        try c.apply(try ExperimentConfig.parseOverrides(
-            yaml: "optimizer: sgd\nschedule: cosine\nswitch: plateau\nprolongation: double\nhead: pool\nblocks: 4\n", source: "t.yaml"),
-            source: "t.yaml")
+        var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep").merging(ConfigOverrides(
+            yaml: "optimizer: sgd\nschedule: cosine\nswitch: plateau\nprolongation: double\nhead: pool\nblocks: 4\n", source: "t.yaml"))
         XCTAssertEqual(c.optimizer, .sgd)
         XCTAssertEqual(c.schedule, .cosine)
         XCTAssertEqual(c.switchMode, .plateau)
         XCTAssertEqual(c.prolongation, .double)
         XCTAssertEqual(c.head, .pool)
         XCTAssertEqual(c.blocks, [4, 4])  // one number: every group
-        try c.apply(flags: [(.channels, "8,16,32")], source: "command line")
+        var flags = ConfigOverrides()
+        try flags.set(.channels, text: "8,16,32", source: "command line")
+        c = c.merging(flags)
         XCTAssertEqual(c.blocks, [4, 4, 4])  // the same count in every group follows the groups
         XCTAssertEqual(c.blocks(atLevel: 1), [8, 8, 8])
         for (key, text, choices) in [(ExperimentConfig.CodingKeys.optimizer, "adamw", "adam or sgd"),
                                      (.activation, "gelu", "sigmoid, relu or tanh"),
                                      (.integrators, "euler,rk3", "euler, midpoint, heun or rk4 (rk2 = midpoint)")] {
-            XCTAssertThrowsError(try c.apply(flags: [(key, text)], source: "command line")) { e in
+            XCTAssertThrowsError(try flags.set(key, text: text, source: "command line")) { e in
                 XCTAssertEqual("\(e)", "invalid --\(key.rawValue): '\(text)' is not \(choices) (command line)")
             }
         }
     }
 
-    /// Applying keys rewrites the whole config through YAML: every other value must come back
-    /// to the bit, whatever its digits.
-    func testApplyingKeysKeepsTheOtherValuesExactly() throws {
+    /// Merging keys leaves every other value as it was, and the config's JSON form (checkpoints)
+    /// and printed form (`--print-config`) read back to the bit, whatever the digits.
+    func testMergingKeysKeepsTheOtherValuesExactly() throws {
         var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
         c.lr = 1.0 / 3
         c.h = 0.1 + 0.2
@@ -107,10 +109,16 @@ final class ConfigYAMLTests: XCTestCase {
         c.minImprovement = .leastNormalMagnitude
         c.dataDir = "/data/a: b # c"
         let before = c
-        try c.apply(flags: [(.epochs, "7")], source: "command line")
+        var seven = ConfigOverrides()
+        seven.epochs = 7
+        c = c.merging(seven)
         XCTAssertEqual(c.epochs, 7)
         c.epochs = before.epochs
         XCTAssertEqual(c, before)
+        let json = String(decoding: try ExperimentConfig.jsonEncoder().encode(c), as: UTF8.self)
+        XCTAssertEqual(try ExperimentConfig.decode(json, source: "json"), c)
+        XCTAssertEqual(before.merging(try ConfigOverrides(yaml: try c.printableYAML(), source: "printed")), c)
+        XCTAssertEqual(try ExperimentConfig.decode(try c.yaml(), source: "config.yaml"), c)
     }
 
     /// Checkpoints keep the config's JSON form keyed by property name, as before the keys became
@@ -130,10 +138,8 @@ final class ConfigYAMLTests: XCTestCase {
         for e in Experiment.all {
             for v in e.variants {
                 let c = try XCTUnwrap(e.config(variant: v.name))
-                var back = try ExperimentConfig.builtIn(experiment: e.name, variant: "shallow" == v.name ? v.name : e.defaultVariant)
-                for (k, value) in try ExperimentConfig.parseOverrides(yaml: try c.yaml(), source: "x") {
-                    try back.apply([(k, value)], source: "x")
-                }
+                let back = try ExperimentConfig.builtIn(experiment: e.name, variant: "shallow" == v.name ? v.name : e.defaultVariant)
+                    .merging(ConfigOverrides(yaml: try c.yaml(), source: "x"))
                 XCTAssertEqual(back, c, "\(e.name)/\(v.name)")
             }
         }
@@ -165,8 +171,8 @@ final class ConfigYAMLTests: XCTestCase {
             }
             let text = String(decoding: bytes, as: UTF8.self)
             do {
-                var c = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
-                for (k, v) in try ExperimentConfig.parseOverrides(yaml: text, source: "fuzz") { try c.apply([(k, v)], source: "fuzz") }
+                _ = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel")
+                    .merging(ConfigOverrides(yaml: text, source: "fuzz"))
                 parsed += 1
             } catch is ConfigError {
                 rejected += 1

@@ -30,8 +30,8 @@ final class OldFilesTests: XCTestCase {
         XCTAssertEqual(c.noise, 0.002)
 
         // The same file as a --config file, over the built-in defaults, gives the same config.
-        var applied = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
-        try applied.apply(try ExperimentConfig.readOverrides(yamlFile: path("config.yaml")), source: "config.yaml")
+        let applied = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
+            .merging(ConfigOverrides(yamlFile: path("config.yaml")))
         XCTAssertEqual(applied, c)
     }
 
