@@ -13,6 +13,8 @@ public struct BenchReport: Codable, Sendable {
     public var training: [TrainingBenchmark.Measurement] = []
     /// Fashion-MNIST deep model at the thesis batch: one row per (ranks, overlap).
     public var scaling: [TrainingBenchmark.Measurement] = []
+    /// The model of the step past one machine, from figures measured at one rank.
+    public var scalingModel: ScalingModel?
     public var multilevel: [MultiLevelRow] = []
     public var extrapolation: [ExtrapolationRow] = []
     /// PyTorch's images/s on the same model (filled by launch/bench when torch is importable).
@@ -38,6 +40,7 @@ public struct BenchReport: Codable, Sendable {
         blasCore = try c.decodeIfPresent(String.self, forKey: .blasCore)
         training = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .training) ?? []
         scaling = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .scaling) ?? []
+        scalingModel = try c.decodeIfPresent(ScalingModel.self, forKey: .scalingModel)
         multilevel = try c.decodeIfPresent([MultiLevelRow].self, forKey: .multilevel) ?? []
         extrapolation = try c.decodeIfPresent([ExtrapolationRow].self, forKey: .extrapolation) ?? []
         pytorch = try c.decodeIfPresent([PyTorchRow].self, forKey: .pytorch) ?? []
@@ -131,6 +134,7 @@ public struct BenchReport: Codable, Sendable {
         kernelsAllCores += other.kernelsAllCores
         training += other.training
         scaling += other.scaling
+        scalingModel = scalingModel ?? other.scalingModel
         multilevel += other.multilevel
         extrapolation += other.extrapolation
         pytorch += other.pytorch
@@ -169,6 +173,7 @@ public struct BenchReport: Codable, Sendable {
                          "|---|---|---:|---:|---:|---:|", pytorch.map(pytorchLine))
         }
         if !scaling.isEmpty { out.append(scalingMarkdown) }
+        if let scalingModel { out.append(scalingModel.markdown()) }
         out += runsMarkdown
         if !multilevel.isEmpty {
             out += table("### Multi-level saving (same epochs, wall time incl. evaluation)", "| experiment | subset | epochs (switch) | np | deep s | multi-level s | measured saving | theoretical saving | deep metric | ML metric |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",

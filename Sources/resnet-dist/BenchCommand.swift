@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ResNetCore
 import ResNetDistributed
+import ResNetReport
 import ResNetBench
 import ResNetTraining
 
@@ -11,7 +12,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
         discussion: """
-            Sections: kernels, training, scaling, multilevel, extrapolate, regression (whole runs of \
+            Sections: kernels, training, scaling (at np 1 also the model of the step at 2–256 \
+            ranks on a cluster network), multilevel, extrapolate, regression (whole runs of \
             the §5.1 MLP), evaluation (the Fashion-MNIST test pass), all, and report (merges the JSON \
             files of several runs, e.g. one per mpirun size, into one set of tables, the targets' \
             table last). \
@@ -53,6 +55,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "multilevel: Fashion-MNIST epochs (the switch is half-way; below 2 skips Fashion-MNIST).")
     var fashionEpochs: Int = 2
 
+    @Option(help: ArgumentHelp("scaling: draw the scaling model's predicted efficiency (np 1 runs measure it) as SVG to this file.", valueName: "file"))
+    var scalingChart: String?
+
     @Flag(help: "training, extrapolate: overlap the gradient allreduce with backward, a mode training does not use (scaling measures both modes either way).")
     var overlapAllreduce = false
 
@@ -74,7 +79,13 @@ struct BenchCommand: ParsableCommand {
                 if comm.size == 1 { try sections.kernels(report: &report, batch: kernelBatch, allCores: cores) }
             }
             if run(.training) { try sections.training(report: &report) }
-            if run(.scaling) { try sections.scaling(report: &report) }
+            if run(.scaling) {
+                try sections.scaling(report: &report)
+                try sections.scalingModel(report: &report)
+                if let model = report.scalingModel, let svg = scalingChart, comm.isRoot {
+                    try Data(Self.efficiencyChart(model).utf8).write(to: URL(fileURLWithPath: svg))
+                }
+            }
             if run(.multilevel) {
                 try sections.multilevel(report: &report, fashionSubset: fashionSubset, fashionEpochs: fashionEpochs)
             }
@@ -103,5 +114,18 @@ struct BenchCommand: ParsableCommand {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try report.json().write(to: url, options: .atomic)
+    }
+
+    /// The scaling model's efficiency on each interconnect, with synchronised and local BatchNorm.
+    static func efficiencyChart(_ model: ScalingModel) -> String {
+        let nets: [(String, ScalingModel.Interconnect)] = [("InfiniBand", .infiniBand), ("10 GbE", .ethernet)]
+        let series = nets.flatMap { name, net in
+            [false, true].map { local in
+                (label: "\(name), \(local ? "local" : "sync") BN",
+                 efficiency: ScalingModel.ranks.map { model.predict(ranks: $0, on: net, localBatchNorm: local).efficiency })
+            }
+        }
+        return EfficiencyChart.svg(title: "Predicted strong scaling at global batch \(model.globalBatch)",
+                                   ranks: ScalingModel.ranks, series: series)
     }
 }
