@@ -15,6 +15,8 @@ public struct BenchReport: Codable, Sendable {
     public var scaling: [TrainingBenchmark.Measurement] = []
     /// The model of the step past one machine, from figures measured at one rank.
     public var scalingModel: ScalingModel?
+    /// Allreduce times on this machine's transport (one row per rank count).
+    public var collectives: [ScalingModel.CollectiveRow] = []
     public var multilevel: [MultiLevelRow] = []
     public var extrapolation: [ExtrapolationRow] = []
     /// PyTorch's images/s on the same model (filled by launch/bench when torch is importable).
@@ -41,6 +43,7 @@ public struct BenchReport: Codable, Sendable {
         training = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .training) ?? []
         scaling = try c.decodeIfPresent([TrainingBenchmark.Measurement].self, forKey: .scaling) ?? []
         scalingModel = try c.decodeIfPresent(ScalingModel.self, forKey: .scalingModel)
+        collectives = try c.decodeIfPresent([ScalingModel.CollectiveRow].self, forKey: .collectives) ?? []
         multilevel = try c.decodeIfPresent([MultiLevelRow].self, forKey: .multilevel) ?? []
         extrapolation = try c.decodeIfPresent([ExtrapolationRow].self, forKey: .extrapolation) ?? []
         pytorch = try c.decodeIfPresent([PyTorchRow].self, forKey: .pytorch) ?? []
@@ -135,6 +138,7 @@ public struct BenchReport: Codable, Sendable {
         training += other.training
         scaling += other.scaling
         scalingModel = scalingModel ?? other.scalingModel
+        collectives += other.collectives
         multilevel += other.multilevel
         extrapolation += other.extrapolation
         pytorch += other.pytorch
@@ -173,7 +177,13 @@ public struct BenchReport: Codable, Sendable {
                          "|---|---|---:|---:|---:|---:|", pytorch.map(pytorchLine))
         }
         if !scaling.isEmpty { out.append(scalingMarkdown) }
-        if let scalingModel { out.append(scalingModel.markdown()) }
+        if !collectives.isEmpty {
+            out += table("### Allreduce on this machine's transport (fastest of many)", "| np | 64 doubles µs | gradient (floats) ms | implied latency µs | implied bandwidth GB/s |", "|---:|---:|---:|---:|---:|",
+                         collectives.map { r in "| \(r.ranks) | \(f(r.smallSeconds * 1e6, 1)) | \(f(r.gradientSeconds * 1e3, 3)) (\(r.gradientFloats)) | \(f(r.latency * 1e6, 1)) | \(f(r.bandwidth / 1e9, 2)) |" })
+        }
+        if let scalingModel {
+            out.append(scalingModel.markdown(networks: [.infiniBand, .ethernet] + collectives.suffix(1).map(\.interconnect)))
+        }
         out += runsMarkdown
         if !multilevel.isEmpty {
             out += table("### Multi-level saving (same epochs, wall time incl. evaluation)", "| experiment | subset | epochs (switch) | np | deep s | multi-level s | measured saving | theoretical saving | deep metric | ML metric |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -28,6 +28,41 @@ extension BenchSections {
             batchNormSums: try Self.batchNormCollectives(model))
     }
 
+    /// At several ranks: the time of one allreduce of a BatchNorm-sized buffer (64 doubles) and of
+    /// the Fashion-MNIST deep model's gradient, the fastest of many, and the latency and
+    /// bandwidth they imply under the α–β model — this transport's figures beside the model's
+    /// cluster networks.
+    public func collectives(report: inout BenchReport) throws {
+        guard comm.size > 1 else { return }
+        let base = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
+        let gradientFloats = ResNetModel(spec: try Trainer.spec(base, level: 0, data: try TrainingBenchmark.data(for: base).0),
+                                         seed: 1).parameterCount
+        func fastest<T: Numeric>(_ count: Int, _ type: T.Type, repeats: Int,
+                                 _ reduce: (UnsafeMutableBufferPointer<T>) throws -> Void) throws -> Double {
+            var buffer = [T](repeating: 1, count: count)
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                try comm.barrier()
+                let t0 = ProcessStats.now()
+                try buffer.withUnsafeMutableBufferPointer { try reduce($0) }
+                best = min(best, ProcessStats.now() - t0)
+            }
+            var timing = [best]
+            try comm.broadcast(&timing, root: 0)
+            return timing[0]
+        }
+        let small = try fastest(64, Double.self, repeats: 200) { try comm.allreduceSum(agreedLength: $0) }
+        let large = try fastest(gradientFloats, Float.self, repeats: 20) { try comm.allreduceSum(agreedLength: $0) }
+        let p = Double(comm.size), steps = log2(p).rounded(.up)
+        // Latency from the small buffer (recursive doubling), bandwidth from what the large one
+        // takes beyond its ring's latency.
+        let latency = small / steps
+        let bytes = Double(gradientFloats * 4)
+        let bandwidth = 2 * (p - 1) / p * bytes / max(large - 2 * (p - 1) * latency, 1e-9)
+        report.collectives.append(.init(ranks: comm.size, smallSeconds: small, gradientFloats: gradientFloats,
+                                        gradientSeconds: large, latency: latency, bandwidth: bandwidth))
+    }
+
     /// The doubles each of synchronised BatchNorm's collectives sums in one training step of
     /// `model` (forward and backward of two images), in call order.
     static func batchNormCollectives(_ model: ResNetModel) throws -> [Int] {

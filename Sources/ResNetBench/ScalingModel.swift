@@ -113,6 +113,24 @@ public struct ScalingModel: Codable, Equatable, Sendable {
         return (p.first { $0.communication > $0.compute }?.ranks, p.first { $0.efficiency < 0.5 }?.ranks)
     }
 
+    /// One allreduce measured on this machine's transport at several ranks.
+    public struct CollectiveRow: Codable, Equatable, Sendable {
+        public var ranks: Int
+        /// The fastest allreduce of 64 doubles (a BatchNorm layer's sums).
+        public var smallSeconds: Double
+        public var gradientFloats: Int
+        /// The fastest allreduce of the gradient.
+        public var gradientSeconds: Double
+        /// What the two imply under the α–β model.
+        public var latency: Double
+        public var bandwidth: Double
+
+        public var interconnect: Interconnect {
+            Interconnect(name: "this machine, np \(ranks) (measured: \(String(format: "%.1f µs, %.2f GB/s", latency * 1e6, bandwidth / 1e9)))",
+                         latency: latency, bandwidth: bandwidth)
+        }
+    }
+
     /// 1, 2, 4, …, 256.
     public static let ranks = (0...8).map { 1 << $0 }
 

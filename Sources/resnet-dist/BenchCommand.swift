@@ -82,6 +82,7 @@ struct BenchCommand: ParsableCommand {
             if run(.scaling) {
                 try sections.scaling(report: &report)
                 try sections.scalingModel(report: &report)
+                try sections.collectives(report: &report)
                 if let model = report.scalingModel, let svg = scalingChart, comm.isRoot {
                     try Data(Self.efficiencyChart(model).utf8).write(to: URL(fileURLWithPath: svg))
                 }
