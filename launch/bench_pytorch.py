@@ -6,7 +6,12 @@ runs of the regression MLP of thesis §5.1 (deep variant, `--preset thesis`). Op
 launch/bench calls it only when torch is importable. Prints one JSON object on stdout.
 
 Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL] [--compile]
+       launch/bench_pytorch.py --eval THREADS [--compile]
        launch/bench_pytorch.py --mlp [--runs N] [--epochs E]
+
+--eval times the test pass instead, as resnet-dist's `bench evaluation` does: the same model in
+inference mode (no gradients) over 10 000 images in chunks of 1000, fastest of 3 passes after a
+warm-up pass; prints {"pytorchEvaluation": [...]}.
 
 --compile times the model after torch.compile, as a speed-minded PyTorch user runs it; the
 compilation (in the warm-up steps) is reported as compileSeconds, apart from the step rate.
@@ -103,6 +108,31 @@ def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
             "compileSeconds": max(0.0, warm - 3 * seconds) if compiled else None}
 
 
+def evaluate(threads, count=10000, chunk=1000, passes=3, compiled=False):
+    """The test pass as resnet-dist runs it: the Fashion-MNIST deep model in inference mode over
+    `count` images in chunks of `chunk`, no gradients; the fastest of `passes` after one warm-up
+    pass (which compiles when `compiled`; its extra time is reported apart)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    net = model().eval()
+    if compiled:
+        net = torch.compile(net)
+    x = torch.rand(count, 1, 28, 28)
+
+    def one_pass():
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for lower in range(0, count, chunk):
+                net(x[lower:lower + chunk]).argmax(1)
+        return time.perf_counter() - t0
+
+    warm = one_pass()
+    seconds = min(one_pass() for _ in range(passes))
+    return {"version": torch.__version__.split("+")[0], "threads": threads, "testCount": count, "chunk": chunk,
+            "seconds": seconds, "compiled": compiled,
+            "compileSeconds": max(0.0, warm - seconds) if compiled else None}
+
+
 def compiler_missing():
     """Why torch.compile cannot run here (no C/C++ compiler for TorchInductor), or None."""
     import shutil
@@ -191,6 +221,10 @@ if __name__ == "__main__":
         if missing:
             print(json.dumps({"pytorch": [], "skipped": "torch.compile: " + missing}))
             sys.exit(0)
+    if "--eval" in args:
+        args.remove("--eval")
+        print(json.dumps({"pytorchEvaluation": [evaluate(int(t), compiled=compiled) for t in (args or ["1"])]}))
+        sys.exit(0)
     isa = None
     if "--isa" in args:
         i = args.index("--isa")

@@ -27,6 +27,8 @@ public struct BenchReport: Codable, Sendable {
     public var regression: [RegressionRunRow] = []
     /// The test pass of a model on its whole test set.
     public var evaluation: [EvaluationRow] = []
+    /// PyTorch's test pass of the same model (launch/bench_pytorch.py --eval), eager and compiled.
+    public var pytorchEvaluation: [PyTorchEvaluationRow] = []
     /// sgemm reference GFLOP/s at one thread (for the training ratios).
     public var referenceGflops: Double?
     /// The OpenBLAS core (kernel family) the kernel rows ran on, e.g. "SkylakeX" (see `BLASCore`).
@@ -50,6 +52,7 @@ public struct BenchReport: Codable, Sendable {
         pytorchMLP = try c.decodeIfPresent([PyTorchMLPRow].self, forKey: .pytorchMLP) ?? []
         regression = try c.decodeIfPresent([RegressionRunRow].self, forKey: .regression) ?? []
         evaluation = try c.decodeIfPresent([EvaluationRow].self, forKey: .evaluation) ?? []
+        pytorchEvaluation = try c.decodeIfPresent([PyTorchEvaluationRow].self, forKey: .pytorchEvaluation) ?? []
         referenceGflops = try c.decodeIfPresent(Double.self, forKey: .referenceGflops)
     }
 
@@ -145,6 +148,7 @@ public struct BenchReport: Codable, Sendable {
         pytorchMLP += other.pytorchMLP
         regression += other.regression
         evaluation += other.evaluation
+        pytorchEvaluation += other.pytorchEvaluation
         referenceGflops = referenceGflops ?? other.referenceGflops
         blasCore = blasCore ?? other.blasCore
     }

@@ -66,6 +66,17 @@ extension BenchReport {
         public var samplesPerSecond: Double { Double(testCount) / seconds }
     }
 
+    /// launch/bench_pytorch.py --eval [--compile]: PyTorch's test pass of the same model.
+    public struct PyTorchEvaluationRow: Codable, Equatable, Sendable {
+        public var version: String
+        public var threads: Int
+        public var testCount: Int
+        public var seconds: Double
+        public var compiled: Bool
+        public var compileSeconds: Double?
+        public var samplesPerSecond: Double { Double(testCount) / seconds }
+    }
+
     /// launch/bench_pytorch.py --mlp: the same MLP trained the same way in PyTorch, fastest run.
     public struct PyTorchMLPRow: Codable, Equatable, Sendable {
         public var version: String
@@ -95,10 +106,13 @@ extension BenchReport {
                          "| | variant | epochs × samples | threads | runs | training steps s | samples/s | evaluation s | wall s |",
                          "|---|---|---|---:|---:|---:|---:|---:|---:|", rows)
         }
-        if !evaluation.isEmpty {
+        if !evaluation.isEmpty || !pytorchEvaluation.isEmpty {
+            let torch = pytorchEvaluation.map { p in
+                "| PyTorch \(p.version)\(p.compiled ? ", torch.compile (\(p.compileSeconds.map { f($0, 0) } ?? "?") s to compile)" : " eager") | fashion deep | \(p.testCount) | 1×\(p.threads) | \(f(p.seconds, 3)) | \(f(p.samplesPerSecond, 0)) |"
+            }
             out += table("### Evaluation (the test pass, inference mode, fastest of a few)",
-                         "| experiment | variant | test samples | np×threads | seconds | samples/s |", "|---|---|---:|---|---:|---:|",
-                         evaluation.map { e in "| \(e.experiment) | \(e.variant) | \(e.testCount) | \(e.ranks)×\(e.threads) | \(f(e.seconds, 3)) | \(f(e.samplesPerSecond, 0)) |" })
+                         "| | variant | test samples | np×threads | seconds | samples/s |", "|---|---|---:|---|---:|---:|",
+                         evaluation.map { e in "| resnet-dist \(e.experiment) | \(e.variant) | \(e.testCount) | \(e.ranks)×\(e.threads) | \(f(e.seconds, 3)) | \(f(e.samplesPerSecond, 0)) |" } + torch)
         }
         return out
     }

@@ -166,6 +166,12 @@ public enum BenchTargets {
         for e in r.evaluation {
             let training = fastest(r, ranks: e.ranks).map { String(format: " (%.1f× the training rate)", e.samplesPerSecond / $0.samplesPerSecond) } ?? ""
             out.append("| – | Evaluation, \(e.experiment) \(e.variant), np \(e.ranks) | \(f(e.samplesPerSecond, 0)) img/s, \(f(e.seconds, 2)) s for \(e.testCount)\(training) | – | reported | – |")
+            // Against PyTorch's test pass at the same thread count (one rank per thread): the fastest eager and compiled.
+            for compiled in [false, true] {
+                guard let p = r.pytorchEvaluation.filter({ $0.compiled == compiled && $0.threads == e.ranks * e.threads })
+                    .max(by: { $0.samplesPerSecond < $1.samplesPerSecond }) else { continue }
+                out.append("| – | Evaluation vs PyTorch \(compiled ? "torch.compile" : "eager") inference, \(e.ranks * e.threads) thread\(e.ranks * e.threads == 1 ? "" : "s") | \(f(e.samplesPerSecond, 0)) vs \(f(p.samplesPerSecond, 0)) img/s | \(f(e.samplesPerSecond / p.samplesPerSecond, 2))× | reported | – |")
+            }
         }
         let (ours, torch) = fastestRegression(r)
         if let run = ours {

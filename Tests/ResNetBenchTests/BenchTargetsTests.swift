@@ -74,6 +74,23 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertTrue(r.markdown(targets: false).contains("torch.compile (28 s to compile)"))
     }
 
+    /// The test pass is reported against PyTorch's at the same thread count, eager and compiled
+    /// (the fastest of each), as a ratio of images per second.
+    func testEvaluationIsReportedAgainstPyTorchInference() throws {
+        var r = handMadeReport()   // resnet-dist: 10 000 images in 10 s at 1 thread
+        r.pytorchEvaluation = [
+            .init(version: "2.15.0", threads: 1, testCount: 10_000, seconds: 40, compiled: false, compileSeconds: nil),
+            .init(version: "2.15.0", threads: 1, testCount: 10_000, seconds: 25, compiled: false, compileSeconds: nil),
+            .init(version: "2.15.0", threads: 1, testCount: 10_000, seconds: 16, compiled: true, compileSeconds: 20),
+            .init(version: "2.15.0", threads: 2, testCount: 10_000, seconds: 1, compiled: true, compileSeconds: 20),
+        ]
+        let lines = BenchTargets.reported(r).filter { $0.contains("vs PyTorch") }
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertTrue(lines[0].contains("eager inference, 1 thread | 1000 vs 400 img/s | 2.50×"), lines[0])
+        XCTAssertTrue(lines[1].contains("torch.compile inference, 1 thread | 1000 vs 625 img/s | 1.60×"), lines[1])
+        XCTAssertTrue(r.markdown(targets: false).contains("torch.compile (20 s to compile) | fashion deep | 10000 | 1×1 | 16.000"))
+    }
+
     func testMissingOrMismatchedFiguresAreNotMeasured() {
         var report = handMadeReport()
         report.pytorchMLP[1].batch = 128
