@@ -73,7 +73,7 @@ package struct LevelControl {
                               probe: ProbeOutputs?) throws -> (model: ResNetModel, optimizer: Optimizer) {
         let newSpec = try Self.spec(config, level: schedule.level + 1, data: data)
         let next: ResNetModel
-        // Rank 0 prolongs the state; on the others it only tells the broadcast how many buffers.
+        // Rank 0 prolongs the state (nil: the next level starts with a fresh optimizer).
         var state = config.optimizerStateOnSwitch == .prolong ? optimizer.state : nil
         var measured: SwitchRecord?
         if comm.isRoot {
@@ -87,8 +87,7 @@ package struct LevelControl {
         }
         schedule.advance(startingAt: epoch)
         try share(next)
-        try state?.broadcast(parameterCount: next.parameterCount, comm)
-        let nextOptimizer = Optimizer.make(config, parameterCount: next.parameterCount, state: state)
+        let nextOptimizer = try Optimizer.shared(config, parameterCount: next.parameterCount, state: state, comm)
         let record = try broadcast(measured, comm)
         records.append(record)
         if comm.isRoot {

@@ -27,6 +27,14 @@ enum Optimizer {
         return optimizer
     }
 
+    /// Rank 0's `state` carried on every rank (a collective; the other ranks' `state` only tells
+    /// how many buffers), or a fresh optimizer for nil.
+    static func shared(_ c: ExperimentConfig, parameterCount: Int, state: OptimizerState?, _ comm: Communicator) throws -> Optimizer {
+        var state = state
+        try state?.broadcast(parameterCount: parameterCount, comm)
+        return make(c, parameterCount: parameterCount, state: state)
+    }
+
     func step(_ parameters: inout [Float], _ gradients: [Float], learningRate: Float) {
         switch self {
         case .adam(let a): a.step(parameters: &parameters, gradients: gradients, learningRate: learningRate)
@@ -43,7 +51,8 @@ enum Optimizer {
     }
 }
 
-/// An optimizer's state, the one form in which state enters an optimizer (`Optimizer.make`).
+/// An optimizer's state, the one form in which state enters an optimizer (`Optimizer.make`, and
+/// from rank 0 `Optimizer.shared`).
 struct OptimizerState {
     /// The buffers laid out like the parameters: Adam's m and v; SGD's velocity.
     var moments: [[Float]]
@@ -56,9 +65,8 @@ struct OptimizerState {
         OptimizerState(moments: moments.map { map.apply(to: $0) }, stepCount: stepCount)
     }
 
-    /// Every rank takes rank 0's buffers, of `parameterCount` floats each (a collective; the
-    /// other ranks' buffers only give the number of buffers).
-    mutating func broadcast(parameterCount: Int, _ comm: Communicator) throws {
+    /// Every rank takes rank 0's buffers, of `parameterCount` floats each.
+    fileprivate mutating func broadcast(parameterCount: Int, _ comm: Communicator) throws {
         for i in moments.indices {
             if !comm.isRoot { moments[i] = [Float](repeating: 0, count: parameterCount) }
             try comm.broadcast(&moments[i], root: 0)

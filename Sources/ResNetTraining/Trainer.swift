@@ -69,10 +69,8 @@ public final class Trainer {
         try verifyRanksAgree()
         try levels.share(model)
         if let resume {
-            // Every rank takes rank 0's optimizer state.
-            var state = OptimizerState(moments: resume.moments, stepCount: resume.optimizerStep)
-            try state.broadcast(parameterCount: model.parameterCount, comm)
-            step.optimizer = Optimizer.make(config, parameterCount: model.parameterCount, state: state)
+            let state = OptimizerState(moments: resume.moments, stepCount: resume.optimizerStep)
+            step.optimizer = try Optimizer.shared(config, parameterCount: model.parameterCount, state: state, comm)
             restoreRankStates(resume)
         }
     }
