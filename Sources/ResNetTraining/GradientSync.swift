@@ -13,7 +13,7 @@ import ResNetDistributed
 package struct GradientSync {
     let comm: Communicator
     /// Finished gradient ranges are gathered until a bucket holds at least this many floats.
-    var bucketElements: Int
+    let bucketElements: Int
 
     /// The bucket size when the allreduce overlaps backward.
     static let overlappedBucketElements = 16_384
