@@ -152,7 +152,7 @@ public struct BenchSections {
     static func theoreticalSaving(multilevel ml: ExperimentConfig, deep: ExperimentConfig) throws -> Double {
         let data = try TrainingBenchmark.data(for: deep).0
         func flops(_ c: ExperimentConfig, _ level: Int) throws -> Double {
-            ResNetModel(spec: try Trainer.spec(c, level: level, data: data), seed: 1).flopsPerSample()
+            ResNetModel(spec: try LevelControl.spec(c, level: level, data: data), seed: 1).flopsPerSample()
         }
         let epochs = levelEpochs(ml)
         var cost = 0.0

@@ -5,7 +5,7 @@ import ResNetData
 import ResNetDistributed
 
 /// Throughput of full training steps — forward, loss, backward, allreduce, optimizer — measured
-/// through the trainer's own `trainStep`, so the benchmark times exactly what training runs.
+/// through the trainer's own `TrainingStep`, so the benchmark times exactly what training runs.
 ///
 /// ```swift
 /// let config = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
@@ -94,12 +94,11 @@ public enum TrainingBenchmark {
         let epochPlan = plan.epoch(0)
         var step = 0
         func run(_ overlap: Bool) throws -> Double {
-            trainer.overlapAllreduce = overlap
+            trainer.step.gradientSync = GradientSync(comm: comm, overlap: overlap)
             let shard = epochPlan.shard(step: step % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
             step += 1
-            let (_, reduce) = try trainer.trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
-                                                    epoch: 0, learningRate: c.lr)
-            return reduce
+            return try trainer.step.run(trainer.model, indices: shard.indices, globalBatch: shard.globalBatchSize,
+                                        epoch: 0, learningRate: c.lr).waitSeconds
         }
         for mode in overlapModes { for _ in 0..<warmup { _ = try run(mode) } }
         try comm.barrier()

@@ -10,10 +10,20 @@ import ResNetDistributed
 /// backward ends. `bucketElements = .max` makes the whole gradient buffer one allreduce after
 /// backward; smaller buckets overlap communication with the rest of backward. The sums are the
 /// same either way.
-struct GradientSync {
+package struct GradientSync {
     let comm: Communicator
     /// Finished gradient ranges are gathered until a bucket holds at least this many floats.
-    var bucketElements: Int
+    let bucketElements: Int
+
+    /// The bucket size when the allreduce overlaps backward.
+    static let overlappedBucketElements = 16_384
+
+    /// One allreduce after backward, or with `overlap` buckets of `overlappedBucketElements`
+    /// that overlap it. Training uses one allreduce; the benchmark compares the two.
+    package init(comm: Communicator, overlap: Bool = false) {
+        self.comm = comm
+        self.bucketElements = overlap ? Self.overlappedBucketElements : .max
+    }
 
     /// What the ranks agreed on in one step.
     struct Agreement {

@@ -49,7 +49,7 @@ extension Trainer {
         guard config.batchSize <= data.trainCount else {
             throw ConfigError.invalid(key: "batch-size", problem: "\(config.batchSize) is larger than the training set (\(data.trainCount) samples); use at most \(data.trainCount)")
         }
-        let deepest = try spec(config, level: max(0, config.levelCount - 1), data: data)
+        let deepest = try LevelControl.spec(config, level: max(0, config.levelCount - 1), data: data)
         let dataBytes = Double(data.trainCount + data.testCount) * Double(data.sampleShape.reduce(1, *))
         try MemoryBudget.check(config, deepest: deepest, ranks: ranks, dataBytes: dataBytes)
     }

@@ -35,7 +35,7 @@ public enum PeerExport {
         if case .images(_, _, let augment) = data.source, augment {
             throw TrainingError.output("a peer export cannot describe data augmentation (\(config.dataset.rawValue) is augmented)")
         }
-        let model = ResNetModel(spec: try Trainer.spec(config, level: 0, data: data), seed: UInt64(config.seed))
+        let model = ResNetModel(spec: try LevelControl.spec(config, level: 0, data: data), seed: UInt64(config.seed))
         var tensors: [SafeTensor] = []
         for s in model.slots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(model.parameters[s.range]))) }
         for s in model.stateSlots { tensors.append(SafeTensor(name: s.name, shape: s.shape, floats: Array(model.state[s.range]))) }
@@ -50,7 +50,7 @@ public enum PeerExport {
 
         let levels = try (0..<config.levelCount).map { level -> PeerLevel in
             PeerLevel(firstEpoch: level == 0 ? 0 : config.switchEpochs[level - 1],
-                      spec: try Trainer.spec(config, level: level, data: data))
+                      spec: try LevelControl.spec(config, level: level, data: data))
         }
         let json = JSONEncoder()
         json.outputFormatting = [.sortedKeys]

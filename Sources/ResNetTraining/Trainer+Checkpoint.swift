@@ -12,22 +12,21 @@ struct ResumePoint {
     /// The epoch records so far and the seconds spent at each level.
     var history: [EpochRecord] = []
     var levelSeconds: [Double] = [0]
+    /// The run directory of the resumed checkpoint, if any (for the stop message).
+    var resumedFrom: String?
 }
 
 extension Trainer {
-    /// Takes over a checkpoint's model, optimizer state, levels and progress.
+    /// Takes over a checkpoint's model, levels and progress (its optimizer state is taken once
+    /// every rank has rank 0's model, in `init`).
     func restore(_ c: TrainingCheckpoint) throws {
         guard c.config == config else {
             throw TrainingError.output("the checkpoint was written by a run with another config; resume it with its own")
         }
-        model = Self.makeModel(c.spec, config)
+        model = levels.makeModel(c.spec)
         model.parameters = c.parameters
         model.state = c.state
-        optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
-        optimizer.adopt(moments: c.moments, parameterCount: model.parameterCount)
-        optimizer.stepCount = c.optimizerStep
-        levels = LevelSchedule(config: config, level: c.level, levelStartEpoch: c.levelStartEpoch, switchEpochs: c.switchEpochs)
-        switchRecords = c.switches
+        levels.restore(c)
         start = ResumePoint(epoch: c.epoch, globalStep: c.globalStep, stepInEpoch: c.stepInEpoch,
                             epochLossSum: c.epochLossSum, history: c.history, levelSeconds: c.levelSeconds)
         guard c.stepInEpoch <= stepsPerEpoch else {
@@ -35,21 +34,15 @@ extension Trainer {
         }
     }
 
-    /// Every rank takes rank 0's optimizer state.
-    func broadcastOptimizer() throws {
-        var moments = optimizer.moments
-        for i in moments.indices { try comm.broadcast(&moments[i], root: 0) }
-        optimizer.adopt(moments: moments, parameterCount: model.parameterCount)
-    }
-
     /// The checkpoint of the current state after `epoch` epochs and `globalStep` steps.
     func checkpoint(epoch: Int, globalStep: Int, history: [EpochRecord], levelSeconds: [Double],
                     stepInEpoch: Int = 0, epochLossSum: Double = 0, rankStates: [[Float]] = []) -> TrainingCheckpoint {
-        TrainingCheckpoint(
-            config: config, spec: model.spec, epoch: epoch, globalStep: globalStep, level: levels.level,
-            levelStartEpoch: levels.levelStartEpoch, switchEpochs: levels.switchEpochs, parameters: model.parameters,
+        let schedule = levels.schedule, optimizer = step.optimizer.state
+        return TrainingCheckpoint(
+            config: config, spec: model.spec, epoch: epoch, globalStep: globalStep, level: schedule.level,
+            levelStartEpoch: schedule.levelStartEpoch, switchEpochs: schedule.switchEpochs, parameters: model.parameters,
             state: model.state, moments: optimizer.moments, optimizerStep: optimizer.stepCount,
-            history: history, levelSeconds: levelSeconds, switches: switchRecords,
+            history: history, levelSeconds: levelSeconds, switches: levels.records,
             stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates)
     }
 
@@ -90,7 +83,7 @@ extension Trainer {
         let c = comm.isRoot && output != nil
             ? checkpoint(epoch: epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
                          stepInEpoch: stepInEpoch, epochLossSum: epochLossSum, rankStates: rankStates) : nil
-        return try checkpoints.write(c, slots: model.slots, stateSlots: model.stateSlots, protecting: Set(levels.switchEpochs))
+        return try checkpoints.write(c, slots: model.slots, stateSlots: model.stateSlots, protecting: Set(levels.schedule.switchEpochs))
     }
 }
 

@@ -121,30 +121,23 @@ extension Trainer {
     /// are reduced unless --local-bn), so all agree.
     ///
     /// A stop request, agreed on before each batch, ends the pass: the statistics go back to what
-    /// they were before it and this returns false (the caller checkpoints the end of the epoch's
-    /// steps, from where a resume runs the pass again).
-    func recalibrateBatchNorm(plan: EpochPlan) throws -> Bool {
-        guard config.preciseBN > 0 else { return true }
+    /// they were before it and this returns the stop signal (`agreedStopRequest`'s; the caller
+    /// checkpoints the end of the epoch's steps, from where a resume runs the pass again). Nil
+    /// when the pass ran.
+    func recalibrateBatchNorm(plan: EpochPlan) throws -> Int32? {
+        guard config.preciseBN > 0 else { return nil }
         let before = model.state
         do {
             try model.reestimateBatchNormStatistics(batches: config.preciseBN) { k in
-                if try agreedStopRequest() { throw PassInterrupted() }
+                if let signal = try agreedStopRequest() { throw PassInterrupted(signal: signal) }
                 let shard = plan.shard(step: k % plan.stepsPerEpoch, rank: comm.rank, worldSize: comm.size)
                 _ = try model.forward(data.trainBatch(shard.indices, epoch: plan.epoch).input, training: true)
             }
-        } catch is PassInterrupted {
+        } catch let stop as PassInterrupted {
             model.state = before
-            return false
+            return stop.signal
         }
-        return true
-    }
-
-    /// Whether any rank has a stop request (a collective); sets `stopSignal` when so.
-    func agreedStopRequest() throws -> Bool {
-        let local = hooks.stopRequest?() ?? nil
-        guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return false }
-        stopSignal = local ?? 0
-        return true
+        return nil
     }
 }
 
@@ -153,5 +146,7 @@ extension Trainer {
     public var testSampleCount: Int { data.testCount }
 }
 
-/// A pass over batches ended early by a stop request.
-struct PassInterrupted: Error {}
+/// A pass over batches ended early by a stop request, with `agreedStopRequest`'s signal.
+struct PassInterrupted: Error {
+    let signal: Int32
+}

@@ -10,10 +10,10 @@ import ResNetDistributed
 /// global batch size and gradients summed across ranks, so any number of ranks follows the
 /// trajectory of one process. Rank 0 decides level switches, prolongs the model and broadcasts it.
 ///
-/// The pieces: the epoch loop (here), one step (`Trainer+Step`: forward, loss, `GradientSync`,
-/// `Optimizer`), the levels (`LevelSchedule`: when to switch and the learning rate;
-/// `Trainer+Levels`: the prolongation), evaluation (`Trainer+Evaluation`) and checkpoints
-/// (`Trainer+Checkpoint`).
+/// The trainer is the epoch loop (`run`, here) over parts with one job each, given what they
+/// work on: `TrainingStep` (one optimizer step: forward, loss, `GradientSync`, `Optimizer`),
+/// `LevelControl` (each level's model, `LevelSchedule`, the switch), `Evaluator` (the test pass)
+/// and `CheckpointWriter` (`Trainer+Checkpoint`: what a checkpoint holds and resuming from one).
 ///
 /// ```swift
 /// let config = try ExperimentConfig.builtIn(experiment: "regression", variant: "multilevel")
@@ -27,29 +27,16 @@ public final class Trainer {
     let output: RunOutput?
     /// What the run reports to its caller and asks of it.
     let hooks: TrainerHooks
+    let data: TrainingData
 
     public internal(set) var model: ResNetModel
-    var optimizer: Optimizer
-    let data: TrainingData
-    /// The test pass, and writing checkpoints.
+    /// The parts: one step (holding the optimizer), the levels, the test pass, checkpoints.
+    package var step: TrainingStep
+    var levels: LevelControl
     let evaluator: Evaluator
     let checkpoints: CheckpointWriter
-    var levels: LevelSchedule
-    var switchRecords: [SwitchRecord] = []
     /// Where `run` starts: the beginning, or a checkpoint's place.
     var start = ResumePoint()
-    /// The run directory of the checkpoint this run resumed, if any (for the stop message).
-    let resumedFrom: String?
-    /// Set by `trainStep` when some rank asked to stop (agreed on in that step's reduction).
-    var stopSignal: Int32?
-
-    /// Overlap the gradient allreduce with backward (in buckets as residual groups finish)
-    /// instead of one allreduce after backward. Same sums either way; the benchmark compares
-    /// the two. Off by default until the benchmark shows it pays on this transport.
-    public var overlapAllreduce = false
-    /// With `overlapAllreduce`: finished gradient ranges are gathered until a bucket holds at
-    /// least this many floats.
-    public var allreduceBucketElements = 16_384
 
     /// Builds the first-level model, or the checkpoint's model and state when `resume` is given
     /// (then `config` must be the checkpoint's). `data` defaults to `loadData(config, communicator)`;
@@ -60,30 +47,30 @@ public final class Trainer {
         try config.validate()
         self.config = config
         self.comm = communicator
-        self.levels = LevelSchedule(config: config)
         self.logger = logger
         self.output = output
-        self.resumedFrom = resumedFrom
         self.hooks = hooks
-        self.data = try data ?? Self.loadData(config, communicator)
-        self.evaluator = Evaluator(comm: communicator, data: self.data, localBN: config.localBN)
+        let loaded = try data ?? Self.loadData(config, communicator)
+        self.data = loaded
+        let evaluator = Evaluator(comm: communicator, data: loaded, localBN: config.localBN)
+        self.evaluator = evaluator
         self.checkpoints = CheckpointWriter(comm: communicator, output: output, keep: config.keepCheckpoints)
         // Machines may differ in memory (and in ranks per machine): every rank reports its own verdict.
-        let loaded = self.data
         try collectively(communicator, "check the memory the run needs") {
             try Self.checkSizes(config, data: loaded, ranks: communicator.size)
         }
-        try Self.checkPreciseBN(config, data: self.data)
-        model = Self.makeModel(try Self.spec(config, level: 0, data: self.data), config)
-        optimizer = Optimizer.make(config, parameterCount: model.parameterCount)
+        try Self.checkPreciseBN(config, data: loaded)
+        levels = LevelControl(config: config, comm: communicator, data: loaded, evaluator: evaluator, logger: logger)
+        model = levels.makeModel(try LevelControl.spec(config, level: 0, data: loaded))
+        step = TrainingStep(data: loaded, optimizer: Optimizer.make(config, parameterCount: model.parameterCount),
+                            gradientSync: GradientSync(comm: communicator), stopRequest: hooks.stopRequest)
         if let resume { try restore(resume) }
+        start.resumedFrom = resumedFrom
         try verifyRanksAgree()
-        try attachReducer()
-        // Every rank starts from rank 0's weights (they are built from the same seed, but a
-        // broadcast makes that a guarantee rather than an assumption).
-        try broadcastModel()
+        try levels.share(model)
         if let resume {
-            try broadcastOptimizer()
+            let state = OptimizerState(moments: resume.moments, stepCount: resume.optimizerStep)
+            step.optimizer = try Optimizer.shared(config, parameterCount: model.parameterCount, state: state, comm)
             restoreRankStates(resume)
         }
     }
@@ -105,28 +92,7 @@ public final class Trainer {
         }
     }
 
-    /// A model of this run: the config's seed and execution options.
-    static func makeModel(_ spec: ModelSpec, _ config: ExperimentConfig) -> ResNetModel {
-        let model = ResNetModel(spec: spec, seed: UInt64(config.seed))
-        model.execution.savedActivations = config.savedActivations
-        return model
-    }
-
-    /// The model spec of `level`.
-    package static func spec(_ c: ExperimentConfig, level: Int, data: TrainingData) throws -> ModelSpec {
-        let integrator = c.integrator(atLevel: level), activation = c.activation
-        let blocks = c.blocks(atLevel: level)
-        let h = c.h(atLevel: level)
-        if c.model == .mlp {
-            return ModelSpec.mlp(inputs: 1, outputs: 1, width: c.width, blocks: blocks[0], h: h,
-                                 integrator: integrator, activation: activation, initialization: c.initialization)
-        }
-        return ModelSpec(kind: .cnn, inputShape: data.sampleShape, outputs: 10, widths: c.channels,
-                         blocks: blocks, h: h, integrator: integrator, activation: activation,
-                         inputLayer: c.inputLayer, head: c.head, initialization: c.initialization)
-    }
-
-    // MARK: - Agreement and broadcast
+    // MARK: - Agreement
 
     func verifyRanksAgree() throws {
         try comm.verifyConfigAgreement(config)
@@ -136,15 +102,6 @@ public final class Trainer {
             ("the number of test samples", Int64(data.testCount)),
             ("a fingerprint of the training and test data (--data-dir, the files on each host)", data.fingerprint()),
         ])
-    }
-
-    func attachReducer() throws {
-        model.batchNormReducer = config.localBN || comm.size == 1 ? nil : try CommunicatorReducer(comm, model: model)
-    }
-
-    func broadcastModel() throws {
-        try comm.broadcast(&model.parameters, root: 0)
-        try comm.broadcast(&model.state, root: 0)
     }
 
     // MARK: - The loop
@@ -166,39 +123,40 @@ public final class Trainer {
             var lossSum = resumingMidEpoch ? start.epochLossSum : 0.0
             var allreduceSeconds = 0.0
             // (The last step's rate: an epoch resumed after all its steps runs none.)
-            var lr = levels.learningRate(epoch: epoch, step: sharder.stepsPerEpoch - 1, stepsPerEpoch: sharder.stepsPerEpoch)
+            var lr = levels.schedule.learningRate(epoch: epoch, step: sharder.stepsPerEpoch - 1, stepsPerEpoch: sharder.stepsPerEpoch)
             let plan = sharder.epoch(epoch)
-            for step in (resumingMidEpoch ? start.stepInEpoch : 0)..<sharder.stepsPerEpoch {
-                lr = levels.learningRate(epoch: epoch, step: step, stepsPerEpoch: sharder.stepsPerEpoch)
-                let shard = plan.shard(step: step, rank: comm.rank, worldSize: comm.size)
-                var (loss, reduceTime) = try trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize,
-                                                       epoch: epoch, learningRate: lr)
-                if hooks.injectNaNAtEpoch == epoch + 1 && step == 0 { loss = .nan }
+            for stepInEpoch in (resumingMidEpoch ? start.stepInEpoch : 0)..<sharder.stepsPerEpoch {
+                lr = levels.schedule.learningRate(epoch: epoch, step: stepInEpoch, stepsPerEpoch: sharder.stepsPerEpoch)
+                let shard = plan.shard(step: stepInEpoch, rank: comm.rank, worldSize: comm.size)
+                let outcome = try step.run(model, indices: shard.indices, globalBatch: shard.globalBatchSize,
+                                           epoch: epoch, learningRate: lr)
+                var loss = outcome.loss
+                if hooks.injectNaNAtEpoch == epoch + 1 && stepInEpoch == 0 { loss = .nan }
                 guard loss.isFinite else {
-                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, level: levels.level, loss: loss)
+                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: stepInEpoch, level: levels.schedule.level, loss: loss)
                 }
                 lossSum += loss * Double(shard.globalBatchSize)
-                allreduceSeconds += reduceTime
+                allreduceSeconds += outcome.waitSeconds
                 hooks.step?(globalStep, loss)
                 globalStep += 1
-                if stopSignal != nil {
-                    levelSeconds[levels.level] += ProcessStats.now() - epochStart
-                    try stop(at: (epoch, step, sharder.stepsPerEpoch), globalStep: globalStep, history: history,
-                             levelSeconds: levelSeconds, epochLossSum: lossSum)
+                if let signal = outcome.stopSignal {
+                    levelSeconds[levels.schedule.level] += ProcessStats.now() - epochStart
+                    try stop(signal, at: (epoch, stepInEpoch, sharder.stepsPerEpoch), globalStep: globalStep,
+                             history: history, levelSeconds: levelSeconds, epochLossSum: lossSum)
                 }
             }
             let seconds = ProcessStats.now() - epochStart
-            guard try recalibrateBatchNorm(plan: plan) else {
-                levelSeconds[levels.level] += seconds
-                try stop(at: (epoch, sharder.stepsPerEpoch - 1, sharder.stepsPerEpoch), globalStep: globalStep,
+            if let signal = try recalibrateBatchNorm(plan: plan) {
+                levelSeconds[levels.schedule.level] += seconds
+                try stop(signal, at: (epoch, sharder.stepsPerEpoch - 1, sharder.stepsPerEpoch), globalStep: globalStep,
                          history: history, levelSeconds: levelSeconds, epochLossSum: lossSum)
             }
             let evalStart = ProcessStats.now()
             let (metric, probe) = try evaluator.evaluate(model)
             let evalSeconds = ProcessStats.now() - evalStart
-            levelSeconds[levels.level] += seconds
+            levelSeconds[levels.schedule.level] += seconds
             let record = EpochRecord(
-                epoch: epoch + 1, level: levels.level + 1, blocks: model.spec.blocks, h: model.spec.h,
+                epoch: epoch + 1, level: levels.schedule.level + 1, blocks: model.spec.blocks, h: model.spec.h,
                 integrator: model.spec.integrator.rawValue, learningRate: lr,
                 trainLoss: lossSum / Double(data.trainCount), testMetric: metric.value,
                 testMetricName: metric.kind, epochSeconds: seconds,
@@ -210,9 +168,11 @@ public final class Trainer {
                 if comm.isRoot { try output?.append(record) }
             }
             if comm.isRoot { hooks.epoch?(record) }
-            let switched = try levels.shouldSwitch(after: epoch, trainLosses: history.map(\.trainLoss), comm: comm)
+            // The test pass's outputs on the first test samples go to the switch, which compares
+            // the prolonged model with them.
+            let switched = try levels.schedule.shouldSwitch(after: epoch, trainLosses: history.map(\.trainLoss), comm: comm)
             if switched {
-                try switchLevel(epoch: epoch + 1, probe: probe)
+                (model, step.optimizer) = try levels.switchLevel(model, optimizer: step.optimizer, startingAt: epoch + 1, probe: probe)
                 levelSeconds.append(0)
             }
             let periodic = config.checkpointEvery > 0 && (epoch + 1) % config.checkpointEvery == 0
@@ -227,9 +187,9 @@ public final class Trainer {
         let summary = RunSummary(
             experiment: config.experiment, variant: config.variant, ranks: comm.size, epochs: config.epochs,
             finalTrainLoss: last.trainLoss, testMetric: last.testMetric, testMetricName: last.testMetricName,
-            trainSeconds: ProcessStats.now() - started, levelSeconds: levelSeconds, switchEpochs: levels.switchEpochs,
+            trainSeconds: ProcessStats.now() - started, levelSeconds: levelSeconds, switchEpochs: levels.schedule.switchEpochs,
             finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
-            runDirectory: output?.directory, history: history, switches: switchRecords,
+            runDirectory: output?.directory, history: history, switches: levels.records,
             trivialMetric: data.trivialMetric, scale: config.scale, seed: config.seed)
         try collectively(comm, "write summary.json") {
             if comm.isRoot { try output?.finish(summary) }
@@ -238,11 +198,12 @@ public final class Trainer {
     }
 
     /// Rank 0 checkpoints the place after `step` (0-based) of `epoch` and every rank throws
-    /// `TrainingError.stopped` (after `stopSignal` was agreed on).
-    func stop(at place: (epoch: Int, step: Int, stepsPerEpoch: Int), globalStep: Int, history: [EpochRecord],
-              levelSeconds: [Double], epochLossSum: Double) throws -> Never {
-        // Name the signal even on a rank that did not receive it (0 there).
-        let signal = Int32(try maxOverRanks(Int(stopSignal ?? 0)))
+    /// `TrainingError.stopped`, once the ranks agreed to stop; `signal` is this rank's (0 when
+    /// only another rank received one).
+    func stop(_ signal: Int32, at place: (epoch: Int, step: Int, stepsPerEpoch: Int), globalStep: Int,
+              history: [EpochRecord], levelSeconds: [Double], epochLossSum: Double) throws -> Never {
+        // Name the signal even on a rank that did not receive it.
+        let signal = Int32(try maxOverRanks(Int(signal)))
         let path = try writeCheckpoint(epoch: place.epoch, globalStep: globalStep, history: history, levelSeconds: levelSeconds,
                                        stepInEpoch: place.step + 1, epochLossSum: epochLossSum, rankStates: try gatherRankStates())
         throw TrainingError.stopped(signal: signal, epoch: place.epoch, step: place.step, stepsPerEpoch: place.stepsPerEpoch,
@@ -252,10 +213,17 @@ public final class Trainer {
     /// A stop requested while the job was starting up (loading data, starting MPI, reading the
     /// checkpoint) ends it before the first step, on every rank: there is nothing new to save.
     func stopIfRequestedBeforeStart() throws {
+        guard let local = try agreedStopRequest() else { return }
+        let signal = Int32(try maxOverRanks(Int(local)))
+        throw TrainingError.stoppedBeforeStart(signal: local != 0 ? local : signal, resumedFrom: start.resumedFrom)
+    }
+
+    /// When any rank has a stop request (a collective): this rank's signal, or 0 when only
+    /// another rank has one; nil when none has.
+    func agreedStopRequest() throws -> Int32? {
         let local = hooks.stopRequest?() ?? nil
-        guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return }
-        let signal = Int32(try maxOverRanks(Int(local ?? 0)))
-        throw TrainingError.stoppedBeforeStart(signal: local ?? signal, resumedFrom: resumedFrom)
+        guard try maxOverRanks(local == nil ? 0 : 1) != 0 else { return nil }
+        return local ?? 0
     }
 
     func maxOverRanks(_ value: Int) throws -> Int {

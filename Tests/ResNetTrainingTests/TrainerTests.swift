@@ -46,7 +46,7 @@ final class TrainerTests: XCTestCase {
             let model = trainer.model
             let test = trainer.data.testBatch(0..<256)
             guard case .values(let truth) = test.targets,
-                  let spec = try? Trainer.spec(c, level: 1, data: trainer.data),
+                  let spec = try? LevelControl.spec(c, level: 1, data: trainer.data),
                   let (deeper, _) = try? prolong(model, toBlocks: spec.blocks, rule: c.prolongation.rule,
                                                 integrator: spec.integrator, h: spec.h),
                   let before = try? model.forward(test.input, training: false).data,
@@ -106,7 +106,8 @@ final class TrainerTests: XCTestCase {
             let e = plan.epoch(epoch)
             for s in 0..<plan.stepsPerEpoch {
                 let shard = e.shard(step: s, rank: 0, worldSize: 1)
-                _ = try partial.trainStep(indices: shard.indices, globalBatch: shard.globalBatchSize, epoch: epoch, learningRate: 0.005)
+                _ = try partial.step.run(partial.model, indices: shard.indices, globalBatch: shard.globalBatchSize,
+                                         epoch: epoch, learningRate: 0.005)
                 step += 1
             }
             history.append(fullSummary.history[epoch])
