@@ -21,7 +21,7 @@ extension BenchSections {
                                                   window: min(window, b >= 256 ? 4 : 1), data: data)
             points.append(.init(perRankBatch: b, seconds: m.stepSeconds))
         }
-        let model = ResNetModel(spec: try Trainer.spec(base, level: 0, data: data.0), seed: 1)
+        let model = ResNetModel(spec: try LevelControl.spec(base, level: 0, data: data.0), seed: 1)
         report.scalingModel = ScalingModel(
             network: "Fashion-MNIST deep (\(base.blocks.map(String.init).joined(separator: "+")) blocks, channels \(base.channels.map(String.init).joined(separator: ", ")))",
             globalBatch: base.batchSize, compute: points, gradientFloats: model.parameterCount,
@@ -35,7 +35,7 @@ extension BenchSections {
     public func collectives(report: inout BenchReport) throws {
         guard comm.size > 1 else { return }
         let base = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
-        let gradientFloats = ResNetModel(spec: try Trainer.spec(base, level: 0, data: try TrainingBenchmark.data(for: base).0),
+        let gradientFloats = ResNetModel(spec: try LevelControl.spec(base, level: 0, data: try TrainingBenchmark.data(for: base).0),
                                          seed: 1).parameterCount
         func fastest<T: Numeric>(_ count: Int, _ type: T.Type, repeats: Int,
                                  _ reduce: (UnsafeMutableBufferPointer<T>) throws -> Void) throws -> Double {
