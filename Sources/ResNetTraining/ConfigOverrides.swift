@@ -115,9 +115,14 @@ public struct ConfigOverrides: Equatable, Sendable {
         return o
     }
 
-    /// Sets `key` from a value's text as a YAML file or a flag spells it ("2,3,5" for a list).
+    /// Sets `key` from a flag's text, read as a YAML file's value is ("2,3,5" for a list); a
+    /// wrong value is an error naming the flag and the value.
     public mutating func set(_ key: Key, text: String, source: String) throws {
-        try Self.fields.first { $0.key == key }!.read(Node(text), &self, source)
+        do {
+            try Self.fields.first { $0.key == key }!.read(Node(text), &self, source)
+        } catch ConfigError.wrongType(_, _, let expected) {
+            throw ConfigError.invalid(key: key.rawValue, problem: "'\(text)' is not \(expected) (\(source))")
+        }
     }
 }
 

@@ -96,6 +96,9 @@ final class ConfigYAMLTests: XCTestCase {
                 XCTAssertEqual("\(e)", "invalid --\(key.rawValue): '\(text)' is not \(choices) (command line)")
             }
         }
+        XCTAssertThrowsError(try flags.set(.blocks, text: "2,x", source: "command line")) { e in
+            XCTAssertEqual("\(e)", "invalid --blocks: '2,x' is not a list of integers such as 2,3,5 (command line)")
+        }
     }
 
     /// Merging keys leaves every other value as it was, and the config's JSON form (checkpoints)
