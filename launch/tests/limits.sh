@@ -47,9 +47,12 @@ refused "eval --checkpoint on a directory of runs" "is a directory of runs, not 
 "$BIN" train --experiment regression --variant deep --epochs 40 --checkpoint-every 10 --keep-checkpoints 0 --quiet --out "$L/size" > /dev/null 2>&1
 sdir=$(run_dir "$L/size")
 s10=$(stat -c %s "$sdir/checkpoint-epoch-0010.safetensors" 2>/dev/null); s40=$(stat -c %s "$sdir/checkpoint-epoch-0040.safetensors" 2>/dev/null)
-if [ -n "$s10" ] && [ "$s10" = "$s40" ] && ! grep -aq '"history"' "$sdir/checkpoint-epoch-0040.safetensors" \
+# The header's figures (level seconds, step counts) change length by a few digits from one
+# checkpoint to the next; a history kept in the header would add hundreds of bytes per epoch.
+if [ -n "$s10" ] && [ -n "$s40" ] && [ $(( s40 - s10 )) -le 64 ] && [ $(( s10 - s40 )) -le 64 ] \
+   && ! grep -aq '"history"' "$sdir/checkpoint-epoch-0040.safetensors" \
    && [ "$(grep -c . "$sdir/metrics.jsonl")" -eq 40 ]; then
-  pass "checkpoints do not grow with the epochs: $s10 bytes at epoch 10 and at 40; the history is in metrics.jsonl (40 lines)"
+  pass "checkpoints do not grow with the epochs: $s10 bytes at epoch 10, $s40 at 40 (within 64); the history is in metrics.jsonl (40 lines)"
 else fail "checkpoint sizes $s10 (epoch 10) vs $s40 (epoch 40), history in header: $(grep -ac '"history"' "$sdir/checkpoint-epoch-0040.safetensors")"; fi
 refused "a checkpoint whose model spec says 10^8 blocks" "describes [0-9.e+]* values but the file holds only [0-9]*" \
   eval --checkpoint "$(resign "$sdir/checkpoint-epoch-0010.safetensors" "$L/huge.safetensors" 'model_spec:blocks=[100000000]'; echo "$L/huge.safetensors")"
