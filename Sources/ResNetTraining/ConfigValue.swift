@@ -115,12 +115,12 @@ extension Array: ConfigValue where Element: ConfigValue {
 
     init?(configNode node: Node) {
         if let scalar = node.scalar { self.init(configText: scalar.string); return }
+        guard let sequence = node.sequence else { return nil }
         var items: [Element] = []
-        for item in node.sequence ?? [] {
+        for item in sequence {
             guard let value = Element(configNode: item) else { return nil }
             items.append(value)
         }
-        guard node.sequence != nil else { return nil }
         self = items
     }
 
