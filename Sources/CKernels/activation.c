@@ -1,41 +1,19 @@
 /* ck_sigmoid (ck_activation.h): one loop compiled for each instruction set on vectors of its
  * width; the tail runs the same code on a zero-padded vector. */
 #include "ck_activation.h"
+#include "ck_vecmath.h"
 
 #pragma clang fp contract(off)
 
 #define CK_SIGMOID_LOOP(SUFFIX, LANES)                                                                   \
-    typedef float sig_vec_##SUFFIX __attribute__((ext_vector_type(LANES)));                              \
-    typedef int sig_int_##SUFFIX __attribute__((ext_vector_type(LANES)));                                \
-    static inline sig_vec_##SUFFIX sigmoid_vec_##SUFFIX(sig_vec_##SUFFIX value) {                        \
-        typedef sig_vec_##SUFFIX V;                                                                      \
-        typedef sig_int_##SUFFIX I;                                                                      \
-        const V lo = -87.3f, hi = 88.3f, round = 12582912.0f;                                            \
-        /* Swift's max(value, lo) and min(·, hi): lo when lo >= value, hi when hi < x, else x. */       \
-        I below = lo >= value, above = hi < value;                                                       \
-        V x = (V)((below & (I)lo) | (~below & (I)value));                                                \
-        above = hi < x;                                                                                  \
-        x = (V)((above & (I)hi) | (~above & (I)x));                                                      \
-        V t = x * 1.44269504f;                                                                           \
-        V n = (t + round) - round;                                                                       \
-        V r = x - n * 0.693359375f + n * 2.1219444e-4f;                                                  \
-        V p = 1.98756915e-4f;                                                                            \
-        p = p * r + 1.39819995e-3f;                                                                      \
-        p = p * r + 8.3334519e-3f;                                                                       \
-        p = p * r + 4.1665796e-2f;                                                                       \
-        p = p * r + 0.166666655f;                                                                        \
-        p = p * r + 0.500000010f;                                                                        \
-        p = p * r * r + r + 1.0f;                                                                        \
-        I bits = (__builtin_convertvector(n, I) + 127) << 23;                                            \
-        return 1.0f / (1.0f + p * (V)bits);                                                              \
-    }                                                                                                    \
+    CK_VEC_MATH(SUFFIX, LANES)                                                                           \
     static void sigmoid_##SUFFIX(long count, const float *x, float *y) {                                 \
-        typedef sig_vec_##SUFFIX V;                                                                      \
+        typedef ck_vf_##SUFFIX V;                                                                        \
         long i = 0;                                                                                      \
         for (; i + LANES <= count; i += LANES) {                                                         \
             V v;                                                                                         \
             __builtin_memcpy(&v, x + i, sizeof v);                                                       \
-            v = sigmoid_vec_##SUFFIX(-v);                                                                \
+            v = sigmoid_vec_##SUFFIX(v);                                                                 \
             __builtin_memcpy(y + i, &v, sizeof v);                                                       \
         }                                                                                                \
         if (i < count) {                                                                                 \
@@ -43,7 +21,7 @@
             V v;                                                                                         \
             for (long j = i; j < count; j++) lane[j - i] = x[j];                                         \
             __builtin_memcpy(&v, lane, sizeof v);                                                        \
-            v = sigmoid_vec_##SUFFIX(-v);                                                                \
+            v = sigmoid_vec_##SUFFIX(v);                                                                 \
             __builtin_memcpy(lane, &v, sizeof v);                                                        \
             for (long j = i; j < count; j++) y[j] = lane[j - i];                                         \
         }                                                                                                \

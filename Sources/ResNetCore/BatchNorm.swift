@@ -75,11 +75,7 @@ public final class BatchNorm: Layer {
         // Per-channel Σx and Σx² (Double), plus the element count, in one reducible buffer.
         var sums = [Double](repeating: 0, count: 2 * c + 1)
         for s in 0..<n {
-            for ch in 0..<c {
-                let (s1, s2) = Kernels.sumAndSquares(x + (s * c + ch) * plane, plane)
-                sums[ch] += Double(s1)
-                sums[c + ch] += Double(s2)
-            }
+            FusedElementwise.channelSums(x + s * c * plane, channels: c, plane: plane, into: &sums)
         }
         sums[2 * c] = Double(n * plane)
         if let reducer = buffers.reducer {

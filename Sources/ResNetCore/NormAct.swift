@@ -33,43 +33,18 @@ public final class NormAct: Layer {
         let store = training ? SavedNormalized(shape: input.shape, image: image, storage: buffers.execution.savedActivations,
                                                inverseStd: inverseStd, count: count) : nil
         var output = Tensor(uninitializedShape: input.shape)
-        let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
-        var xhat = [Float](repeating: 0, count: image)
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { y in
-                xhat.withUnsafeMutableBufferPointer { xh in
-                    for s in 0..<n {
-                        for ch in 0..<c {
-                            let base = s * image + ch * plane
-                            let src = x.baseAddress! + base, dst = xh.baseAddress! + ch * plane
-                            let out = y.baseAddress! + base
-                            let m = mean[ch], inv = inverseStd[ch], g = gamma[ch], b = beta[ch]
-                            for i in 0..<plane {
-                                let v = (src[i] - m) * inv
-                                dst[i] = v
-                                out[i] = g * v + b
-                            }
-                        }
-                        store?.set(s, from: xh.baseAddress!)
-                        ActivationLayer.apply(activation, y.baseAddress! + s * image, image)
-                    }
+                for s in 0..<n {
+                    FusedElementwise.normalizeAndActivate(x.baseAddress! + s * image, channels: c, plane: plane, mean: mean,
+                                                          inverseStd: inverseStd, norm: norm, activation: activation,
+                                                          buffers: buffers, keep: store?.normalized(s),
+                                                          into: y.baseAddress! + s * image)
                 }
             }
         }
         saved = store
         return output
-    }
-
-    /// a = σ(γ·x̂ + β) for one image (C×plane), as backward recomputes it (also NormActConv's).
-    static func activate(_ xhat: UnsafePointer<Float>, norm: BatchNorm, activation: Activation, plane: Int,
-                         buffers: LayerBuffers, into activated: UnsafeMutablePointer<Float>) {
-        let gamma = buffers.parameters + norm.weightOffset, beta = buffers.parameters + norm.biasOffset
-        for ch in 0..<norm.channels {
-            let src = xhat + ch * plane, dst = activated + ch * plane
-            let scale = gamma[ch], shift = beta[ch]
-            for i in 0..<plane { dst[i] = scale * src[i] + shift }
-        }
-        ActivationLayer.apply(activation, activated, norm.channels * plane)
     }
 
     public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
@@ -80,19 +55,18 @@ public final class NormAct: Layer {
         let plane = try plane(of: saved.shape)
         let n = saved.shape[0], c = norm.channels, image = c * plane
         var inputGradient = Tensor(uninitializedShape: saved.shape)
-        let xhat = ScratchBuffer(image), activated = ScratchBuffer(image)
+        let activated = ScratchBuffer(image)
         // Per-channel Σdz and Σdz·x̂, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * c)
         outputGradient.data.withUnsafeBufferPointer { dy in
             inputGradient.data.withUnsafeMutableBufferPointer { dx in
                 for s in 0..<n {
-                    let xs = saved.image(s, scratch: xhat.pointer)
-                    NormAct.activate(xs, norm: norm, activation: activation, plane: plane, buffers: buffers,
-                                     into: activated.pointer)
-                    let dz = dx.baseAddress! + s * image
-                    dz.update(from: dy.baseAddress! + s * image, count: image)
-                    ActivationLayer.applyDerivative(activation, output: activated.pointer, gradient: dz, image)
-                    norm.accumulateGradientSums(&sums, gradient: dz, normalized: xs, plane: plane)
+                    let xhat = saved.normalized(s)
+                    FusedElementwise.activate(xhat, channels: c, plane: plane, norm: norm, activation: activation,
+                                              buffers: buffers, into: activated.pointer)
+                    FusedElementwise.activationBackward(activated: activated.pointer, gradient: dy.baseAddress! + s * image,
+                                                        into: dx.baseAddress! + s * image, xhat: xhat, channels: c,
+                                                        plane: plane, activation: activation, sums: &sums)
                 }
             }
         }
@@ -126,13 +100,12 @@ final class SavedNormalized {
 
     deinit { bytes.deallocate() }
 
-    /// Stores image `s`'s x̂.
-    func set(_ s: Int, from xhat: UnsafePointer<Float>) {
+    /// Where image `s`'s x̂ is kept: the fused passes write it there in forward and read it in
+    /// backward (`FusedElementwise.Normalized`).
+    func normalized(_ s: Int) -> FusedElementwise.Normalized {
         switch storage {
-        case .half:
-            HalfPrecision.pack(xhat, into: bytes.assumingMemoryBound(to: UInt16.self) + s * image, count: image)
-        case .single:
-            (bytes.assumingMemoryBound(to: Float.self) + s * image).update(from: xhat, count: image)
+        case .half: .half(bytes.assumingMemoryBound(to: UInt16.self) + s * image)
+        case .single: .single(bytes.assumingMemoryBound(to: Float.self) + s * image)
         }
     }
 
@@ -142,25 +115,13 @@ final class SavedNormalized {
     func finishInputGradient(_ dz: inout Tensor, sums: inout [Double], norm: BatchNorm,
                              buffers: LayerBuffers) throws {
         let coefficients = try norm.gradientCoefficients(&sums, inverseStd: inverseStd, count: count, buffers: buffers)
-        let plane = image / shape[1]
-        let scratch = ScratchBuffer(image)   // x̂ of one image when stored in half
+        let channels = shape[1], plane = image / channels
+        let flat = coefficients.flatMap { [$0.scale, $0.meanDy, $0.meanDyX] }
         dz.data.withUnsafeMutableBufferPointer { dz in
             for s in 0..<shape[0] {
-                BatchNorm.applyInputGradient(dz.baseAddress! + s * image, normalized: self.image(s, scratch: scratch.pointer),
-                                             coefficients, plane: plane)
+                FusedElementwise.inputGradient(dz.baseAddress! + s * image, xhat: normalized(s), coefficients: flat,
+                                               channels: channels, plane: plane)
             }
-        }
-    }
-
-    /// Image `s`'s x̂: decoded into `scratch` (`image` floats) when stored in half, else in place.
-    /// Valid while `self` lives (and, for half, until `scratch` is next written).
-    func image(_ s: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        switch storage {
-        case .half:
-            HalfPrecision.unpack(bytes.assumingMemoryBound(to: UInt16.self) + s * image, into: scratch, count: image)
-            return UnsafePointer(scratch)
-        case .single:
-            return UnsafePointer(bytes.assumingMemoryBound(to: Float.self) + s * image)
         }
     }
 }

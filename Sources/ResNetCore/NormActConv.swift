@@ -3,11 +3,11 @@
 /// passes over memory.
 ///
 /// Forward normalises the batch block by block (`ExecutionOptions.imagesPerFusedBlock` images):
-/// x̂ is saved — in half precision by default, see `ExecutionOptions.savedActivations` — and
-/// a = σ(γ·x̂ + β) is formed in a small buffer and convolved in one call, so the whole batch's
-/// activations never exist at once. Backward forms each block's activations again from x̂, then
-/// one convolution call gives dW, the bias gradient and da, from which dz = da · σ'(a) and the
-/// BatchNorm backward follow.
+/// one pass per image (`FusedElementwise`) saves x̂ — in half precision by default, see
+/// `ExecutionOptions.savedActivations` — and forms a = σ(γ·x̂ + β) in a small buffer, which is
+/// convolved in one call, so the whole batch's activations never exist at once. Backward forms
+/// each block's activations again from x̂ (one pass), then one convolution call gives dW, the bias
+/// gradient and da, from which one pass per image gives dz = da · σ'(a) and BatchNorm's sums.
 ///
 /// Parameters and state are those of the `BatchNorm` and `Conv2d` it wraps (same offsets, same
 /// names), so the model layout is unchanged; the convolution runs on the back-end `Conv2d` picks.
@@ -56,7 +56,7 @@ public final class NormActConv: Layer {
         // The output is written block by block and read by the next layer after the whole batch.
         let convolution = conv.convolution(buffers.execution).streamingOutput
         let block = min(buffers.execution.imagesPerFusedBlock, g.n)
-        let activated = ScratchBuffer(block * g.inImage), xhat = ScratchBuffer(g.inImage)
+        let activated = ScratchBuffer(block * g.inImage)
         let weights = buffers.parameters + conv.weightOffset
         let bias = conv.biasOffset.map { UnsafePointer(buffers.parameters + $0) }
         var output = Tensor(uninitializedShape: [g.n, g.out, g.h, g.w])
@@ -66,11 +66,12 @@ public final class NormActConv: Layer {
                 while first < g.n {
                     let count = min(block, g.n - first)
                     for j in 0..<count {
-                        normalize(x.baseAddress! + (first + j) * g.inImage, g, mean: mean, inverseStd: inverseStd,
-                                  into: xhat.pointer)
-                        store?.set(first + j, from: xhat.pointer)
-                        NormAct.activate(xhat.pointer, norm: norm, activation: activation, plane: g.plane,
-                                         buffers: buffers, into: activated.pointer + j * g.inImage)
+                        // x̂ straight into the kept store, σ(γ·x̂ + β) into the convolution's input.
+                        FusedElementwise.normalizeAndActivate(x.baseAddress! + (first + j) * g.inImage, channels: g.c,
+                                                              plane: g.plane, mean: mean, inverseStd: inverseStd,
+                                                              norm: norm, activation: activation, buffers: buffers,
+                                                              keep: store?.normalized(first + j),
+                                                              into: activated.pointer + j * g.inImage)
                     }
                     convolution.forward(activated.pointer, batch: count, height: g.h, width: g.w, weights: weights,
                                         bias: bias, into: y.baseAddress! + first * g.outImage)
@@ -90,8 +91,7 @@ public final class NormActConv: Layer {
         }
         let convolution = conv.convolution(buffers.execution)
         let block = min(buffers.execution.imagesPerFusedBlock, g.n)
-        let activated = ScratchBuffer(block * g.inImage), decoded = ScratchBuffer(block * g.inImage)
-        var xhat = [UnsafePointer<Float>](repeating: UnsafePointer(decoded.pointer), count: block)
+        let activated = ScratchBuffer(block * g.inImage)
         // Per-channel Σdz and Σdz·x̂ for the BatchNorm backward, dz = dL/d(γx̂+β).
         var sums = [Double](repeating: 0, count: 2 * g.c)
         var inputGradient = Tensor(uninitializedShape: saved.shape)
@@ -101,9 +101,9 @@ public final class NormActConv: Layer {
                 while first < g.n {
                     let count = min(block, g.n - first)
                     for j in 0..<count {
-                        xhat[j] = saved.image(first + j, scratch: decoded.pointer + j * g.inImage)
-                        NormAct.activate(xhat[j], norm: norm, activation: activation, plane: g.plane, buffers: buffers,
-                                         into: activated.pointer + j * g.inImage)
+                        FusedElementwise.activate(saved.normalized(first + j), channels: g.c, plane: g.plane, norm: norm,
+                                                  activation: activation, buffers: buffers,
+                                                  into: activated.pointer + j * g.inImage)
                     }
                     // da = conv(dY, W') straight into dx, with dW and the bias gradient.
                     convolution.backward(input: activated.pointer, outputGradient: dy.baseAddress! + first * g.outImage,
@@ -114,9 +114,9 @@ public final class NormActConv: Layer {
                                          biasGradient: conv.biasOffset.map { buffers.gradients + $0 })
                     for j in 0..<count {
                         let dz = dx.baseAddress! + (first + j) * g.inImage
-                        ActivationLayer.applyDerivative(activation, output: activated.pointer + j * g.inImage,
-                                                        gradient: dz, g.inImage)
-                        norm.accumulateGradientSums(&sums, gradient: dz, normalized: xhat[j], plane: g.plane)
+                        FusedElementwise.activationBackward(activated: activated.pointer + j * g.inImage, gradient: dz,
+                                                            into: dz, xhat: saved.normalized(first + j), channels: g.c,
+                                                            plane: g.plane, activation: activation, sums: &sums)
                     }
                     first += count
                 }
@@ -125,15 +125,5 @@ public final class NormActConv: Layer {
         try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
         self.saved = nil
         return inputGradient
-    }
-
-    /// x̂ = (x − mean) / σ for one image (C×plane).
-    private func normalize(_ image: UnsafePointer<Float>, _ g: Geometry, mean: [Float], inverseStd: [Float],
-                           into xhat: UnsafeMutablePointer<Float>) {
-        for ch in 0..<g.c {
-            let src = image + ch * g.plane, dst = xhat + ch * g.plane
-            let m = mean[ch], inv = inverseStd[ch]
-            for i in 0..<g.plane { dst[i] = (src[i] - m) * inv }
-        }
     }
 }
