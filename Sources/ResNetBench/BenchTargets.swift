@@ -55,7 +55,7 @@ public enum BenchTargets {
         var out = pytorchTargets(r)
         out += efficiencyTargets(r)
         out += scalingTargets(r)
-        out += [multilevelTarget(r), regressionTarget(r)]
+        out += [fullRunTarget(r), multilevelTarget(r), regressionTarget(r)]
         return out
     }
 
@@ -126,6 +126,30 @@ public enum BenchTargets {
                         measured: rss.map { "\(f($0, 0)) MB" } ?? "no np 1 scaling row",
                         ratio: rss.map { $0 / 400 }, goal: 1, direction: .atMost, style: .percent),
         ]
+    }
+
+    /// The thesis's whole Fashion-MNIST deep run at np 2 against 20 minutes, extrapolated: its
+    /// epochs over the full training set at the fastest np 2 × 1 step rate, plus a test pass per
+    /// epoch at np 1's measured test pass halved (the pass is split across the ranks). Level
+    /// switches and checkpoints are left out (a few seconds in a run).
+    static func fullRunTarget(_ r: BenchReport) -> BenchTarget {
+        let name = "Fashion deep whole run (thesis: 50 epochs, np 2, test pass each epoch), extrapolated / 20 min"
+        let limit = 20.0 * 60
+        guard let config = try? ExperimentConfig.builtIn(experiment: Experiment.fashion.name, variant: Experiment.deepVariant) else {
+            return BenchTarget(name: name, measured: "no fashion deep experiment", ratio: nil, goal: 1, direction: .atMost, style: .percent)
+        }
+        let name50 = name.replacingOccurrences(of: "50 epochs", with: "\(config.epochs) epochs")
+        guard let two = fastest(r, ranks: 2),
+              let test = r.evaluation.filter({ $0.experiment == Experiment.fashion.name && $0.ranks == 1 }).min(by: { $0.seconds < $1.seconds })
+        else {
+            return BenchTarget(name: name50, measured: "needs an np 2 × 1 scaling row and an np 1 evaluation row", ratio: nil, goal: 1,
+                               direction: .atMost, style: .percent)
+        }
+        let epochs = Double(config.epochs)
+        let steps = epochs * Double(two.trainCount) / two.samplesPerSecond, passes = epochs * test.seconds / 2
+        return BenchTarget(name: name50,
+                           measured: "\(f((steps + passes) / 60, 1)) min: steps \(f(steps / 60, 1)) min at \(f(two.samplesPerSecond, 0)) img/s, test passes \(f(passes / 60, 1)) min",
+                           ratio: (steps + passes) / limit, goal: 1, direction: .atMost, style: .percent)
     }
 
     /// The measured saving of multi-level training on Fashion-MNIST against the FLOP count's.
