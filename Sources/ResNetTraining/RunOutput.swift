@@ -22,6 +22,12 @@ public final class RunOutput {
         try? fm.removeItem(atPath: probe)
     }
 
+    /// Removes the run directory when nothing is in it (a run refused before it wrote anything);
+    /// a directory with any file in it stays.
+    public func removeIfEmpty() {
+        _ = rmdir(directory)
+    }
+
     /// Creates a new run directory `<experiment>-<variant>-<time>-<job>` under `base` and returns
     /// its path. `<job>` is Slurm's job id (`j1234`, with the array task when there is one) or else
     /// this process's id (`p5678`), so simultaneous jobs get different names; the directory itself

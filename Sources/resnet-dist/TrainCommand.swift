@@ -89,6 +89,9 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         }
         return try RunOutput(directory: RunOutput.createUnique(base: base ?? options.outBase, config: config))
     }
+    // A run refused before it starts (data, sizes, memory) leaves no empty directory behind.
+    var started = false
+    defer { if !started, inPlace == nil { output?.removeIfEmpty() } }
     let data = try Trainer.loadData(config, comm)
     let stepsPerEpoch = GlobalBatchSharder(config, data).stepsPerEpoch
     // Rank 0 draws the progress and prints the traced steps; the trainer is built with the hooks.
@@ -108,6 +111,7 @@ func trainVariant(_ config: ExperimentConfig, options: TrainingOptions, comm: Co
         injectNaNAtEpoch: options.injectNanAtEpoch)
     let trainer = try Trainer(config: config, communicator: comm, data: data, resume: resume, output: output,
                               resumedFrom: resume == nil ? nil : options.resume, hooks: hooks, logger: logger)
+    started = true
     var progress: ProgressReporter? = nil
     if let reporter {
         if let resume {

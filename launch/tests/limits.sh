@@ -28,6 +28,10 @@ refused "--batch-size larger than the training set" "invalid --batch-size: 10000
   train --experiment regression --variant deep --epochs 1 --batch-size 10000000 --quiet --out "$L/runs"
 refused "--subset larger than the data" "invalid --subset: 99999999 is more than the 2000 training samples" \
   train --experiment regression --variant deep --epochs 1 --subset 99999999 --quiet --out "$L/runs"
+# Runs refused after their directory was made leave none behind.
+left=$(find "$L/runs" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
+if [ "$left" -eq 0 ]; then pass "refused runs leave no run directory under --out"
+else fail "refused runs left $left directories under --out: $(ls "$L/runs" | head -3 | tr '\n' ' ')"; fi
 : > "$L/empty.yaml"; printf '# nothing but a comment\n' > "$L/comment.yaml"
 refused "an empty YAML file" "empty.yaml: it holds no config keys" train --config "$L/empty.yaml" --quiet --out "$L/runs"
 refused "a YAML file of comments only" "comment.yaml: it holds no config keys" train --config "$L/comment.yaml" --quiet --out "$L/runs"
