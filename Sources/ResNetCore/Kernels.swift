@@ -66,16 +66,6 @@ public enum Kernels {
         return s
     }
 
-    /// (Σ p[i], Σ p[i]²).
-    @inlinable @inline(__always)
-    public static func sumAndSquares(_ p: UnsafePointer<Float>, _ count: Int) -> (Float, Float) {
-        var a1 = SIMD8<Float>(repeating: 0), a2 = SIMD8<Float>(repeating: 0), i = 0
-        while i + 8 <= count { let v = load8(p + i); a1 += v; a2 += v * v; i += 8 }
-        var s1 = a1.sum(), s2 = a2.sum()
-        while i < count { s1 += p[i]; s2 += p[i] * p[i]; i += 1 }
-        return (s1, s2)
-    }
-
     /// (Σ a[i], Σ a[i]·b[i]).
     @inlinable @inline(__always)
     public static func sumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> (Float, Float) {

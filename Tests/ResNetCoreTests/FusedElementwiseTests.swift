@@ -199,7 +199,8 @@ final class FusedElementwiseTests: XCTestCase {
         }
     }
 
-    func testChannelSumsMatchSumAndSquares() {
+    /// BatchNorm's statistics: the eight-lane sums the Swift loop (Kernels' sumAndSquares) had.
+    func testChannelSumsMatchLaneSums() {
         for path in DirectConvolution.supportedPaths {
             for plane in planes {
                 let x = values(channels * plane, seed: UInt64(600 + plane), bound: 3)
@@ -207,7 +208,6 @@ final class FusedElementwiseTests: XCTestCase {
                 var sums = expected
                 for c in 0..<channels {
                     let p = Array(x[(c * plane)..<((c + 1) * plane)])
-                    XCTAssertEqual(laneSum(p).bitPattern, Kernels.sumAndSquares(p, plane).0.bitPattern)
                     expected[c] += Double(laneSum(p))
                     expected[channels + c] += Double(laneSum(p.map { $0 * $0 }))
                 }
