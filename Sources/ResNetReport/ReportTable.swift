@@ -87,9 +87,10 @@ public enum ReportTable {
     /// The thesis-style comparison of variants (Markdown). Time in three columns: the whole run's
     /// wall time, its training steps and its test passes ("–" for runs that did not record them);
     /// the rest is level switches, checkpoints and bookkeeping. Training steps are counted as in
-    /// every table and chart: each level's epochs at its median epoch time.
+    /// every table and chart: each epoch at the median time of the runs' epochs of its kind (`EpochCosts`).
     public static func comparison(_ runs: [RunSummary]) -> String {
         let deep = runs.first(where: \.isDeepBaseline)
+        let costs = EpochCosts(runs)
         var lines = [
             "| variant | blocks | final train loss | \(runs.first?.testMetricName.rawValue ?? "test metric") | wall time (s) | training steps (s) | evaluation (s) | steps per level (s) | peak RSS per rank (MB) | saving vs deep | vs trivial predictor |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -97,15 +98,15 @@ public enum ReportTable {
         for s in runs {
             let saving: String
             if let deep, !s.isDeepBaseline, deep.trainSeconds > 0 {
-                saving = String(format: "%+.1f%%", 100 * s.timeSaving(versus: deep))
+                saving = String(format: "%+.1f%%", 100 * costs.saving(s, versus: deep))
             } else {
                 saving = "–"
             }
-            let perLevel = s.robustLevelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / ")
+            let perLevel = costs.levelSeconds(s).map { String(format: "%.2f", $0) }.joined(separator: " / ")
             let evaluation = s.evalSeconds.map { String(format: "%.2f", $0) } ?? "–"
             lines.append(String(format: "| %@ | %@ | %.5f | %@ | %.2f | %.2f | %@ | %@ | %.0f | %@ | %@ |",
                                 s.variant, s.finalBlocks.map(String.init).joined(separator: ","), s.finalTrainLoss,
-                                formatMetric(s), s.trainSeconds, s.robustTrainingSeconds, evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
+                                formatMetric(s), s.trainSeconds, costs.trainingSeconds(s), evaluation, perLevel, Double(s.peakRSSBytes) / 1e6, saving,
                                 versusTrivial(s)))
         }
         return lines.joined(separator: "\n")

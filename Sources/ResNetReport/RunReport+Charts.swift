@@ -35,14 +35,14 @@ extension RunReport {
 
     /// The thesis's claim is time at equal quality: the test metric against the training steps'
     /// time, every variant (and seed) on one chart, with the target of "time to target" drawn
-    /// across. Epochs are counted as the tables count them: each at its level's median epoch
-    /// time (`robustTrainingSeconds`), so where a curve crosses the target line is the table's
+    /// across. Epochs are counted as the tables count them: each at the median time of the runs'
+    /// epochs of its kind (`EpochCosts`), so where a curve crosses the target line is the table's
     /// time to target.
     static func timeChart(_ runs: [RunSummary], title: String? = nil, target: Double? = nil) -> LineChart {
         var chart = metricChart(runs)
         chart.id = "time"
         chart.title = title ?? chart.title + " against training time"
-        chart.xLabel = "training-step seconds (each epoch at its level's median epoch time, cumulative)"
+        chart.xLabel = "training-step seconds (each epoch at the median time of its kind, cumulative)"
         chart.integerX = false
         // Level switches where they fall in time: one set per variant (its first seed's), since
         // every seed of a variant switches at the same epochs at nearly the same time.
@@ -50,12 +50,11 @@ extension RunReport {
         var markers: [PlotMarker] = []
         var marked = Set<String>()
         var k = 0
+        let costs = EpochCosts(runs)
         for (i, r) in runs.enumerated() {
-            let medians = Dictionary(grouping: r.history, by: \.level).mapValues { SeedSample($0.map(\.epochSeconds)).median }
-            var elapsed = 0.0
             var endOfEpoch: [Int: Double] = [:]
-            chart.series[i].points = zip(r.history, chart.series[i].points).map { record, point in
-                elapsed += medians[record.level] ?? record.epochSeconds
+            chart.series[i].points = zip(zip(r.history, costs.elapsed(r)), chart.series[i].points).map { recordTime, point in
+                let (record, elapsed) = recordTime
                 endOfEpoch[record.epoch] = elapsed
                 return (elapsed, point.y)
             }
@@ -118,16 +117,17 @@ extension RunReport {
     }
 
     /// Two panels: the training steps' time stacked by level, and peak resident memory. The time
-    /// is the tables' "training steps (s)" (each level's epochs at its median epoch time), and
+    /// is the tables' "training steps (s)" (each epoch at the median time of its kind), and
     /// each bar is labelled with its own height.
     static func costSVG(_ runs: [RunSummary]) -> SVGWriter {
         var svg = SVGWriter(width: 900, height: 400)
         let labels = zip(runs, seriesStyles(runs)).map { $1.label }
-        let maxLevels = runs.map { $0.robustLevelSeconds.count }.max() ?? 1
+        let costs = EpochCosts(runs)
+        let maxLevels = runs.map { costs.levelSeconds($0).count }.max() ?? 1
         let timeBars = zip(runs, labels).map { r, label -> BarPanel.Bar in
             BarPanel.Bar(category: label,
-                         segments: r.robustLevelSeconds.enumerated().map { ("level \($0 + 1)", $1, Palette.level($0)) },
-                         totalLabel: SeedTable.seconds(r.robustTrainingSeconds) + " s")
+                         segments: costs.levelSeconds(r).enumerated().map { ("level \($0 + 1)", $1, Palette.level($0)) },
+                         totalLabel: SeedTable.seconds(costs.trainingSeconds(r)) + " s")
         }
         let time = BarPanel(id: "time", title: "Training-step time", yLabel: "training steps (s)", bars: timeBars,
                             legend: (0..<max(1, maxLevels)).map { ("level \($0 + 1)", Palette.level($0)) })

@@ -66,10 +66,11 @@ public enum RunReport {
     /// run's wall time, then its training steps as every other table and chart counts them.
     static func tableRows(_ runs: [RunSummary]) -> [[String]] {
         let deep = runs.first(where: \.isDeepBaseline)
+        let costs = EpochCosts(runs)
         return runs.map { r in
             var saving = "–"
             if let deep, !r.isDeepBaseline, deep.trainSeconds > 0 {
-                saving = String(format: "%+.1f %%", 100 * r.timeSaving(versus: deep))
+                saving = String(format: "%+.1f %%", 100 * costs.saving(r, versus: deep))
             }
             return [
                 r.seed.map { "\(r.variant) (seed \($0))" } ?? r.variant,
@@ -77,8 +78,8 @@ public enum RunReport {
                 String(format: "%.5g", r.finalTrainLoss),
                 metricText(r.testMetric, kind: r.testMetricName),
                 String(format: "%.2f", r.trainSeconds),
-                String(format: "%.2f", r.robustTrainingSeconds),
-                r.robustLevelSeconds.map { String(format: "%.2f", $0) }.joined(separator: " / "),
+                String(format: "%.2f", costs.trainingSeconds(r)),
+                costs.levelSeconds(r).map { String(format: "%.2f", $0) }.joined(separator: " / "),
                 String(format: "%.0f", Double(r.peakRSSBytes) / 1e6),
                 saving,
             ]
@@ -154,14 +155,14 @@ public enum RunReport {
             ("metric.svg", metricChart(runs).render().inlineSVG(),
              accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
             ("time.svg", timeChart(runs, target: target).render().inlineSVG(),
-             "The same test metric against the training steps' time (each epoch at its level's median epoch time; evaluation excluded): time at equal quality. The dotted line is the target of the table's time to target."),
+             "The same test metric against the training steps' time (each epoch at the median time of the runs' epochs of its kind; evaluation excluded): time at equal quality. The dotted line is the target of the table's time to target."),
         ]
         if let fit {
             figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),
                             "The learned functions against the true one over [0, 2π]; grey dots are the test points."))
         }
         figures.append(("cost.svg", costSVG(runs).inlineSVG(),
-                        "Training-step time, stacked by level (each level's epochs at its median epoch time: the tables' training steps), and the largest peak resident memory of any rank."))
+                        "Training-step time, stacked by level (each epoch at the median time of the runs' epochs of its kind: the tables' training steps), and the largest peak resident memory of any rank."))
         for (file, svg, caption) in figures {
             h += "<figure id=\"\(file)\">\n\(svg)<figcaption>\(xmlEscape(caption)) (<a href=\"\(file)\">\(file)</a>)</figcaption>\n</figure>\n"
         }

@@ -84,17 +84,9 @@ extension RunSummary {
     }
 
     /// The training steps' time until the test metric first reaches `target` (evaluated after each
-    /// epoch), counted as `robustTrainingSeconds` counts it: each epoch at its level's median epoch
-    /// time. Nil when the run never reaches it.
-    public func timeToTarget(_ target: Double) -> Double? {
-        let medians = Dictionary(grouping: history, by: \.level).mapValues { SeedSample($0.map(\.epochSeconds)).median }
-        var elapsed = 0.0
-        for r in history {
-            elapsed += medians[r.level] ?? r.epochSeconds
-            if testMetricName.isAccuracy ? r.testMetric >= target : r.testMetric <= target { return elapsed }
-        }
-        return nil
-    }
+    /// epoch), counted as `robustTrainingSeconds` counts it (this run's epochs alone). Nil when the
+    /// run never reaches it.
+    public func timeToTarget(_ target: Double) -> Double? { EpochCosts([self]).timeToTarget(self, target: target) }
 }
 
 /// The runs of one variant over several seeds.
@@ -102,22 +94,27 @@ public struct SeededVariant {
     public let variant: String
     /// One run per seed, in seed order.
     public let runs: [RunSummary]
+    /// The epoch costs the times are counted with: pooled over every run of the comparison.
+    public let costs: EpochCosts
 
-    public init(variant: String, runs: [RunSummary]) {
+    /// `costs` defaults to these runs' own epochs.
+    public init(variant: String, runs: [RunSummary], costs: EpochCosts? = nil) {
         self.variant = variant
         self.runs = runs.sorted { ($0.seed ?? 0) < ($1.seed ?? 0) }
+        self.costs = costs ?? EpochCosts(runs)
     }
 
     public var seeds: [Int] { runs.enumerated().map { $0.element.seed ?? $0.offset + 1 } }
     public var finalMetric: SeedSample { SeedSample(runs.map(\.testMetric)) }
     public var lastTenMedian: SeedSample { SeedSample(runs.map { $0.medianOfLast(10) }) }
-    public var trainingSeconds: SeedSample { SeedSample(runs.map(\.robustTrainingSeconds)) }
+    public var trainingSeconds: SeedSample { SeedSample(runs.map(costs.trainingSeconds)) }
     public var metricKind: MetricKind { runs.first?.testMetricName ?? .accuracy }
 
     /// Per seed the time to `target`, nil where the run never reached it.
-    public func timesToTarget(_ target: Double) -> [Double?] { runs.map { $0.timeToTarget(target) } }
+    public func timesToTarget(_ target: Double) -> [Double?] { runs.map { costs.timeToTarget($0, target: target) } }
 
-    /// Groups runs by variant (keeping the order in which variants first appear).
+    /// Groups runs by variant (keeping the order in which variants first appear), their times
+    /// counted with the epoch costs of all of them.
     public static func group(_ runs: [RunSummary]) -> [SeededVariant] {
         var order: [String] = []
         var byVariant: [String: [RunSummary]] = [:]
@@ -125,7 +122,8 @@ public struct SeededVariant {
             if byVariant[r.variant] == nil { order.append(r.variant) }
             byVariant[r.variant, default: []].append(r)
         }
-        return order.map { SeededVariant(variant: $0, runs: byVariant[$0]!) }
+        let costs = EpochCosts(runs)
+        return order.map { SeededVariant(variant: $0, runs: byVariant[$0]!, costs: costs) }
     }
 }
 
@@ -152,7 +150,9 @@ public struct PairedComparison {
         gains = seeds.map { s in
             accuracy ? mine[s]!.testMetric - theirs[s]!.testMetric : theirs[s]!.testMetric - mine[s]!.testMetric
         }
-        savings = seeds.map { mine[$0]!.timeSaving(versus: theirs[$0]!) }
+        // The pool both were grouped with, else one over the two variants' runs.
+        let costs = other.costs.covers(base.runs) ? other.costs : EpochCosts(other.runs + base.runs)
+        savings = seeds.map { costs.saving(mine[$0]!, versus: theirs[$0]!) }
     }
 
     public var gain: SeedSample { SeedSample(gains) }
@@ -171,7 +171,7 @@ public struct SeedTable {
         self.target = target
     }
 
-    public static let footnote = "Mean ± standard deviation over the seeds. Training steps: per level, the epochs times the median epoch time of the training steps (robust to stalls from other jobs on a shared machine; evaluation, checkpoints and level switches excluded); time to target counts the epochs the same way, up to the first evaluation at or past the target. Saving: per seed against deep's run of the same seed, mean and range."
+    public static let footnote = "Mean ± standard deviation over the seeds. Training steps: each epoch counted at the median time of all epochs of the same work in these runs (same network shape, ranks and data: deep's epochs at 3 blocks with a multi-level run's at 3 blocks), robust to stalls from other jobs on a shared machine, which only ever lengthen an epoch; evaluation, checkpoints and level switches excluded; time to target counts the epochs the same way, up to the first evaluation at or past the target. Saving: per seed against deep's run of the same seed, mean and range."
 
     var kind: MetricKind { variants.first?.metricKind ?? .accuracy }
 

@@ -42,8 +42,8 @@ final class ProgressReporterTests: XCTestCase {
         // After 2 of 8 steps: 1 s for the step after the first, 6 steps left.
         XCTAssertEqual(sink.chunks[1], "\rdeep s1  epoch 1/2  loss 1.50000  ETA 6.0s\u{1B}[K")
         let r2 = record(epoch: 2)
-        XCTAssertEqual(screen(sink.text), [String(format: "deep s1  epoch 2/2  level 1  loss %.5f  acc %.2f%%  1000 samples/s  done in 7.0s",
-                                                  r2.trainLoss, 100 * r2.testMetric)])
+        XCTAssertEqual(screen(sink.text), [String(format: "deep s1  epoch 2/2  level 1  loss %.5f  acc %.2f%%  %.0f samples/s  done in 7.0s",
+                                                  r2.trainLoss, 100 * r2.testMetric, r2.samplesPerSecond)])
     }
 
     func testTerminalRedrawsAreThrottledButTheEndIsDrawn() {

@@ -44,6 +44,15 @@ final class XMLCollector: NSObject, XMLParserDelegate {
     }
 }
 
+extension EpochRecord {
+    /// The epoch took `seconds` for the same work, as a record of a stalled or faster epoch reads:
+    /// the throughput changes with the time.
+    mutating func take(_ seconds: Double) {
+        samplesPerSecond *= epochSeconds / seconds
+        epochSeconds = seconds
+    }
+}
+
 /// A run with a plausible history: loss falling geometrically, accuracy rising, levels switching.
 func syntheticRun(variant: String, epochs: Int = 10, levels: [(blocks: Int, h: Double, integrator: String)],
                   switches: [Int] = [], metric: String = "test accuracy", seconds: [Double], peakMB: Double) -> RunSummary {
@@ -57,7 +66,8 @@ func syntheticRun(variant: String, epochs: Int = 10, levels: [(blocks: Int, h: D
         history.append(EpochRecord(epoch: e, level: level + 1, blocks: [l.blocks, l.blocks], h: l.h, integrator: l.integrator,
                                    learningRate: 0.005, trainLoss: 2.0 * pow(0.7, Double(e)),
                                    testMetric: metric == "test accuracy" ? acc : 5 * pow(0.8, Double(e)),
-                                   testMetricName: MetricKind(rawValue: metric)!, epochSeconds: seconds[level] / Double(inLevel), samplesPerSecond: 1000,
+                                   testMetricName: MetricKind(rawValue: metric)!, epochSeconds: seconds[level] / Double(inLevel),
+                                   samplesPerSecond: 60_000 * Double(inLevel) / seconds[level],
                                    allreduceShare: 0, peakRSSBytes: Int(peakMB * 1e6)))
     }
     let last = history.last!

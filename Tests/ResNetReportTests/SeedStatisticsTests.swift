@@ -36,7 +36,7 @@ final class SeedStatisticsTests: XCTestCase {
         let times = [1.0, 1, 9, 2, 2]
         let accuracy = [0.5, 0.7, 0.8, 0.85, 0.9]
         for i in 0..<5 {
-            r.history[i].epochSeconds = times[i]
+            r.history[i].take(times[i])
             r.history[i].testMetric = accuracy[i]
         }
         XCTAssertEqual(r.timeToTarget(0.5), 1)
@@ -54,8 +54,10 @@ final class SeedStatisticsTests: XCTestCase {
     }
 
     func testPairsBySeedAndSignsGainsForEitherMetric() {
+        // Each run a network of its own (blocks 10·seed + variant), so each counts its own time.
         func run(_ variant: String, seed: Int, metric: Double, seconds: Double, kind: MetricKind) -> RunSummary {
-            var r = syntheticRun(variant: variant, levels: [(3, 1, "euler")], metric: kind.rawValue, seconds: [seconds], peakMB: 1)
+            let blocks = 10 * seed + (variant == "deep" ? 1 : 2)
+            var r = syntheticRun(variant: variant, levels: [(blocks, 1, "euler")], metric: kind.rawValue, seconds: [seconds], peakMB: 1)
             r.seed = seed
             r.testMetric = metric
             return r
@@ -81,8 +83,9 @@ final class SeedStatisticsTests: XCTestCase {
     func testTheTableShowsMeanAndSpreadAndWhoNeverReachedTheTarget() {
         var runs: [RunSummary] = []
         for (seed, (deepAcc, mlAcc)) in [(0.91, 0.90), (0.93, 0.88)].enumerated() {
-            var d = syntheticRun(variant: "deep", levels: [(3, 1, "euler")], seconds: [100], peakMB: 1)
-            var m = syntheticRun(variant: "multilevel", levels: [(3, 1, "euler")], seconds: [80 - Double(seed) * 20], peakMB: 1)
+            // Each seed's multi-level run a network of its own (2 and 3 blocks), so each counts its own time.
+            var d = syntheticRun(variant: "deep", levels: [(4, 1, "euler")], seconds: [100], peakMB: 1)
+            var m = syntheticRun(variant: "multilevel", levels: [(2 + seed, 1, "euler")], seconds: [80 - Double(seed) * 20], peakMB: 1)
             d.seed = seed + 1; m.seed = seed + 1
             d.testMetric = deepAcc; m.testMetric = mlAcc
             d.trivialMetric = 0.1; m.trivialMetric = 0.1

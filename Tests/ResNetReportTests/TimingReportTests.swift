@@ -15,7 +15,8 @@ final class TimeSavingTests: XCTestCase {
         XCTAssertTrue(table[4].hasPrefix("| multilevel |") && table[4].contains("| +20.0% |"), table[4])
         XCTAssertTrue(ReportTable.headline(runs)?.hasSuffix("— multilevel took 20 % less training-step time (1 seed)") ?? false, "\(String(describing: ReportTable.headline(runs)))")
         var slower = runs
-        slower[2] = syntheticRun(variant: "multilevel", levels: [(2, 1, "euler"), (3, 0.5, "euler")], switches: [5],
+        // Slower for its work (networks neither shallow nor deep has, so no epoch of theirs is pooled with it).
+        slower[2] = syntheticRun(variant: "multilevel", levels: [(4, 1, "euler"), (5, 0.5, "euler")], switches: [5],
                                  seconds: [70, 55], peakMB: 118)
         XCTAssertTrue(ReportTable.headline(slower)?.hasSuffix("— multilevel took 25 % more training-step time (1 seed)") ?? false, "\(String(describing: ReportTable.headline(slower)))")
     }
@@ -58,16 +59,22 @@ final class EvaluationTimeTests: XCTestCase {
 final class TimeToMetricTests: XCTestCase {
     func testTimeChartPlotsTheMetricAgainstCumulativeSeconds() {
         var runs = comparedRuns()
-        for i in runs[2].history.indices { runs[2].history[i].epochSeconds = i < 5 ? 0.5 : 2 }
+        for i in runs[2].history.indices { runs[2].history[i].take(i < 5 ? 0.5 : 2) }
         let chart = RunReport.timeChart(runs)
         XCTAssertEqual(chart.series.count, 3)
         XCTAssertEqual(chart.series[0].points.map(\.x), (1...10).map { 6 * Double($0) })   // 60 s over 10 epochs
-        XCTAssertEqual(chart.series[2].points.map(\.x), [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5])
         XCTAssertEqual(chart.series[2].points.map(\.y), runs[2].history.map { 100 * $0.testMetric })
         XCTAssertTrue(RunReport.timeSVG(runs).contains("training-step seconds"))
-        // A stalled epoch counts at its level's median, as the tables count it.
-        runs[2].history[1].epochSeconds = 50
-        XCTAssertEqual(RunReport.timeChart(runs).series[2].points.map(\.x), [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5])
+        // Alone, each epoch counts at the median of its level's epochs; a stalled one too.
+        let alone: [Double] = [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5]
+        XCTAssertEqual(RunReport.timeChart([runs[2]]).series[0].points.map(\.x), alone)
+        // Beside the others, at the median of every epoch of the same work: its 2-block epochs
+        // with shallow's ten of 6 s, its 3-block ones with deep's ten of 10 s.
+        let pooled: [Double] = [6, 12, 18, 24, 30, 40, 50, 60, 70, 80]
+        XCTAssertEqual(chart.series[2].points.map(\.x), pooled)
+        runs[2].history[1].take(50)
+        XCTAssertEqual(RunReport.timeChart([runs[2]]).series[0].points.map(\.x), alone)
+        XCTAssertEqual(RunReport.timeChart(runs).series[2].points.map(\.x), pooled)
         // The target line sits at the experiment's default (90.5 % for Fashion-MNIST).
         XCTAssertEqual(RunReport.timeChart(runs).target?.y, 90.5)
         XCTAssertTrue(RunReport.timeSVG(runs, target: 0.8).contains("target 80.00 %"))
@@ -134,9 +141,9 @@ final class TimeToMetricTests: XCTestCase {
         var run = syntheticRun(variant: "multilevel", epochs: 6, levels: [(2, 1, "euler"), (3, 0.5, "euler")],
                                switches: [3], seconds: [3, 6], peakMB: 100)
         XCTAssertEqual(run.robustTrainingSeconds, 9, accuracy: 1e-12)   // 3 × 1 s + 3 × 2 s
-        run.history[4].epochSeconds = 40                                  // another job stalled one epoch
+        run.history[4].take(40)                                           // another job stalled one epoch
         XCTAssertEqual(run.robustTrainingSeconds, 9, accuracy: 1e-12)
-        run.history[3].epochSeconds = 3                                   // medians of (3, 40, 2) and (1, 1, 1)
+        run.history[3].take(3)                                            // medians of (3, 40, 2) and (1, 1, 1)
         XCTAssertEqual(run.robustTrainingSeconds, 3 + 3 * 3, accuracy: 1e-12)
         run.history = []
         XCTAssertEqual(run.robustTrainingSeconds, run.trainSeconds)
