@@ -27,6 +27,19 @@ public enum RunScale: String, Codable, Sendable {
 }
 
 extension ExperimentConfig {
+    /// Whether this config trains as `other` does: equal but for the seed (another draw of the
+    /// same setting), where the data are read from, how often checkpoints are kept, and the name
+    /// of the preset the settings came from.
+    func trainsLike(_ other: ExperimentConfig) -> Bool {
+        var mine = self
+        mine.seed = other.seed
+        mine.preset = other.preset
+        mine.dataDir = other.dataDir
+        mine.checkpointEvery = other.checkpointEvery
+        mine.keepCheckpoints = other.keepCheckpoints
+        return mine == other
+    }
+
     /// The scale of this run against the thesis's settings of the same experiment and variant.
     public var scale: RunScale {
         guard let thesis = try? ExperimentConfig.builtIn(experiment: experiment, variant: variant, preset: .thesis) else {
@@ -35,7 +48,7 @@ extension ExperimentConfig {
         if subset != 0 || trainPoints < thesis.trainPoints || testPoints < thesis.testPoints || epochs < thesis.epochs {
             return .reduced
         }
-        if Experiment.named(experiment)?.isBeyondThesis == true { return self == thesis ? .beyond : .modified }
+        if Experiment.named(experiment)?.isBeyondThesis == true { return trainsLike(thesis) ? .beyond : .modified }
         let sameModel = model == thesis.model && width == thesis.width && channels == thesis.channels
             && blocks == thesis.blocks && levels == thesis.levels && integrators == thesis.integrators
             && activation == thesis.activation && h == thesis.h && prolongation == thesis.prolongation

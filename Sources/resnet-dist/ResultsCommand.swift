@@ -149,6 +149,14 @@ struct ResultsCommand: ParsableCommand {
             if summary.history.isEmpty, let text = try? String(contentsOfFile: csv, encoding: .utf8) {
                 summary.history = try EpochRecord.records(csv: text, metric: summary.testMetricName, source: csv)
             }
+            // The scale as today's registry reads the run's config (a summary keeps the one it was
+            // written with; an older rule counted the seed and checkpointing of a schedule beyond
+            // the thesis as modified settings).
+            let yaml = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("config.yaml")
+            if FileManager.default.fileExists(atPath: yaml), let file = try? ConfigOverrides(yamlFile: yaml),
+               let config = try? ExperimentConfig.resolve(file: file, fileSource: yaml, flags: ConfigOverrides()) {
+                summary.scale = config.scale
+            }
             found.append((path, summary))
         }
         for comparison in unfinished.sorted() {

@@ -171,5 +171,18 @@ final class ThesisComparisonTests: XCTestCase {
         var other = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         other.lr = 0.01
         XCTAssertEqual(other.scale, .modified)
+        // A schedule beyond the thesis stays itself for any seed, data location, checkpointing or
+        // preset name (a three-seed comparison with --checkpoint-every 1 is that schedule), and
+        // becomes "modified" for any setting that changes the training.
+        var fast = try ExperimentConfig.builtIn(experiment: "fashion-fast", variant: "multilevel")
+        XCTAssertEqual(fast.scale, .beyond)
+        fast.seed = 3
+        fast.dataDir = "/elsewhere"
+        fast.checkpointEvery = 1
+        fast.keepCheckpoints = 1
+        fast.preset = fast.preset == .thesis ? .fit : .thesis
+        XCTAssertEqual(fast.scale, .beyond)
+        fast.switchEpochs = [20, 40]
+        XCTAssertEqual(fast.scale, .modified)
     }
 }
