@@ -13,9 +13,10 @@ struct ResultsCommand: ParsableCommand {
             --out DIR), groups the runs by their own experiment and variant, and prints \
             per variant the mean ± standard deviation over the seeds beside the thesis's figure, \
             the time to a target metric, and a verdict on each claim from the runs paired by seed \
-            (the rule `compare` uses). A comparison that did not finish (no comparison.md: stopped \
-            or killed) is skipped with a note on stderr, and of several runs of the same \
-            experiment, variant and seed only the newest counts.
+            (the rule `compare` uses). A comparison that did not finish (no comparison.md: stopped, \
+            killed or still running) is skipped with a note on stderr — or, with --unfinished, its \
+            finished runs count (the seeds done so far of a long comparison) — and of several runs \
+            of the same experiment, variant and seed only the newest counts.
 
             With --charts DIR it also writes DIR/<experiment>-time.svg: each experiment's test \
             metric against the training steps' time, every variant on one chart (the thesis's claim is time \
@@ -35,6 +36,9 @@ struct ResultsCommand: ParsableCommand {
 
     @Option(help: "The target of 'time to target' per experiment, as EXPERIMENT=VALUE (repeatable; default 0.905 for Fashion-MNIST, 0.88 for CIFAR-10, 1.0 for the regressions).")
     var target: [String] = []
+
+    @Flag(help: "Also count the finished runs of comparisons that have not finished (stopped or still running), e.g. the first seeds of a long --seeds comparison.")
+    var unfinished = false
 
     @Option(help: "Write each experiment's time-to-metric chart (<experiment>-time.svg) into this directory.")
     var charts: String?
@@ -59,7 +63,7 @@ struct ResultsCommand: ParsableCommand {
         for dir in directories {
             let runs = try summaries(under: dir)
             guard !runs.isEmpty else {
-                throw ValidationError("no finished run under \(dir) (no summary.json outside unfinished comparisons); run `resnet-dist compare --out \(dir)` first, or finish a comparison with compare --resume")
+                throw ResultsError(description: "no finished run under \(dir) (no summary.json outside unfinished comparisons); run `resnet-dist compare --out \(dir)` first, finish a comparison with compare --resume, or count the finished runs of an unfinished one with --unfinished")
             }
             all += runs.map { (dir, $0) }
         }
@@ -104,10 +108,10 @@ struct ResultsCommand: ParsableCommand {
     /// Replaces the marked block of `file` (markers kept), or fails naming what is missing.
     private func replaceResults(in file: String, with markdown: String) throws {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ValidationError("cannot read \(file); --readme names an existing Markdown file")
+            throw ResultsError(description: "cannot read \(file); --readme names an existing Markdown file")
         }
         guard let a = text.range(of: Self.begin), let b = text.range(of: Self.end, range: a.upperBound..<text.endIndex) else {
-            throw ValidationError("\(file) has no '\(Self.begin)' … '\(Self.end)' block; add the two lines where the results go")
+            throw ResultsError(description: "\(file) has no '\(Self.begin)' … '\(Self.end)' block; add the two lines where the results go")
         }
         try write(String(text[..<a.upperBound]) + "\n" + markdown + "\n" + String(text[b.lowerBound...]), to: file)
     }
@@ -129,14 +133,14 @@ struct ResultsCommand: ParsableCommand {
 
     private func summaries(under dir: String) throws -> [RunSummary] {
         guard let walker = FileManager.default.enumerator(atPath: dir) else {
-            throw ValidationError("cannot read the directory \(dir)")
+            throw ResultsError(description: "cannot read the directory \(dir)")
         }
         var found: [(String, RunSummary)] = []
-        var unfinished: Set<String> = []
+        var unfinished: [String: Int] = [:]
         for case let path as String in walker where path.hasSuffix("summary.json") {
             if let comparison = unfinishedComparison(containing: path, under: dir) {
-                unfinished.insert(comparison)
-                continue
+                unfinished[comparison, default: 0] += 1
+                if !self.unfinished { continue }
             }
             let file = (dir as NSString).appendingPathComponent(path)
             // One damaged run (a truncated or NaN summary.json) must not hide all the others.
@@ -159,8 +163,10 @@ struct ResultsCommand: ParsableCommand {
             }
             found.append((path, summary))
         }
-        for comparison in unfinished.sorted() {
-            FileHandle.standardError.write(Data("results: skipping the unfinished comparison \(comparison) (no comparison.md); continue it with: resnet-dist compare --resume \(comparison)\n".utf8))
+        for (comparison, runs) in unfinished.sorted(by: { $0.key < $1.key }) {
+            let what = self.unfinished ? "counting the \(runs) finished run\(runs == 1 ? "" : "s") of the unfinished comparison \(comparison)"
+                                       : "skipping the unfinished comparison \(comparison) (no comparison.md; --unfinished counts its \(runs) finished run\(runs == 1 ? "" : "s"))"
+            FileHandle.standardError.write(Data("results: \(what); continue it with: resnet-dist compare --resume \(comparison)\n".utf8))
         }
         // Run directories are named by their start time: of several runs of a variant and seed
         // (a run and its resumed copy, or a rerun), the newest (last in path order) counts.
@@ -205,4 +211,10 @@ struct ResultsCommand: ParsableCommand {
             components.removeLast()
         }
     }
+}
+
+/// A problem with what `results` reads or writes (not with how it was called): the message alone,
+/// without the usage text a ValidationError brings.
+struct ResultsError: Error, CustomStringConvertible {
+    let description: String
 }

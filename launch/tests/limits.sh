@@ -126,10 +126,15 @@ cdir=$(run_dir "$L/cmp"); cdir=${cdir%/}
 "$BIN" compare "${cmp[@]}" > /dev/null 2>&1
 refdir=$(ls -d "$L"/cmp/*/ | grep -v "^$cdir/")
 out=$(timeout 20 "$BIN" results "$L/cmp" 2>&1)
-if grep -q "results: skipping the unfinished comparison $cdir (no comparison.md); continue it with: resnet-dist compare --resume $cdir" <<<"$out" \
+if grep -q "results: skipping the unfinished comparison $cdir (no comparison.md; --unfinished counts its [0-9]* finished runs*); continue it with: resnet-dist compare --resume $cdir" <<<"$out" \
    && [ "$(grep -c '^| regression | ' <<<"$out")" -eq 3 ]; then
   pass "results skips the killed comparison (naming it and how to continue): each variant counted once"
 else fail "results with a killed comparison beside a complete one"; echo "$out" | head -6; fi
+out=$(timeout 20 "$BIN" results "$cdir" --unfinished 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "results: counting the [0-9]* finished runs* of the unfinished comparison $cdir; continue it with" <<<"$out" \
+   && grep -q '^| regression | ' <<<"$out"; then
+  pass "results --unfinished counts the finished runs of the killed comparison (the seeds done so far)"
+else fail "results --unfinished: exit $rc"; echo "$out" | head -4; fi
 if timeout 60 "$BIN" compare --resume "$cdir" --quiet > "$L/cmp-resume.txt" 2>&1 && [ -e "$cdir/comparison.md" ]; then
   ref=$(cut -d'|' -f2,5 "$refdir/comparison.md"); got=$(cut -d'|' -f2,5 "$cdir/comparison.md")
   if [ "$ref" = "$got" ] && [ "$(ls -d "$cdir"/seed-*/regression-*/ | wc -l)" -eq 6 ]; then
