@@ -25,7 +25,7 @@ struct ResultsCommand: ParsableCommand {
             (charts linked relative to FILE), so the README's results are rebuilt from the kept runs:
 
               resnet-dist results launch/results/*-fashion-full \\
-                  --charts launch/results --readme README.md
+                  --charts launch/results/charts --readme README.md
             """)
 
     @Argument(help: "Directories holding compare runs, e.g. runs/replicate/regression.")
