@@ -7,11 +7,16 @@ launch/bench calls it only when torch is importable. Prints one JSON object on s
 
 Usage: launch/bench_pytorch.py THREADS [THREADS ...] [--window SECONDS] [--isa LABEL] [--compile]
        launch/bench_pytorch.py --eval THREADS [--compile]
+       launch/bench_pytorch.py --epoch THREADS [--images N] [--compile]
        launch/bench_pytorch.py --mlp [--runs N] [--epochs E]
 
 --eval times the test pass instead, as resnet-dist's `bench evaluation` does: the same model in
 inference mode (no gradients) over 10 000 images in chunks of 1000, fastest of 3 passes after a
 warm-up pass; prints {"pytorchEvaluation": [...]}.
+
+--epoch times whole training epochs as a user's loop runs them (a new random order each epoch,
+batches gathered by index, 6144 images by default): one warm-up step, then the fastest of 2
+epochs; prints {"pytorchEpochs": [...]}, against resnet-dist's `bench epoch`.
 
 --compile times the model after torch.compile, as a speed-minded PyTorch user runs it; the
 compilation (in the warm-up steps) is reported as compileSeconds, apart from the step rate.
@@ -106,6 +111,45 @@ def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
             "meanStepSeconds": sum(times) / len(times), "steps": len(times), "instructionSet": isa,
             "asInstalled": isa is None, "capability": capability(), "compiled": compiled,
             "compileSeconds": max(0.0, warm - 3 * seconds) if compiled else None}
+
+
+def whole_epochs(threads, images=6144, batch=1024, epochs=2, compiled=False):
+    """Whole training epochs as a user's loop runs them: `images` training images (random, of
+    Fashion-MNIST's shape) in a new random order each epoch, batches of `batch` gathered by
+    index, forward, loss, backward and Adam. One warm-up step first (which compiles when
+    `compiled`; its time beyond a step is reported apart), then the fastest of `epochs` epochs."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    net = model()
+    opt = torch.optim.Adam(net.parameters(), lr=0.005)
+    if compiled:
+        net = torch.compile(net)
+    x = torch.rand(images, 1, 28, 28)
+    y = torch.randint(0, 10, (images,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xb), yb)
+        loss.backward()
+        opt.step()
+
+    warm = time.perf_counter()
+    step(x[:batch], y[:batch])
+    warm = time.perf_counter() - warm
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        order = torch.randperm(images)
+        for lower in range(0, images, batch):
+            idx = order[lower:lower + batch]
+            step(x[idx], y[idx])
+        times.append(time.perf_counter() - t0)
+    seconds = min(times)
+    steps = (images + batch - 1) // batch
+    return {"version": torch.__version__.split("+")[0], "threads": threads, "images": images, "batch": batch,
+            "seconds": seconds, "epochs": epochs, "compiled": compiled,
+            "compileSeconds": max(0.0, warm - seconds / steps) if compiled else None}
 
 
 def evaluate(threads, count=10000, chunk=1000, passes=3, compiled=False):
@@ -221,6 +265,15 @@ if __name__ == "__main__":
         if missing:
             print(json.dumps({"pytorch": [], "skipped": "torch.compile: " + missing}))
             sys.exit(0)
+    if "--epoch" in args:
+        args.remove("--epoch")
+        images = 6144
+        if "--images" in args:
+            i = args.index("--images")
+            images = int(args[i + 1])
+            del args[i:i + 2]
+        print(json.dumps({"pytorchEpochs": [whole_epochs(int(t), images=images, compiled=compiled) for t in (args or ["1"])]}))
+        sys.exit(0)
     if "--eval" in args:
         args.remove("--eval")
         print(json.dumps({"pytorchEvaluation": [evaluate(int(t), compiled=compiled) for t in (args or ["1"])]}))

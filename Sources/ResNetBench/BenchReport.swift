@@ -29,6 +29,10 @@ public struct BenchReport: Codable, Sendable {
     public var evaluation: [EvaluationRow] = []
     /// PyTorch's test pass of the same model (launch/bench_pytorch.py --eval), eager and compiled.
     public var pytorchEvaluation: [PyTorchEvaluationRow] = []
+    /// Whole training epochs of the Fashion-MNIST deep network (`bench epoch`).
+    public var epochs: [EpochRow] = []
+    /// PyTorch's whole epochs of the same network (launch/bench_pytorch.py --epoch), eager and compiled.
+    public var pytorchEpochs: [PyTorchEpochRow] = []
     /// sgemm reference GFLOP/s at one thread (for the training ratios).
     public var referenceGflops: Double?
     /// The OpenBLAS core (kernel family) the kernel rows ran on, e.g. "SkylakeX" (see `BLASCore`).
@@ -53,6 +57,8 @@ public struct BenchReport: Codable, Sendable {
         regression = try c.decodeIfPresent([RegressionRunRow].self, forKey: .regression) ?? []
         evaluation = try c.decodeIfPresent([EvaluationRow].self, forKey: .evaluation) ?? []
         pytorchEvaluation = try c.decodeIfPresent([PyTorchEvaluationRow].self, forKey: .pytorchEvaluation) ?? []
+        epochs = try c.decodeIfPresent([EpochRow].self, forKey: .epochs) ?? []
+        pytorchEpochs = try c.decodeIfPresent([PyTorchEpochRow].self, forKey: .pytorchEpochs) ?? []
         referenceGflops = try c.decodeIfPresent(Double.self, forKey: .referenceGflops)
     }
 
@@ -149,6 +155,8 @@ public struct BenchReport: Codable, Sendable {
         regression += other.regression
         evaluation += other.evaluation
         pytorchEvaluation += other.pytorchEvaluation
+        epochs += other.epochs
+        pytorchEpochs += other.pytorchEpochs
         referenceGflops = referenceGflops ?? other.referenceGflops
         blasCore = blasCore ?? other.blasCore
     }
@@ -179,6 +187,12 @@ public struct BenchReport: Codable, Sendable {
             out += table("### Fashion-MNIST deep model against PyTorch (same model and batch; fastest step of each, paired rounds)",
                          "| OpenBLAS environment (core) | PyTorch \(pytorch[0].version) | threads | PyTorch img/s | resnet-dist img/s | ratio |",
                          "|---|---|---:|---:|---:|---:|", pytorch.map(pytorchLine))
+        }
+        if !epochs.isEmpty || !pytorchEpochs.isEmpty {
+            let ours = epochs.map { r in "| resnet-dist | \(r.ranks)×\(r.threads) | \(r.images) | \(r.batch) | \(f(r.seconds, 3)) | \(f(r.samplesPerSecond, 0)) | – |" }
+            let theirs = pytorchEpochs.map { r in "| PyTorch \(r.version) \(r.compiled ? "compiled" : "eager") | \(r.threads) thread\(r.threads == 1 ? "" : "s") | \(r.images) | \(r.batch) | \(f(r.seconds, 3)) | \(f(r.samplesPerSecond, 0)) | \(r.compileSeconds.map { f($0, 1) } ?? "–") |" }
+            out += table("### Whole training epochs, Fashion-MNIST deep (fastest epoch after a warm-up; test pass not counted)",
+                         "| who | np×threads | images | batch | s | img/s | compile s |", "|---|---|---:|---:|---:|---:|---:|", ours + theirs)
         }
         if !scaling.isEmpty { out.append(scalingMarkdown) }
         if !collectives.isEmpty {

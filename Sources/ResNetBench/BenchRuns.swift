@@ -66,6 +66,31 @@ extension BenchReport {
         public var samplesPerSecond: Double { Double(testCount) / seconds }
     }
 
+    /// Whole training epochs of a model as a run has them (batch assembly, steps, allreduce,
+    /// Adam; the test pass left out): the fastest of a few after a warm-up epoch.
+    public struct EpochRow: Codable, Equatable, Sendable {
+        public var experiment: String
+        public var variant: String
+        public var images: Int
+        public var batch: Int
+        public var ranks: Int
+        public var threads: Int
+        public var seconds: Double
+        public var samplesPerSecond: Double { Double(images) / seconds }
+    }
+
+    /// launch/bench_pytorch.py --epoch [--compile]: PyTorch's whole epochs of the same model.
+    public struct PyTorchEpochRow: Codable, Equatable, Sendable {
+        public var version: String
+        public var threads: Int
+        public var images: Int
+        public var batch: Int
+        public var seconds: Double
+        public var compiled: Bool
+        public var compileSeconds: Double?
+        public var samplesPerSecond: Double { Double(images) / seconds }
+    }
+
     /// launch/bench_pytorch.py --eval [--compile]: PyTorch's test pass of the same model.
     public struct PyTorchEvaluationRow: Codable, Equatable, Sendable {
         public var version: String
@@ -156,6 +181,20 @@ extension BenchSections {
 
     /// The Fashion-MNIST deep model's test pass on a fresh trainer, the fastest of `passes` (the
     /// first allocates its buffers and is rarely the fastest).
+    /// Whole epochs of the Fashion-MNIST deep network on `images` training images, as `train`
+    /// runs them: one warm-up epoch, then the fastest of `epochs` (each epoch's training steps
+    /// with their batch assembly; the test pass after each epoch is not counted).
+    public func epoch(report: inout BenchReport, images: Int = 6144, epochs: Int = 2) throws {
+        var c = try ExperimentConfig.builtIn(experiment: Experiment.fashion.name, variant: Experiment.deepVariant)
+        c.subset = images
+        c.epochs = 1 + epochs
+        let summary = try Trainer(config: c, communicator: comm).run()
+        let seconds = summary.history.dropFirst().map(\.epochSeconds).min() ?? summary.trainSeconds
+        report.epochs.append(BenchReport.EpochRow(
+            experiment: c.experiment, variant: c.variant, images: images, batch: c.batchSize, ranks: comm.size,
+            threads: Kernels.threadCount, seconds: seconds))
+    }
+
     public func evaluation(report: inout BenchReport, passes: Int = 3) throws {
         let fashion = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         let data = try TrainingBenchmark.data(for: fashion).0

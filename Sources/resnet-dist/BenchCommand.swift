@@ -14,7 +14,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Sections: kernels, training, scaling (at np 1 also the model of the step at 2–256 \
             ranks on a cluster network), multilevel, extrapolate, regression (whole runs of \
-            the §5.1 MLP), evaluation (the Fashion-MNIST test pass), all, and report (merges the JSON \
+            the §5.1 MLP), evaluation (the Fashion-MNIST test pass), epoch (whole Fashion-MNIST \
+            training epochs, as a run has them), all, and report (merges the JSON \
             files of several runs, e.g. one per mpirun size, into one set of tables, the targets' \
             table last). \
             `launch/bench` runs everything in one go. conv (not part of all) compares the direct \
@@ -28,7 +29,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case kernels, training, scaling, multilevel, extrapolate, regression, evaluation, all, report, conv
+        case kernels, training, scaling, multilevel, extrapolate, regression, evaluation, epoch, all, report, conv
     }
 
     @Argument(help: "Which section to run.")
@@ -55,6 +56,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "multilevel: Fashion-MNIST epochs (the switch is half-way; below 2 skips Fashion-MNIST).")
     var fashionEpochs: Int = 2
 
+    @Option(help: "epoch: training images of the whole epochs timed (Fashion-MNIST deep).")
+    var epochImages: Int = 6144
+
     @Option(help: ArgumentHelp("scaling: draw the scaling model's predicted efficiency (np 1 runs measure it) as SVG to this file.", valueName: "file"))
     var scalingChart: String?
 
@@ -64,6 +68,9 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if section == .report && inputs.isEmpty { throw ValidationError("report needs --inputs") }
         if window <= 0 { throw ValidationError("--window must be positive") }
+        if epochImages < 1024 || epochImages > 60_000 {
+            throw ValidationError("--epoch-images must be 1024 (one batch) to 60000 (Fashion-MNIST's training images), got \(epochImages)")
+        }
     }
 
     func run() throws {
@@ -93,6 +100,7 @@ struct BenchCommand: ParsableCommand {
             if run(.extrapolate) { try sections.extrapolate(report: &report) }
             if run(.regression) { try sections.regressionRuns(report: &report) }
             if run(.evaluation) { try sections.evaluation(report: &report) }
+            if run(.epoch) { try sections.epoch(report: &report, images: epochImages) }
             guard comm.isRoot else { return }
             // One section's figures alone make a targets table of mostly "not measured": it
             // comes with `all` and with `report` (launch/bench's merged run).

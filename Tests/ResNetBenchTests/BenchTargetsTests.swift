@@ -80,6 +80,35 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertTrue(r.markdown(targets: false).contains("torch.compile (28 s to compile)"))
     }
 
+    /// Whole epochs: resnet-dist's against torch.compile'd PyTorch's of the same image count and
+    /// thread count (the fastest of each) is a target at 1.9×; eager is reported beside it.
+    func testWholeEpochAgainstCompiledPyTorch() throws {
+        var r = handMadeReport()
+        r.epochs = [.init(experiment: "fashion", variant: "deep", images: 6144, batch: 1024, ranks: 1, threads: 1, seconds: 6),
+                    .init(experiment: "fashion", variant: "deep", images: 6144, batch: 1024, ranks: 2, threads: 1, seconds: 3.5)]
+        r.pytorchEpochs = [
+            .init(version: "2.15.0", threads: 1, images: 6144, batch: 1024, seconds: 13, compiled: true, compileSeconds: 28),
+            .init(version: "2.15.0", threads: 1, images: 6144, batch: 1024, seconds: 10.2, compiled: true, compileSeconds: 27),
+            .init(version: "2.15.0", threads: 1, images: 2048, batch: 1024, seconds: 1, compiled: true, compileSeconds: 27),
+            .init(version: "2.15.0", threads: 1, images: 6144, batch: 1024, seconds: 15, compiled: false, compileSeconds: nil),
+        ]
+        let rows = BenchTargets.rows(r).filter { $0.name.hasPrefix("Fashion deep whole epoch") }
+        XCTAssertEqual(rows.count, 1)   // no compiled PyTorch row at 2 threads: no np 2 target
+        XCTAssertEqual(rows[0].ratio!, 10.2 / 6, accuracy: 1e-12)   // the fastest compiled epoch, 1.70×
+        XCTAssertEqual(rows[0].measured, "1024 vs 602 img/s")
+        XCTAssertEqual(rows[0].verdict, String(format: "short by %.1f %%", 100 * (1.9 - 1.7) / 1.9))
+        let reported = BenchTargets.reported(r).filter { $0.contains("whole epoch vs PyTorch eager") }
+        XCTAssertEqual(reported.count, 1)
+        XCTAssertTrue(reported[0].contains("| 1024 vs 410 img/s | 2.50× |"), reported[0])
+        let tables = r.markdown(targets: false)
+        XCTAssertTrue(tables.contains("| PyTorch 2.15.0 compiled | 1 thread | 6144 | 1024 | 10.200 | 602 | 27.0 |"), tables)
+        XCTAssertTrue(tables.contains("| resnet-dist | 2×1 | 6144 | 1024 | 3.500 | 1755 | – |"), tables)
+        // Written and read back, the rows survive (and older files without them still decode).
+        let back = try JSONDecoder().decode(BenchReport.self, from: try r.json())
+        XCTAssertEqual(back.epochs, r.epochs)
+        XCTAssertEqual(back.pytorchEpochs, r.pytorchEpochs)
+    }
+
     /// The test pass is reported against PyTorch's at the same thread count, eager and compiled
     /// (the fastest of each), as a ratio of images per second.
     func testEvaluationIsReportedAgainstPyTorchInference() throws {
@@ -164,6 +193,7 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertNil(report.multilevel[0].deepTime)
         XCTAssertNil(report.pytorch[0].regime)
         XCTAssertEqual(report.regression, [])
+        XCTAssertEqual(report.epochs, [])
         XCTAssertEqual(BenchTargets.rows(report).first { $0.name.hasPrefix("Multi-level") }?.ratio ?? 0, 0.75, accuracy: 1e-12)
     }
 
