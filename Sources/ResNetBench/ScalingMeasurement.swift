@@ -32,7 +32,9 @@ extension BenchSections {
     /// the Fashion-MNIST deep model's gradient, the fastest of many, and the latency and
     /// bandwidth they imply under the α–β model — this transport's figures beside the model's
     /// cluster networks.
-    public func collectives(report: inout BenchReport) throws {
+    /// `transport` names what carries the messages when it is not this machine's own (e.g. TCP
+    /// between network-namespace hosts).
+    public func collectives(report: inout BenchReport, transport: String? = nil) throws {
         guard comm.size > 1 else { return }
         let base = try ExperimentConfig.builtIn(experiment: "fashion", variant: "deep")
         let gradientFloats = ResNetModel(spec: try LevelControl.spec(base, level: 0, data: try TrainingBenchmark.data(for: base).0),
@@ -60,7 +62,7 @@ extension BenchSections {
         let bytes = Double(gradientFloats * 4)
         let bandwidth = 2 * (p - 1) / p * bytes / max(large - 2 * (p - 1) * latency, 1e-9)
         report.collectives.append(.init(ranks: comm.size, smallSeconds: small, gradientFloats: gradientFloats,
-                                        gradientSeconds: large, latency: latency, bandwidth: bandwidth))
+                                        gradientSeconds: large, latency: latency, bandwidth: bandwidth, transport: transport))
     }
 
     /// The doubles each of synchronised BatchNorm's collectives sums in one training step of

@@ -124,9 +124,14 @@ public struct ScalingModel: Codable, Equatable, Sendable {
         /// What the two imply under the α–β model.
         public var latency: Double
         public var bandwidth: Double
+        /// What carried the messages, e.g. "TCP between network-namespace hosts"; nil: this
+        /// machine's own transport (shared memory between ranks of one host).
+        public var transport: String? = nil
+
+        public var transportName: String { transport ?? "this machine" }
 
         public var interconnect: Interconnect {
-            Interconnect(name: "this machine, np \(ranks) (measured: \(String(format: "%.1f µs, %.2f GB/s", latency * 1e6, bandwidth / 1e9)))",
+            Interconnect(name: "\(transportName), np \(ranks) (measured: \(String(format: "%.1f µs, %.2f GB/s", latency * 1e6, bandwidth / 1e9)))",
                          latency: latency, bandwidth: bandwidth)
         }
     }

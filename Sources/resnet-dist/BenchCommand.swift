@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Benchmark kernels, training throughput, scaling, multi-level saving and full-scale epoch times.",
         discussion: """
             Sections: kernels, training, scaling (at np 1 also the model of the step at 2–256 \
-            ranks on a cluster network), multilevel, extrapolate, regression (whole runs of \
+            ranks on a cluster network), collectives (at np > 1 only the allreduce timings \
+            scaling also takes, e.g. over another transport), multilevel, extrapolate, regression (whole runs of \
             the §5.1 MLP), evaluation (the Fashion-MNIST test pass), epoch (whole Fashion-MNIST \
             training epochs, as a run has them), all, and report (merges the JSON \
             files of several runs, e.g. one per mpirun size, into one set of tables, the targets' \
@@ -29,7 +30,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable {
-        case kernels, training, scaling, multilevel, extrapolate, regression, evaluation, epoch, all, report, conv
+        case kernels, training, scaling, collectives, multilevel, extrapolate, regression, evaluation, epoch, all, report, conv
     }
 
     @Argument(help: "Which section to run.")
@@ -62,6 +63,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("scaling: draw the scaling model's predicted efficiency (np 1 runs measure it) as SVG to this file.", valueName: "file"))
     var scalingChart: String?
 
+    @Option(help: ArgumentHelp("scaling at np > 1: name the transport the ranks talk over, for the allreduce rows (default: this machine's own).", valueName: "label"))
+    var transport: String?
+
     @Flag(help: "training, extrapolate: overlap the gradient allreduce with backward, a mode training does not use (scaling measures both modes either way).")
     var overlapAllreduce = false
 
@@ -89,11 +93,12 @@ struct BenchCommand: ParsableCommand {
             if run(.scaling) {
                 try sections.scaling(report: &report)
                 try sections.scalingModel(report: &report)
-                try sections.collectives(report: &report)
+                try sections.collectives(report: &report, transport: transport)
                 if let model = report.scalingModel, let svg = scalingChart, comm.isRoot {
                     try Data(Self.efficiencyChart(model).utf8).write(to: URL(fileURLWithPath: svg))
                 }
             }
+            if section == .collectives { try sections.collectives(report: &report, transport: transport) }
             if run(.multilevel) {
                 try sections.multilevel(report: &report, fashionSubset: fashionSubset, fashionEpochs: fashionEpochs)
             }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import ResNetCore
 @testable import ResNetBench
@@ -43,6 +44,28 @@ final class ScalingModelTests: XCTestCase {
         // against 42 ms.
         let slow = ScalingModel.Interconnect(name: "slow", latency: 1e-3, bandwidth: 1e8)
         XCTAssertEqual(m.knee(on: slow, ranks: ScalingModel.ranks).communicationBound, 32)
+    }
+
+    /// Allreduce rows name their transport; the model is priced on each measured transport at its
+    /// largest rank count, beside the cluster defaults. Rows from before the label read as this machine's.
+    func testMeasuredTransportsAreEachPricedOnce() throws {
+        var r = BenchReport()
+        let points = [1024, 16].map { ScalingModel.ComputePoint(perRankBatch: $0, seconds: 0.01 + 0.001 * Double($0)) }
+        r.scalingModel = ScalingModel(network: "t", globalBatch: 1024, compute: points, gradientFloats: 250_000, batchNormSums: [9])
+        r.collectives = [
+            .init(ranks: 2, smallSeconds: 1e-6, gradientFloats: 250_000, gradientSeconds: 1e-3, latency: 1e-6, bandwidth: 4e9),
+            .init(ranks: 4, smallSeconds: 3e-6, gradientFloats: 250_000, gradientSeconds: 2e-3, latency: 1.5e-6, bandwidth: 3e9),
+            .init(ranks: 2, smallSeconds: 2e-5, gradientFloats: 250_000, gradientSeconds: 5e-3, latency: 2e-5, bandwidth: 1e9,
+                  transport: "TCP between network-namespace hosts"),
+        ]
+        let text = r.markdown(targets: false)
+        XCTAssertTrue(text.contains("| this machine | 4 | 3.0 | 2.000 (250000) | 1.5 | 3.00 |"), text)
+        XCTAssertTrue(text.contains("| TCP between network-namespace hosts | 2 | 20.0 |"), text)
+        XCTAssertTrue(text.contains("this machine, np 4 (measured: 1.5 µs, 3.00 GB/s)"), text)
+        XCTAssertFalse(text.contains("this machine, np 2 (measured"), text)
+        XCTAssertTrue(text.contains("TCP between network-namespace hosts, np 2 (measured: 20.0 µs, 1.00 GB/s)"), text)
+        let old = #"{"collectives": [{"ranks": 2, "smallSeconds": 1e-6, "gradientFloats": 10, "gradientSeconds": 1e-3, "latency": 1e-6, "bandwidth": 4e9}]}"#
+        XCTAssertEqual(try JSONDecoder().decode(BenchReport.self, from: Data(old.utf8)).collectives.first?.transportName, "this machine")
     }
 
     /// Each BatchNorm layer sums 2C + 1 doubles in forward (Σx, Σx², the count) and 2C in
