@@ -12,9 +12,11 @@ public enum ConfigError: CollectiveError, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .unknownExperiment(name, known):
-            return "unknown experiment '\(name)'; choose one of \(known.joined(separator: ", ")) (see `resnet-dist experiments`)"
+            let guess = Self.nearest(name, in: known).map { "did you mean '\($0)'? " } ?? ""
+            return "unknown experiment '\(name)'; \(guess)choose one of \(known.joined(separator: ", ")) (see `resnet-dist experiments`)"
         case let .unknownVariant(name, experiment, known):
-            return "experiment '\(experiment)' has no variant '\(name)'; choose one of \(known.joined(separator: ", "))"
+            let guess = Self.nearest(name, in: known).map { "did you mean '\($0)'? " } ?? ""
+            return "experiment '\(experiment)' has no variant '\(name)'; \(guess)choose one of \(known.joined(separator: ", "))"
         case let .invalid(key, problem):
             return "invalid --\(key): \(problem)"
         case let .unknownKey(key, file, known):

@@ -24,7 +24,18 @@ final class ConfigResolveTests: XCTestCase {
         var unknown = ConfigOverrides()
         unknown.experiment = "mnist"
         XCTAssertThrowsError(try ExperimentConfig.resolve(flags: unknown)) { e in
-            XCTAssertTrue("\(e)".hasPrefix("unknown experiment 'mnist'"), "\(e)")
+            XCTAssertTrue("\(e)".hasPrefix("unknown experiment 'mnist'; choose one of"), "\(e)")
+        }
+        // A near miss is named (one letter off, or the start of a name), a far one is not.
+        unknown.experiment = "fashon"
+        XCTAssertThrowsError(try ExperimentConfig.resolve(flags: unknown)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("unknown experiment 'fashon'; did you mean 'fashion'? choose one of"), "\(e)")
+        }
+        var variant = ConfigOverrides()
+        variant.experiment = "fashion"
+        variant.variant = "multilevl"
+        XCTAssertThrowsError(try ExperimentConfig.resolve(flags: variant)) { e in
+            XCTAssertEqual("\(e)", "experiment 'fashion' has no variant 'multilevl'; did you mean 'multilevel'? choose one of shallow, deep, multilevel")
         }
     }
 
