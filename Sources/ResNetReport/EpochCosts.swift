@@ -1,8 +1,9 @@
 import ResNetTraining
 
 /// What one epoch of training steps costs, per kind of epoch, measured over every epoch of the
-/// runs at hand: the median epoch time of all epochs that did the same work — the same experiment,
-/// rank count, blocks per group, integrator and number of training samples. Every table, verdict
+/// runs at hand: the median epoch time of all epochs that did the same work on the same machine —
+/// the same experiment, rank count, blocks per group, integrator, number of training samples and
+/// machine (`RunSummary.machine`; runs written before it was recorded count as one machine). Every table, verdict
 /// and chart counts a run's training time as the sum, over its epochs, of these medians.
 ///
 /// The work of an epoch is fixed by those settings; its measured time is not: on a shared machine
@@ -10,8 +11,8 @@ import ResNetTraining
 /// level of one run is robust while fewer than half of that level's epochs are disturbed; pooling
 /// every run of a comparison (the deep network's 50 epochs at 3 blocks with a multi-level run's
 /// last level at 3 blocks, and every seed's) makes it robust to far more, and counts equal work
-/// as equal time on both sides of a comparison. It assumes the runs pooled ran on one machine and
-/// binary at one batch size, as a `compare` job's do.
+/// as equal time on both sides of a comparison. It assumes the runs pooled ran on one binary at
+/// one batch size, as a `compare` job's do.
 ///
 /// An epoch whose sample count is unknown (read from an old metrics.csv) is pooled only with the
 /// other epochs of its level in its own run.
@@ -22,6 +23,7 @@ public struct EpochCosts: Sendable {
         var blocks: [Int]
         var integrator: String
         var samples: Int
+        var machine: String?
         /// Set only when `samples` is unknown: the run and level the epoch belongs to.
         var ownRun: String?
         var level: Int?
@@ -51,7 +53,7 @@ public struct EpochCosts: Sendable {
     static func key(_ record: EpochRecord, run: RunSummary, index: Int) -> Key {
         let samples = record.samplesPerSecond > 0 ? Int((record.epochSeconds * record.samplesPerSecond).rounded()) : -1
         return Key(experiment: run.experiment, ranks: run.ranks, blocks: record.blocks, integrator: record.integrator,
-                   samples: samples, ownRun: samples < 0 ? "\(index):\(identity(run))" : nil,
+                   samples: samples, machine: run.machine, ownRun: samples < 0 ? "\(index):\(identity(run))" : nil,
                    level: samples < 0 ? record.level : nil)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ResNetCore
 
 /// Resource figures of this process, for metrics and benchmarks.
 public enum ProcessStats {
@@ -10,6 +11,19 @@ public enum ProcessStats {
             return (digits.first ?? 0) * 1024
         }
         return 0
+    }
+
+    /// The machine in a few words, for telling runs of different machines apart: the CPU model
+    /// (/proc/cpuinfo), the convolution kernels' instruction set and the core count, e.g.
+    /// "AMD EPYC, avx2, 2 cores".
+    public static func machine() -> String {
+        var model = "unknown CPU"
+        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let colon = line.firstIndex(of: ":") {
+            model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return "\(model), \(DirectConvolution.bestPath.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 
     /// Seconds on a monotonic clock.

@@ -90,6 +90,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     /// The seed of the initial weights and the data order (absent in runs written before it:
     /// `results` reads it from the run's config.yaml).
     public var seed: Int? = nil
+    /// The machine rank 0 ran on (`ProcessStats.machine()`; absent in runs written before it):
+    /// reports count equal work as equal time only on one machine (`EpochCosts`).
+    public var machine: String? = nil
 
     /// The per-epoch history as CSV (`metrics.csv`): wall seconds are cumulative from the start of
     /// training, so a plot of the test metric against them shows the time to reach a quality.

@@ -190,7 +190,7 @@ public final class Trainer {
             trainSeconds: ProcessStats.now() - started, levelSeconds: levelSeconds, switchEpochs: levels.schedule.switchEpochs,
             finalBlocks: model.spec.blocks, parameterCount: model.parameterCount, peakRSSBytes: peak,
             runDirectory: output?.directory, history: history, switches: levels.records,
-            trivialMetric: data.trivialMetric, scale: config.scale, seed: config.seed)
+            trivialMetric: data.trivialMetric, scale: config.scale, seed: config.seed, machine: ProcessStats.machine())
         try collectively(comm, "write summary.json") {
             if comm.isRoot { try output?.finish(summary) }
         }

@@ -53,6 +53,14 @@ final class EpochCostsTests: XCTestCase {
         XCTAssertEqual(costs.trainingSeconds(small), 10, accuracy: 1e-9)
         XCTAssertEqual(costs.trainingSeconds(otherRanks), 30, accuracy: 1e-9)
         XCTAssertEqual(costs.trainingSeconds(ml), 80, accuracy: 1e-9)
+        // The same work on another machine is another kind of epoch.
+        var elsewhere = deep
+        elsewhere.runDirectory = "other-machine"
+        elsewhere.machine = "AMD EPYC, avx512, 2 cores"
+        for i in elsewhere.history.indices { elsewhere.history[i].take(4) }
+        let two = EpochCosts([deep, ml, elsewhere])
+        XCTAssertEqual(two.trainingSeconds(elsewhere), 40, accuracy: 1e-9)
+        XCTAssertEqual(two.trainingSeconds(ml), 80, accuracy: 1e-9)
         // A run outside the pool counts its measured epochs.
         var outside = deep
         outside.runDirectory = "elsewhere"
