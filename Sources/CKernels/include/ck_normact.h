@@ -10,7 +10,7 @@
  * multiply–add); sums run in eight lanes (lane i takes elements i, i + 8, …), the lanes added in
  * order 0…7, then the tail element by element, as Kernels.sum*And* do. x̂ kept in half precision
  * uses HalfPrecision's encoding (round to nearest even, below 2⁻¹⁴ to zero, saturate at 65504).
- * Paths as for the convolutions (ck_path in ckernels.h; AVX-512 runs the AVX2 code).
+ * Paths as for the convolutions (ck_path in ckernels.h).
  * Functions return 0, or −1 for an unsupported path, a negative size or an unknown activation. */
 
 #include <stdint.h>
