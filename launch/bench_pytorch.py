@@ -72,7 +72,9 @@ def model(widths=(16, 32), blocks=3, h=1.0, image=28, classes=10):
     return nn.Sequential(*layers)
 
 
-def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
+def training_step(threads, compiled):
+    """One training step of the model on a batch (forward, loss, backward, Adam), as every timing
+    here runs it; the model seeded, on `threads` threads, compiled when `compiled`."""
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     net = model()
@@ -81,15 +83,23 @@ def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
         # What a speed-minded PyTorch user runs: the model compiled by TorchInductor (it writes
         # and builds C++ for the CPU, so it needs a C compiler).
         net = torch.compile(net)
-    x = torch.rand(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
     loss_fn = nn.CrossEntropyLoss()
 
-    def step():
+    def step(xb, yb):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x), y)
+        loss = loss_fn(net(xb), yb)
         loss.backward()
         opt.step()
+    return step
+
+
+def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
+    run = training_step(threads, compiled)
+    x = torch.rand(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        run(x, y)
 
     # Warm-up: the first steps allocate and pick kernels (one was not enough: the rate of a
     # 1-thread run measured first came out ≈ 25 % low). Compiling happens in the first step
@@ -118,21 +128,9 @@ def whole_epochs(threads, images=6144, batch=1024, epochs=2, compiled=False):
     Fashion-MNIST's shape) in a new random order each epoch, batches of `batch` gathered by
     index, forward, loss, backward and Adam. One warm-up step first (which compiles when
     `compiled`; its time beyond a step is reported apart), then the fastest of `epochs` epochs."""
-    torch.set_num_threads(threads)
-    torch.manual_seed(1)
-    net = model()
-    opt = torch.optim.Adam(net.parameters(), lr=0.005)
-    if compiled:
-        net = torch.compile(net)
+    step = training_step(threads, compiled)
     x = torch.rand(images, 1, 28, 28)
     y = torch.randint(0, 10, (images,))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step(xb, yb):
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xb), yb)
-        loss.backward()
-        opt.step()
 
     warm = time.perf_counter()
     step(x[:batch], y[:batch])
