@@ -71,12 +71,18 @@ struct LineChart {
         return PlotAxis.fitting(ys, scale: yScale, pixelLower: height - Self.margin.bottom, pixelUpper: Self.margin.top)
     }
 
+    /// The title's font size: 16, or smaller (not under 10) when a bold sans-serif line of
+    /// `title` (about 0.6 em a character) would run past `room` pixels.
+    static func titleSize(_ title: String, room: Double) -> Double {
+        min(16, max(10, room / (0.6 * Double(max(title.count, 1)))))
+    }
+
     func render() -> SVGWriter {
         var svg = SVGWriter(width: width, height: height)
         let xa = xAxis, ya = yAxis
         let m = Self.margin
         let left = m.left, right = width - m.right, top = m.top, bottom = height - m.bottom
-        svg.text(title, x: left, y: 26, size: 16, weight: "bold", cls: "title")
+        svg.text(title, x: left, y: 26, size: Self.titleSize(title, room: width - left - 10), weight: "bold", cls: "title")
 
         // Grid and ticks.
         for t in ya.ticks() {

@@ -78,6 +78,11 @@ final class TimeToMetricTests: XCTestCase {
         // The target line sits at the experiment's default (90.5 % for Fashion-MNIST).
         XCTAssertEqual(RunReport.timeChart(runs).target?.y, 90.5)
         XCTAssertTrue(RunReport.timeSVG(runs, target: 0.8).contains("target 80.00 %"))
+        // A long title is set smaller so that it stays inside the chart; a short one at 16.
+        XCTAssertEqual(LineChart.titleSize("fashion: loss", room: 700), 16)
+        let long = String(repeating: "x", count: 90)
+        XCTAssertEqual(LineChart.titleSize(long, room: 700), 700 / (0.6 * 90), accuracy: 1e-12)
+        XCTAssertEqual(LineChart.titleSize(String(repeating: "x", count: 400), room: 700), 10)
     }
 
     func testEpochsCSVHasOneRowPerEpochWithCumulativeWallSeconds() {
