@@ -3,7 +3,7 @@ import CKernels
 /// Swift's face of CKernels' fused element-wise passes (ck_normact.h), used by `NormAct`,
 /// `NormActConv` and `BatchNorm`'s statistics. Each gives the bits of the Swift loops it replaced
 /// (normalise, keep x̂, γ·x̂ + β, σ; σ′ with BatchNorm's backward sums; BatchNorm's input gradient;
-/// per-channel Σx and Σx²), on the widest vectors the CPU has; `ElementwiseKernelTests` holds them
+/// per-channel Σx and Σx²), on the widest vectors the CPU has; `FusedElementwiseTests` holds them
 /// to those loops on every path.
 enum FusedElementwise {
     /// Where a pass reads or writes x̂ for one image: Float, or half-precision bits.
@@ -20,18 +20,25 @@ enum FusedElementwise {
     static func normalizeAndActivate(_ x: UnsafePointer<Float>, channels: Int, plane: Int, mean: [Float], inverseStd: [Float],
                                      norm: BatchNorm, activation: Activation, buffers: LayerBuffers,
                                      keep: Normalized?, into activated: UnsafeMutablePointer<Float>) {
-        let status = ck_norm_act(CK_PATH_AUTO, activation.cValue, channels, plane, x, nil, mean, inverseStd,
-                                 buffers.parameters + norm.weightOffset, buffers.parameters + norm.biasOffset,
-                                 keep?.single, keep?.half, activated)
-        precondition(status == 0, "ck_norm_act failed (\(status))")
+        normAct(x, nil, mean: mean, inverseStd: inverseStd, channels: channels, plane: plane, norm: norm,
+                activation: activation, buffers: buffers, keep: keep, into: activated)
     }
 
     /// One image: a = σ(γ·x̂ + β) again from the kept x̂ (backward's recomputation).
     static func activate(_ xhat: Normalized, channels: Int, plane: Int, norm: BatchNorm, activation: Activation,
                          buffers: LayerBuffers, into activated: UnsafeMutablePointer<Float>) {
-        let status = ck_norm_act(CK_PATH_AUTO, activation.cValue, channels, plane, xhat.single, xhat.half, nil, nil,
+        normAct(xhat.single.map { UnsafePointer($0) }, xhat.half.map { UnsafePointer($0) }, mean: nil, inverseStd: nil,
+                channels: channels, plane: plane, norm: norm, activation: activation, buffers: buffers, keep: nil,
+                into: activated)
+    }
+
+    /// ck_norm_act with `norm`'s γ and β: from Float input (normalised when `mean` is given) or half x̂.
+    private static func normAct(_ x: UnsafePointer<Float>?, _ xHalf: UnsafePointer<UInt16>?, mean: [Float]?,
+                                inverseStd: [Float]?, channels: Int, plane: Int, norm: BatchNorm, activation: Activation,
+                                buffers: LayerBuffers, keep: Normalized?, into activated: UnsafeMutablePointer<Float>) {
+        let status = ck_norm_act(CK_PATH_AUTO, activation.cValue, channels, plane, x, xHalf, mean, inverseStd,
                                  buffers.parameters + norm.weightOffset, buffers.parameters + norm.biasOffset,
-                                 nil, nil, activated)
+                                 keep?.single, keep?.half, activated)
         precondition(status == 0, "ck_norm_act failed (\(status))")
     }
 

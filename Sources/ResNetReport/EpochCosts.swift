@@ -30,6 +30,8 @@ public struct EpochCosts: Sendable {
     }
 
     private let medians: [Key: Double]
+    /// Where each run was when the pool was built (for epochs of unknown size).
+    private let runIndex: [String: Int]
 
     /// The medians over every epoch of `runs`.
     public init(_ runs: [RunSummary]) {
@@ -40,11 +42,8 @@ public struct EpochCosts: Sendable {
             }
         }
         medians = times.mapValues { SeedSample($0).median }
-        self.runIndex = Dictionary(runs.enumerated().map { (Self.identity($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
+        runIndex = Dictionary(runs.enumerated().map { (Self.identity($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
     }
-
-    /// Where each run was when the pool was built (for epochs of unknown size).
-    private let runIndex: [String: Int]
 
     static func identity(_ run: RunSummary) -> String {
         run.runDirectory ?? "\(run.experiment)/\(run.variant)/\(run.seed.map(String.init) ?? "-")/\(run.epochs)"
