@@ -20,7 +20,10 @@ struct ResultsCommand: ParsableCommand {
 
             With --charts DIR it also writes DIR/<experiment>-time.svg: each experiment's test \
             metric against the training steps' time, every variant on one chart (the thesis's claim is time \
-            at equal quality). With --readme FILE it replaces the text between the lines \
+            at equal quality), and DIR/frontier.svg: every variant of the accuracy experiments against \
+            its deep network (time relative to deep across, accuracy difference up, a dot per seed), \
+            with the goal of a claim that asks for a saving shaded — the table below the verdicts \
+            gives the same figures. With --readme FILE it replaces the text between the lines \
             `<!-- results:begin -->` and `<!-- results:end -->` of FILE with the same Markdown \
             (charts linked relative to FILE), so the README's results are rebuilt from the kept runs:
 
@@ -77,6 +80,12 @@ struct ResultsCommand: ParsableCommand {
             return (key.experiment, scale, mine, key.directory)
         }
         var markdown = ThesisComparison.markdown(runsByExperiment: groups.map { ($0.experiment, $0.scale, $0.runs) }, targets: targets)
+        let frontier = Frontier.points(groups.map { ($0.experiment, $0.runs) })
+        let goals = Frontier.goals(groups.map(\.experiment))
+        if !frontier.isEmpty {
+            markdown += "\n\n**Time saved against accuracy lost**: every variant against the deep network of its experiment, paired by seed (time counted as in the tables above).\n\n"
+                + Frontier.markdown(frontier, goals: goals)
+        }
         if let charts {
             do { try FileManager.default.createDirectory(atPath: charts, withIntermediateDirectories: true) } catch {
                 throw TrainingError.output("cannot create the chart directory \(charts): \((error as NSError).localizedDescription)")
@@ -93,6 +102,11 @@ struct ResultsCommand: ParsableCommand {
                 links.append("[\(name)](\(relative(file, to: readme)))")
             }
             markdown += "\n\nTest metric against training time (switches marked, target dotted): " + links.joined(separator: " · ")
+            if !frontier.isEmpty {
+                let file = (charts as NSString).appendingPathComponent("frontier.svg")
+                try write(Frontier.svg(frontier, goals: goals, title: "Time saved against accuracy lost, every variant against deep"), to: file)
+                markdown += "\n\nTime saved against accuracy lost (seeds as dots, mean ± 95 % interval as a cross, the goal shaded): [frontier](\(relative(file, to: readme)))"
+            }
         }
         if let readme { try replaceResults(in: readme, with: markdown) } else { print(markdown) }
     }
@@ -180,10 +194,13 @@ struct ResultsCommand: ParsableCommand {
             }
             newest[key] = (path, summary)
         }
-        // In the order the experiment lists its variants (baselines first).
+        // Experiments in the registry's order, each in the order it lists its variants (baselines
+        // first): the same runs give the same report whatever order the directory lists them in.
+        func experimentPlace(_ s: RunSummary) -> Int { Experiment.all.firstIndex { $0.name == s.experiment } ?? Experiment.all.count }
         func place(_ s: RunSummary) -> Int { Experiment.named(s.experiment)?.variants.firstIndex { $0.name == s.variant } ?? 9 }
         return newest.values.map(\.1).sorted {
-            (place($0), $0.variant, $0.seed ?? 1) < (place($1), $1.variant, $1.seed ?? 1)
+            (experimentPlace($0), $0.experiment, place($0), $0.variant, $0.seed ?? 1)
+                < (experimentPlace($1), $1.experiment, place($1), $1.variant, $1.seed ?? 1)
         }
     }
 

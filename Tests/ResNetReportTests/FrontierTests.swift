@@ -1,0 +1,86 @@
+import XCTest
+@testable import ResNetReport
+@testable import ResNetTraining
+
+/// The frontier (time saved against accuracy lost) against figures worked out by hand from the
+/// runs' seconds and accuracies, its verdict against the goal, and the chart's elements.
+final class FrontierTests: XCTestCase {
+    /// deep and one other variant per seed, each run a network of its own (so each counts its own time).
+    func runs(experiment: String, _ seeds: [(deep: (acc: Double, s: Double), other: (acc: Double, s: Double))],
+              other: String = "multilevel") -> [RunSummary] {
+        var out: [RunSummary] = []
+        for (i, pair) in seeds.enumerated() {
+            for (variant, figures, blocks) in [("deep", pair.deep, 10 * i + 1), (other, pair.other, 10 * i + 2)] {
+                var r = syntheticRun(variant: variant, levels: [(blocks, 1, "euler")], seconds: [figures.s], peakMB: 1)
+                r.experiment = experiment
+                r.seed = i + 1
+                r.testMetric = figures.acc
+                out.append(r)
+            }
+        }
+        return out
+    }
+
+    func testPointsAreTimeRatiosAndPointDifferencesPerSeed() throws {
+        let fast = runs(experiment: "fashion-fast", [((0.920, 100), (0.918, 60)), ((0.925, 200), (0.921, 130)),
+                                                     ((0.922, 150), (0.923, 90))])
+        // An error-norm experiment has no place on an accuracy frontier.
+        var regression = runs(experiment: "regression", [((1.0, 10), (0.8, 8))])
+        for i in regression.indices { regression[i].testMetricName = .errorNorm }
+        let points = Frontier.points([("fashion-fast", fast), ("regression", regression)])
+        XCTAssertEqual(points.count, 1)
+        let p = try XCTUnwrap(points.first)
+        XCTAssertEqual(p.label, "fashion-fast: multilevel")
+        XCTAssertEqual(p.seeds, [1, 2, 3])
+        for (got, want) in zip(p.timeRatios, [0.6, 0.65, 0.6]) { XCTAssertEqual(got, want, accuracy: 1e-12) }
+        for (got, want) in zip(p.gains, [-0.2, -0.4, 0.1]) { XCTAssertEqual(got, want, accuracy: 1e-9) }
+    }
+
+    func testGoalComesFromTheClaimAndIsJudgedByTheIntervalRule() throws {
+        let goals = Frontier.goals(["fashion", "fashion-fast", "fashion-fast", "regression"])
+        XCTAssertEqual(goals, [FrontierGoal(experiment: "fashion-fast", timeRatio: 0.65, gain: -0.3)])
+        let goal = goals[0]
+        // Gains −0.1, −0.05, 0.0 points: mean −0.05, sd 0.05, 95 % interval ±4.303·0.05/√3 = ±0.124
+        // → [−0.174, +0.074], above −0.3; every seed at or under 0.65×: holds.
+        let inside = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1, 2, 3],
+                                   timeRatios: [0.6, 0.65, 0.62], gains: [-0.1, -0.05, 0])
+        XCTAssertEqual(Frontier.outcome(inside, goal), .holds)
+        // One seed over the time: undecided (the saving is not met for every seed).
+        let slow = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1, 2, 3],
+                                 timeRatios: [0.6, 0.66, 0.62], gains: [-0.1, -0.05, 0])
+        XCTAssertEqual(Frontier.outcome(slow, goal), .undecided)
+        // Gains −1.0, −0.9, −0.8: the interval [−1.148, −0.652] lies under −0.3: refuted.
+        let worse = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1, 2, 3],
+                                  timeRatios: [0.6, 0.6, 0.6], gains: [-1.0, -0.9, -0.8])
+        XCTAssertEqual(Frontier.outcome(worse, goal), .refuted)
+        // One seed: no interval, undecided.
+        let one = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1], timeRatios: [0.6], gains: [0.5])
+        XCTAssertEqual(Frontier.outcome(one, goal), .undecided)
+
+        let table = Frontier.markdown([inside, one], goals: goals)
+        let lines = table.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertTrue(lines[0].contains("inside the goal (≤ 0.65×, ≥ -0.30 points)"), lines[0])
+        XCTAssertEqual(lines[2], "| fashion-fast | multilevel | 1,2,3 | 0.623× (0.600 … 0.650) | -0.05 [-0.17, +0.07] | holds |")
+        XCTAssertEqual(lines[3], "| fashion-fast | multilevel | 1 | 0.600× | +0.50 (1 seed, no interval) | undecided |")
+    }
+
+    func testChartDrawsEverySeedTheMeanAndTheGoal() throws {
+        let fast = runs(experiment: "fashion-fast", [((0.920, 100), (0.918, 60)), ((0.925, 200), (0.921, 130))])
+        let thesis = runs(experiment: "fashion", [((0.92, 100), (0.91, 85))], other: "shallow")
+        let points = Frontier.points([("fashion", thesis), ("fashion-fast", fast)])
+        let svg = Frontier.svg(points, goals: Frontier.goals(["fashion", "fashion-fast"]), title: "frontier")
+        let xml = XMLCollector.parse(svg)
+        let groups = xml.all("g", cls: "frontier-point")
+        XCTAssertEqual(groups.map { $0.attributes["data-label"] }, ["fashion: shallow", "fashion-fast: multilevel"])
+        XCTAssertEqual(groups[1].attributes["data-time"], "0.62")    // (0.60 + 0.65) / 2
+        XCTAssertEqual(groups[1].attributes["data-gain"], "-0.30")   // (−0.2 − 0.4) / 2
+        // One dot per seed, and interval lines only where there are two seeds.
+        XCTAssertEqual(xml.all("circle").filter { $0.attributes["r"] == "3" }.count, 3)
+        XCTAssertEqual(xml.all("line", cls: "interval").count, 2)
+        let goal = try XCTUnwrap(xml.all("rect", cls: "goal").first)
+        XCTAssertEqual(goal.attributes["data-time"], "0.65")
+        XCTAssertEqual(goal.attributes["data-gain"], "-0.30")
+        XCTAssertTrue(xml.all("text", cls: "legend").contains { $0.text == "fashion-fast: multilevel (2 seeds)" })
+    }
+}
