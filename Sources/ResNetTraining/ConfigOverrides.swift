@@ -47,6 +47,7 @@ public struct ConfigOverrides: Equatable, Sendable {
     public var augment: Bool?
     public var preset: Preset?
     public var hRule: StepRule?
+    public var levelLRFactor: Double?
     public var trainPoints: Int?
     public var testPoints: Int?
     public var noise: Double?
@@ -78,6 +79,7 @@ public struct ConfigOverrides: Equatable, Sendable {
          Field(.inputLayer, \.inputLayer, \.inputLayer), Field(.initialization, \.initialization, \.initialization),
          Field(.inputScaling, \.inputScaling, \.inputScaling), Field(.augment, \.augment, \.augment),
          Field(.preset, \.preset, \.preset), Field(.hRule, \.hRule, \.hRule),
+         Field(.levelLRFactor, \.levelLRFactor, \.levelLRFactor),
          Field(.trainPoints, \.trainPoints, \.trainPoints), Field(.testPoints, \.testPoints, \.testPoints),
          Field(.noise, \.noise, \.noise)]
     }
@@ -187,6 +189,7 @@ extension ExperimentConfig {
         o.augment = o.augment ?? (o.dataset == .cifar10)
         o.preset = o.preset ?? .fit
         o.hRule = o.hRule ?? .halve
+        o.levelLRFactor = o.levelLRFactor ?? 1
         if let missing = ConfigOverrides.fields.first(where: { !$0.isGiven(o) }) {
             throw ConfigError.unreadableFile(path: source, reason: "it has no key '\(missing.key.rawValue)'")
         }

@@ -13,7 +13,7 @@ extension ExperimentConfig {
         case seed, subset, dataDir = "data-dir", localBN = "local-bn", preciseBN = "precise-bn"
         case checkpointEvery = "checkpoint-every", keepCheckpoints = "keep-checkpoints"
         case savedActivations = "saved-activations", head, inputLayer = "input-layer", initialization = "init"
-        case inputScaling = "input-scaling", augment, preset, hRule = "h-rule"
+        case inputScaling = "input-scaling", augment, preset, hRule = "h-rule", levelLRFactor = "level-lr-factor"
         case trainPoints = "train-points", testPoints = "test-points", noise
 
         /// The Swift property name: the key of the JSON form (`config_json` in checkpoints and
@@ -25,6 +25,7 @@ extension ExperimentConfig {
             case .localBN: return "localBN"
             case .preciseBN: return "preciseBN"
             case .initialization: return "initialization"
+            case .levelLRFactor: return "levelLRFactor"
             default:
                 let parts = rawValue.split(separator: "-")
                 return parts[0] + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()

@@ -62,6 +62,9 @@ extension ExperimentConfig {
             guard minImprovement >= 0 else { throw bad("min-improvement", "must be ≥ 0, got \(minImprovement)") }
             guard maxLevels >= 1 else { throw bad("max-levels", "must be at least 1, got \(maxLevels)") }
         }
+        guard levelLRFactor > 0, levelLRFactor <= 1 else {
+            throw bad("level-lr-factor", "must be in (0, 1], got \(levelLRFactor): each level starts from this fraction of the level before's learning rate (1 = every level restarts at --lr)")
+        }
         if !levels.isEmpty {
             guard levels.count >= levelCount else {
                 throw bad("levels", "\(levels) names \(levels.count) levels but the switch schedule needs \(levelCount); give one block count per level")

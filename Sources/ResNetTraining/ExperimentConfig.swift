@@ -91,6 +91,9 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
 
     /// The step h of the later levels: `halve` (the thesis), `depth` (blocks × h kept) or `keep`.
     public var hRule: StepRule
+    /// The learning rate each level after the first starts from, as a fraction of the level
+    /// before's: level k (0-based) trains from lr × factorᵏ (1: every level restarts at lr).
+    public var levelLRFactor: Double
 
     /// Regression data: training and test points, and the noise standard deviation.
     public var trainPoints: Int
@@ -130,6 +133,12 @@ public struct ExperimentConfig: Codable, Equatable, Sendable {
         var b = blocks
         for _ in 0..<level { b = prolongation.rule.nextBlocks(after: b) }
         return b
+    }
+
+    /// The learning rate level `level` (0-based) starts from: lr × levelLRFactorˡᵉᵛᵉˡ (exactly lr
+    /// at the first level and whenever the factor is 1).
+    public func lr(atLevel level: Int) -> Double {
+        levelLRFactor == 1 || level == 0 ? lr : lr * pow(levelLRFactor, Double(level))
     }
 
     /// Step size at `level`: by `hRule`, h halved at every switch (the default), scaled so that

@@ -73,6 +73,6 @@ struct LevelSchedule {
         }
         let t = (epoch - levelStartEpoch) * stepsPerEpoch + step
         let total = (levelEnd - levelStartEpoch) * stepsPerEpoch
-        return config.schedule.schedule.learningRate(base: config.lr, stepInLevel: t, stepsInLevel: total)
+        return config.schedule.schedule.learningRate(base: config.lr(atLevel: level), stepInLevel: t, stepsInLevel: total)
     }
 }

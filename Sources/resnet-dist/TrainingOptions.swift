@@ -51,6 +51,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("h-rule"), help: "Step size of the later levels: halve (at every switch, the thesis), depth (blocks × h kept: 2 → 3 blocks takes h from 1 to 2/3) or keep.")
     var hRule: StepRule?
 
+    @Option(name: .customLong("level-lr-factor"), parsing: .unconditional, help: "The learning rate each later level starts from, as a fraction of the level before's: 0.5 gives lr, lr/2, lr/4 … (1, the default: every level restarts at --lr).")
+    var levelLRFactor: Double?
+
     @Option(help: ArgumentHelp("Residual blocks per group at the first level, e.g. 2,2 (one number = every group).", valueName: "n,n,…"))
     var blocks: String?
 
@@ -197,6 +200,7 @@ struct TrainingOptions: ParsableArguments {
         o.noise = noise
         o.h = stepSize
         o.hRule = hRule
+        o.levelLRFactor = levelLRFactor
         o.prolongation = prolongation
         o.switchMode = switchMode
         o.patience = patience

@@ -13,7 +13,7 @@ final class ConfigDecodingTests: XCTestCase {
 
     func testKeysAddedLaterTakeTheValuesOlderRunsTrainedWith() throws {
         let late = ["keepCheckpoints", "savedActivations", "head", "inputLayer", "initialization", "inputScaling",
-                    "augment", "preset", "hRule"]
+                    "augment", "preset", "hRule", "levelLRFactor"]
         var fashion = try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel", preset: .thesis)
         fashion.hRule = .depth
         let old = try ExperimentConfig.decode(try jsonWithout(late, fashion), source: "old")
@@ -26,6 +26,7 @@ final class ConfigDecodingTests: XCTestCase {
         XCTAssertEqual(old.augment, false)
         XCTAssertEqual(old.preset, .fit)
         XCTAssertEqual(old.hRule, .halve)
+        XCTAssertEqual(old.levelLRFactor, 1)
         // CIFAR-10 runs from before the key trained with augmentation.
         let cifar = try ExperimentConfig.builtIn(experiment: "cifar", variant: "deep")
         XCTAssertEqual(try ExperimentConfig.decode(try jsonWithout(["augment"], cifar), source: "old").augment, true)

@@ -146,4 +146,24 @@ final class ConfigTests: XCTestCase {
             XCTAssertEqual("\(e)", "invalid --h-rule: 'double' is not halve, depth or keep (command line)")
         }
     }
+
+    func testLevelLearningRateFactor() throws {
+        var c = try ExperimentConfig.builtIn(experiment: "fashion-fast", variant: "multilevel")
+        XCTAssertEqual(c.levelLRFactor, 1)
+        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "fashion-fast", variant: "multilevel-lr-half").levelLRFactor, 0.5)
+        c.levelLRFactor = 0.25
+        XCTAssertEqual(c.lr(atLevel: 0), 0.005)
+        XCTAssertEqual(c.lr(atLevel: 2), 0.005 / 16, accuracy: 1e-18)
+        XCTAssertTrue(try c.yaml().contains("level-lr-factor: 0.25"))
+        XCTAssertEqual(try ExperimentConfig.decode(try c.yaml(), source: "test").levelLRFactor, 0.25)
+        var flags = ConfigOverrides()
+        try flags.set(.levelLRFactor, text: "0.5", source: "command line")
+        XCTAssertEqual(try ExperimentConfig.builtIn(experiment: "fashion", variant: "multilevel").merging(flags).levelLRFactor, 0.5)
+        for bad in [0.0, -0.5, 1.5] {
+            c.levelLRFactor = bad
+            XCTAssertThrowsError(try c.validate()) { e in
+                XCTAssertTrue("\(e)".contains("level-lr-factor") && "\(e)".contains("(0, 1]"), "\(e)")
+            }
+        }
+    }
 }

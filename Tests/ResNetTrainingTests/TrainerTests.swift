@@ -150,4 +150,32 @@ final class TrainerTests: XCTestCase {
         c.schedule = .constant
         XCTAssertEqual(LevelSchedule(config: c).learningRate(epoch: 1, step: 3, stepsPerEpoch: steps), c.lr)
     }
+
+    /// With a level learning-rate factor f, level k's cycle starts from lr·fᵏ: the cosine over
+    /// the level (or the constant rate) scaled by it, the first level untouched.
+    func testLevelLearningRateFactorScalesEachLaterLevel() throws {
+        var c = try smallRegression(epochs: 6)
+        c.schedule = .cosine
+        c.switchEpochs = [2, 4]
+        c.levels = [2, 3, 5]
+        c.levelLRFactor = 0.5
+        let steps = 4
+        var levels = LevelSchedule(config: c)
+        XCTAssertEqual(levels.learningRate(epoch: 0, step: 0, stepsPerEpoch: steps), c.lr)
+        XCTAssertEqual(levels.learningRate(epoch: 1, step: 0, stepsPerEpoch: steps), c.lr * (1 + cos(Double.pi * 4 / 8)) / 2)
+        levels.advance(startingAt: 2)
+        XCTAssertEqual(levels.learningRate(epoch: 2, step: 0, stepsPerEpoch: steps), c.lr / 2)
+        XCTAssertEqual(levels.learningRate(epoch: 3, step: 2, stepsPerEpoch: steps), c.lr / 2 * (1 + cos(Double.pi * 6 / 8)) / 2,
+                       accuracy: 1e-18)
+        levels.advance(startingAt: 4)
+        XCTAssertEqual(levels.learningRate(epoch: 4, step: 0, stepsPerEpoch: steps), c.lr / 4)
+        c.schedule = .constant
+        var constant = LevelSchedule(config: c)
+        constant.advance(startingAt: 2)
+        constant.advance(startingAt: 4)
+        XCTAssertEqual(constant.learningRate(epoch: 5, step: 3, stepsPerEpoch: steps), c.lr / 4)
+        // Factor 1 is the plain lr at every level, bit for bit.
+        c.levelLRFactor = 1
+        XCTAssertEqual(c.lr(atLevel: 2), c.lr)
+    }
 }
