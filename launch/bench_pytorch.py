@@ -34,6 +34,7 @@ MSE, Adam lr 0.005, batch 256 (the last batch of an epoch shorter), a new order 
 steps (batch gathering included) and the test passes are timed apart; the fastest of N runs.
 """
 import json
+import resource
 import sys
 import time
 
@@ -120,7 +121,10 @@ def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
             "samplesPerSecond": batch / seconds, "stepSeconds": seconds,
             "meanStepSeconds": sum(times) / len(times), "steps": len(times), "instructionSet": isa,
             "asInstalled": isa is None, "capability": capability(), "compiled": compiled,
-            "compileSeconds": max(0.0, warm - 3 * seconds) if compiled else None}
+            "compileSeconds": max(0.0, warm - 3 * seconds) if compiled else None,
+            # The process's peak resident memory so far (Linux reports KiB): for the first thread
+            # count measured, that model's training at this batch alone, as resnet-dist's np 1 row.
+            "peakRSSBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
 def whole_epochs(threads, images=6144, batch=1024, epochs=2, compiled=False):

@@ -138,6 +138,9 @@ public struct BenchReport: Codable, Sendable {
         /// eager), and the seconds its compilation took (not part of the rate).
         public var compiled: Bool? = nil
         public var compileSeconds: Double? = nil
+        /// The PyTorch process's peak resident memory after this row (nil in older files): for
+        /// the first thread count a process measured, that training alone.
+        public var peakRSSBytes: Int? = nil
     }
 
     /// Sections of `other` are appended to this report's.

@@ -137,6 +137,11 @@ public enum BenchTargets {
             return a.samplesPerSecond / b.samplesPerSecond
         }
         let rss = one.map { Double($0.peakRSSBytes) / 1e6 }
+        // PyTorch's eager one-thread process at the same batch (the first row its process
+        // measured, so its peak is that training alone); the smallest of the rounds.
+        let torchRSS = r.pytorch.filter { $0.threads == 1 && $0.compiled != true && $0.asInstalled == true && $0.batch == (one?.batch ?? 1024) }
+            .compactMap { $0.peakRSSBytes }.min().map { Double($0) / 1e6 }
+        let versusTorch: Double? = rss.flatMap { ours in torchRSS.map { ours / $0 } }
         return [
             BenchTarget(name: "Fashion deep, np 2 / np 1 (1 thread each)", measured: "\(rate(two)) vs \(rate(one)) img/s",
                         ratio: ratio(two, one), goal: 1.9),
@@ -145,6 +150,10 @@ public enum BenchTargets {
             BenchTarget(name: "Peak RSS per rank, Fashion deep, batch \(one?.batch ?? 1024), np 1 / 400 MB",
                         measured: rss.map { "\(f($0, 0)) MB" } ?? "no np 1 scaling row",
                         ratio: rss.map { $0 / 400 }, goal: 1, direction: .atMost, style: .percent),
+            BenchTarget(name: "Peak RSS per rank, Fashion deep, batch \(one?.batch ?? 1024), np 1 / PyTorch eager 1 thread (process peak)",
+                        measured: torchRSS.map { t in rss.map { "\(f($0, 0)) vs \(f(t, 0)) MB" } ?? "no np 1 scaling row" }
+                            ?? "no PyTorch peak memory (older bench_pytorch.py, or no torch)",
+                        ratio: versusTorch, goal: 0.3, direction: .atMost, style: .percent),
         ]
     }
 

@@ -51,6 +51,11 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertEqual(try row("Fashion deep, np 4").verdict, "met")
         XCTAssertEqual(try row("Peak RSS").ratio!, 557.0 / 400.0, accuracy: 1e-12)
         XCTAssertEqual(try row("Peak RSS").verdict, String(format: "short by %.1f %%", 100 * (557.0 / 400.0 - 1)))
+        // … and against PyTorch eager's one-thread process (the limited row, 1000 MB, is not the user's PyTorch).
+        let versusTorch = try row("Peak RSS per rank, Fashion deep, batch 1024, np 1 / PyTorch")
+        XCTAssertEqual(versusTorch.ratio!, 557.0 / 2000.0, accuracy: 1e-12)
+        XCTAssertEqual(versusTorch.measured, "557 vs 2000 MB")
+        XCTAssertEqual(versusTorch.verdict, "met")
         // 5: the whole run at np 2: 50 × 60 000 images at 700 img/s (≈ 71.4 min) and 50 test passes of 10 s / 2.
         let whole = try row("Fashion deep whole run")
         let wholeSeconds: Double = 50.0 * 60_000.0 / 700.0 + 50.0 * 5.0
@@ -230,10 +235,11 @@ final class BenchTargetsTests: XCTestCase {
         r.pytorch = [
             BenchReport.PyTorchRow(version: "2.15.0", threads: 1, batch: 1024, samplesPerSecond: 400, stepSeconds: 2.56,
                                    blasCore: "Haswell", resnetDistSamplesPerSecond: 700, regime: "environment",
-                                   environment: "OPENBLAS_CORETYPE=Haswell", asInstalled: true, capability: "AVX512"),
+                                   environment: "OPENBLAS_CORETYPE=Haswell", asInstalled: true, capability: "AVX512",
+                                   peakRSSBytes: 2_000_000_000),
             BenchReport.PyTorchRow(version: "2.15.0", threads: 1, batch: 1024, samplesPerSecond: 300, stepSeconds: 3.4,
                                    instructionSet: "AVX2", blasCore: "Haswell", resnetDistSamplesPerSecond: 700,
-                                   regime: "environment", asInstalled: false),
+                                   regime: "environment", asInstalled: false, peakRSSBytes: 1_000_000_000),
             BenchReport.PyTorchRow(version: "2.15.0", threads: 2, batch: 1024, samplesPerSecond: 600, stepSeconds: 1.7,
                                    blasCore: "SkylakeX", resnetDistSamplesPerSecond: 1500, regime: "unset", asInstalled: true),
         ]
