@@ -67,6 +67,17 @@ if [ "$(wc -w <<<"$keys")" -ge 40 ] && [ -z "$missing" ] && grep -q "^momentum: 
   pass "every one of the $(wc -w <<<"$keys") config keys is a flag of the same name; --print-config writes plain numbers"
 else fail "keys without a flag:${missing:- none}; printed: $(grep -E '^(momentum|weight-decay|lr|h|noise):' <<<"$printed" | tr '\n' ' ')"; fi
 
+# `experiments` lists every variant by its whole name (the names an unknown --variant offers).
+listing=$("$BIN" experiments 2>&1); cut_names=""
+for e in $(grep -oE '^[a-z0-9-]+ ' <<<"$listing"); do
+  for v in $("$BIN" train --experiment "$e" --variant no-such-variant --print-config 2>&1 | sed -n 's/.*choose one of //p' | tr -d ','); do
+    grep -qE "^  [* ] $v( |$)" <<<"$listing" || cut_names="$cut_names $e/$v"
+  done
+done
+if [ -z "$cut_names" ] && grep -q "multilevel-lr-half" <<<"$listing"; then
+  pass "experiments lists every variant of every experiment by its whole name"
+else fail "experiments: variants missing or cut:${cut_names:- none}"; fi
+
 # Help: the defaults of --epochs, --batch-size and --lr; compare's --resume is a comparison
 # directory; selftest names the same checks everywhere; examples are not wrapped mid-command at
 # 80 columns (a wrapped example continues at column 0).
