@@ -153,8 +153,9 @@ public struct ScalingModel: Codable, Equatable, Sendable {
                 out.append("| \(r) | \(p.perRankBatch) | \(ms(p.compute)) | \(ms(p.gradientAllreduce)) | \(ms(p.batchNorm)) | \(ms(p.step)) | \(String(format: "%.0f", p.imagesPerSecond)) | \(String(format: "%.0f %%", 100 * p.efficiency)) | \(String(format: "%.0f %%", 100 * l.efficiency)) |")
             }
             let k = knee(on: net, ranks: Self.ranks), kl = knee(on: net, ranks: Self.ranks, localBatchNorm: true)
-            func at(_ r: Int?) -> String { r.map { "\($0) ranks" } ?? "not within 256 ranks" }
-            out.append("\nKnee: communication outweighs compute from \(at(k.communicationBound)); efficiency under 50 % from \(at(k.halfEfficiency)) (with local BatchNorm: \(at(kl.communicationBound)), \(at(kl.halfEfficiency))).\n")
+            let most = Self.ranks.last ?? 256
+            func from(_ r: Int?) -> String { r.map { "from \($0) ranks" } ?? "nowhere up to \(most) ranks" }
+            out.append("\nKnee: communication outweighs compute \(from(k.communicationBound)); efficiency falls under 50 % \(from(k.halfEfficiency)) (with local BatchNorm: \(from(kl.communicationBound)); \(from(kl.halfEfficiency))).\n")
         }
         return out.joined(separator: "\n")
     }

@@ -28,6 +28,8 @@ netns_cleanup() { "$here/cluster/netns-hosts" down "$NETNS_PREFIX" "${NETNS_HOST
 # netns_mpirun SECONDS OUTFILE MPIRUN-ARGS... -- RESNET-DIST-ARGS...
 # mpirun inside node1 with the hostfile of both hosts; killed after SECONDS whatever happens.
 # Keepalive: a daemon whose host vanished is declared lost after about 2 + 1*3 seconds.
+# --bind-to none: the "hosts" share this machine's cores, and each host's daemon would bind its
+# first rank to core 0 — ranks of different hosts on one core, taking turns in whole time slices.
 netns_mpirun() {
   local secs=$1 outfile=$2; shift 2
   local mopts=()
@@ -39,7 +41,7 @@ netns_mpirun() {
       --mca plm_rsh_agent "$here/cluster/rsh-agent" --mca plm_rsh_no_tree_spawn 1 \
       --mca btl tcp,self --mca btl_tcp_if_include "$NETNS_SUBNET.0/24" --mca oob_tcp_if_include "$NETNS_SUBNET.0/24" \
       --mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
-      -x OPENBLAS_NUM_THREADS=1 -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM \
+      -x OPENBLAS_NUM_THREADS=1 -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM --bind-to none \
       "${mopts[@]}" "$BIN" "$@" > "$outfile" 2>&1
 }
 
