@@ -13,6 +13,10 @@ public struct FrontierPoint {
     public let timeRatios: [Double]
     /// Per seed, the variant's accuracy minus deep's, in points.
     public let gains: [Double]
+    /// The accuracy of "time to target", and per seed the variant's time to it over deep's (nil
+    /// where either never reached it).
+    public var target: Double = .nan
+    public var targetRatios: [Double?] = []
 
     public var label: String { "\(experiment): \(variant)" }
     public var time: SeedSample { SeedSample(timeRatios) }
@@ -27,8 +31,10 @@ public struct FrontierGoal: Equatable {
 }
 
 public enum Frontier {
-    /// The points of every accuracy experiment that has a deep variant, in the order given.
-    public static func points(_ groups: [(experiment: String, runs: [RunSummary])]) -> [FrontierPoint] {
+    /// The points of every accuracy experiment that has a deep variant, in the order given;
+    /// `targets` overrides an experiment's target accuracy for time to target.
+    public static func points(_ groups: [(experiment: String, runs: [RunSummary])],
+                              targets: [String: Double] = [:]) -> [FrontierPoint] {
         groups.flatMap { group -> [FrontierPoint] in
             guard group.runs.first?.testMetricName.isAccuracy == true else { return [] }
             let variants = SeededVariant.group(group.runs)
@@ -36,8 +42,17 @@ public enum Frontier {
             return variants.filter { $0.variant != deep.variant }.compactMap { v in
                 let p = PairedComparison(other: v, base: deep)
                 guard !p.seeds.isEmpty else { return nil }
-                return FrontierPoint(experiment: group.experiment, variant: v.variant, seeds: p.seeds,
-                                     timeRatios: p.savings.map { 1 - $0 }, gains: p.gains.map { 100 * $0 })
+                let target = targets[group.experiment] ?? MetricTarget.defaultTarget(experiment: group.experiment, metric: .accuracy)
+                let mine = Dictionary(zip(v.seeds, v.timesToTarget(target)), uniquingKeysWith: { a, _ in a })
+                let deeps = Dictionary(zip(deep.seeds, deep.timesToTarget(target)), uniquingKeysWith: { a, _ in a })
+                var point = FrontierPoint(experiment: group.experiment, variant: v.variant, seeds: p.seeds,
+                                          timeRatios: p.savings.map { 1 - $0 }, gains: p.gains.map { 100 * $0 })
+                point.target = target
+                point.targetRatios = p.seeds.map { s in
+                    guard let a = mine[s] ?? nil, let b = deeps[s] ?? nil, b > 0 else { return nil }
+                    return a / b
+                }
+                return point
             }
         }
     }
@@ -63,7 +78,7 @@ public enum Frontier {
     public static func markdown(_ points: [FrontierPoint], goals: [FrontierGoal]) -> String {
         let goal = goals.first
         var header = ["experiment", "variant", "seeds", "training-step time vs deep (mean, range)",
-                      "accuracy vs deep (points: mean, 95 % interval)"]
+                      "accuracy vs deep (points: mean, 95 % interval)", "time to target vs deep's (median)"]
         if let goal { header.append(String(format: "inside the goal (≤ %.2f×, ≥ %+.2f points)", goal.timeRatio, goal.gain)) }
         let rows = points.map { p -> [String] in
             let t = p.time
@@ -71,7 +86,11 @@ public enum Frontier {
             if t.count >= 2 { time += String(format: " (%.3f … %.3f)", t.minimum, t.maximum) }
             let g = p.gain
             let gain = String(format: "%+.2f", g.mean) + (g.intervalText().map { " \($0)" } ?? " (1 seed, no interval)")
-            var row = [p.experiment, p.variant, p.seeds.map(String.init).joined(separator: ","), time, gain]
+            let reached = p.targetRatios.compactMap { $0 }
+            var toTarget = reached.isEmpty ? "– (not reached by both)" : String(format: "%.3f×", SeedSample(reached).median)
+            if !p.target.isNaN { toTarget += " at " + MetricTarget.text(p.target, metric: .accuracy) }
+            if !reached.isEmpty && reached.count < p.targetRatios.count { toTarget += " (\(reached.count) of \(p.targetRatios.count) seeds)" }
+            var row = [p.experiment, p.variant, p.seeds.map(String.init).joined(separator: ","), time, gain, toTarget]
             if let goal { row.append(outcome(p, goal).rawValue) }
             return row
         }

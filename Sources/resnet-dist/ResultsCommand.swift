@@ -80,7 +80,7 @@ struct ResultsCommand: ParsableCommand {
             return (key.experiment, scale, mine, key.directory)
         }
         var markdown = ThesisComparison.markdown(runsByExperiment: groups.map { ($0.experiment, $0.scale, $0.runs) }, targets: targets)
-        let frontier = Frontier.points(groups.map { ($0.experiment, $0.runs) })
+        let frontier = Frontier.points(groups.map { ($0.experiment, $0.runs) }, targets: targets)
         let goals = Frontier.goals(groups.map(\.experiment))
         if !frontier.isEmpty {
             markdown += "\n\n**Time saved against accuracy lost**: every variant against the deep network of its experiment, paired by seed (time counted as in the tables above).\n\n"

@@ -34,6 +34,15 @@ final class FrontierTests: XCTestCase {
         XCTAssertEqual(p.seeds, [1, 2, 3])
         for (got, want) in zip(p.timeRatios, [0.6, 0.65, 0.6]) { XCTAssertEqual(got, want, accuracy: 1e-12) }
         for (got, want) in zip(p.gains, [-0.2, -0.4, 0.1]) { XCTAssertEqual(got, want, accuracy: 1e-9) }
+        // Time to target: the synthetic curves (0.6 + 0.03 per epoch, 10 equal epochs) reach 75 %
+        // after epoch 5 — half of each run's time, so the ratio is the time ratio; 90.5 % never.
+        let toTarget = try XCTUnwrap(Frontier.points([("fashion-fast", fast)], targets: ["fashion-fast": 0.75]).first)
+        XCTAssertEqual(toTarget.target, 0.75)
+        for (got, want) in zip(toTarget.targetRatios, [0.6, 0.65, 0.6]) { XCTAssertEqual(try XCTUnwrap(got), want, accuracy: 1e-12) }
+        XCTAssertEqual(p.targetRatios.count, 3)
+        XCTAssertTrue(p.targetRatios.allSatisfy { $0 == nil })
+        XCTAssertTrue(Frontier.markdown([toTarget], goals: []).contains("| 0.600× at 75.00 % |"))
+        XCTAssertTrue(Frontier.markdown([p], goals: []).contains("| – (not reached by both) at 90.50 % |"))
     }
 
     func testGoalComesFromTheClaimAndIsJudgedByTheIntervalRule() throws {
@@ -61,8 +70,8 @@ final class FrontierTests: XCTestCase {
         let lines = table.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 4)
         XCTAssertTrue(lines[0].contains("inside the goal (≤ 0.65×, ≥ -0.30 points)"), lines[0])
-        XCTAssertEqual(lines[2], "| fashion-fast | multilevel | 1,2,3 | 0.623× (0.600 … 0.650) | -0.05 [-0.17, +0.07] | holds |")
-        XCTAssertEqual(lines[3], "| fashion-fast | multilevel | 1 | 0.600× | +0.50 (1 seed, no interval) | undecided |")
+        XCTAssertEqual(lines[2], "| fashion-fast | multilevel | 1,2,3 | 0.623× (0.600 … 0.650) | -0.05 [-0.17, +0.07] | – (not reached by both) | holds |")
+        XCTAssertEqual(lines[3], "| fashion-fast | multilevel | 1 | 0.600× | +0.50 (1 seed, no interval) | – (not reached by both) | undecided |")
     }
 
     func testChartDrawsEverySeedTheMeanAndTheGoal() throws {
