@@ -17,6 +17,9 @@ public struct FrontierPoint {
     /// where either never reached it).
     public var target: Double = .nan
     public var targetRatios: [Double?] = []
+    /// The scale least like the experiment's own among the runs (reduced or modified settings
+    /// decide nothing, as in the verdicts); nil when unknown.
+    public var reducedScale: RunScale? = nil
 
     public var label: String { "\(experiment): \(variant)" }
     public var time: SeedSample { SeedSample(timeRatios) }
@@ -48,6 +51,8 @@ public enum Frontier {
                 var point = FrontierPoint(experiment: group.experiment, variant: v.variant, seeds: p.seeds,
                                           timeRatios: p.savings.map { 1 - $0 }, gains: p.gains.map { 100 * $0 })
                 point.target = target
+                let scales = Set((v.runs + deep.runs).map { $0.scale ?? .modified })
+                point.reducedScale = [RunScale.reduced, .modified].first(where: scales.contains)
                 point.targetRatios = p.seeds.map { s in
                     guard let a = mine[s] ?? nil, let b = deeps[s] ?? nil, b > 0 else { return nil }
                     return a / b
@@ -71,7 +76,8 @@ public enum Frontier {
     /// Whether a point meets a goal by the reports' interval rule: the interval of its mean gain at
     /// or above the goal's, and every seed at or under the goal's time (`decide`).
     public static func outcome(_ p: FrontierPoint, _ goal: FrontierGoal) -> ThesisComparison.Outcome {
-        ThesisComparison.decide(gains: p.gains, margin: goal.gain, savings: p.timeRatios.map { goal.timeRatio - $0 + 1e-12 })
+        if p.reducedScale != nil { return .notComparable }
+        return ThesisComparison.decide(gains: p.gains, margin: goal.gain, savings: p.timeRatios.map { goal.timeRatio - $0 + 1e-12 })
     }
 
     /// The table: one row per point, with the goal's verdict when there is one.
@@ -91,7 +97,7 @@ public enum Frontier {
             if !p.target.isNaN { toTarget += " at " + MetricTarget.text(p.target, metric: .accuracy) }
             if !reached.isEmpty && reached.count < p.targetRatios.count { toTarget += " (\(reached.count) of \(p.targetRatios.count) seeds)" }
             var row = [p.experiment, p.variant, p.seeds.map(String.init).joined(separator: ","), time, gain, toTarget]
-            if let goal { row.append(outcome(p, goal).rawValue) }
+            if let goal { row.append(outcome(p, goal).rawValue + (p.reducedScale.map { " (\($0.phrase))" } ?? "")) }
             return row
         }
         return SeedTable.markdown(header: header, rows: rows)

@@ -126,6 +126,11 @@ struct CompareCommand: ParsableCommand {
                 if let line = ReportTable.headline(summaries) { print("\n\(line)") }
                 let v = ThesisComparison.verdict(experiment: name, runs: summaries)
                 if v.outcome != .incomplete { print("thesis: \(v.line)") }
+                // An experiment whose claim asks for a time saving: every variant against its goal.
+                let goals = Frontier.goals([name])
+                let frontier = goals.isEmpty ? [] : Frontier.points([(name, summaries)], targets: target.map { [name: $0] } ?? [:])
+                let frontierTable = frontier.isEmpty ? "" : Frontier.markdown(frontier, goals: goals)
+                if !frontierTable.isEmpty { print("\nEvery variant against deep and the goal:\n\n" + frontierTable) }
                 print("\nreport: \(directory)/index.html")
                 // The fit plot shows the first seed's networks.
                 let firstSeed = configs[0].seed
@@ -135,7 +140,8 @@ struct CompareCommand: ParsableCommand {
                 }
                 try RunReport.write(runs: summaries, fit: fit, directory: directory,
                                     title: "\(name): \(names.joined(separator: ", "))", target: goal)
-                try (table + "\n\n" + SeedTable.footnote + "\n\nEvery run:\n\n" + perRun + "\n")
+                try (table + "\n\n" + SeedTable.footnote + (frontierTable.isEmpty ? "" : "\n\nEvery variant against deep and the goal:\n\n" + frontierTable)
+                     + "\n\nEvery run:\n\n" + perRun + "\n")
                     .write(toFile: directory + "/comparison.md", atomically: true, encoding: .utf8)
             }
         }

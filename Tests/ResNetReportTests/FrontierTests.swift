@@ -40,6 +40,10 @@ final class FrontierTests: XCTestCase {
         XCTAssertEqual(toTarget.target, 0.75)
         for (got, want) in zip(toTarget.targetRatios, [0.6, 0.65, 0.6]) { XCTAssertEqual(try XCTUnwrap(got), want, accuracy: 1e-12) }
         XCTAssertEqual(p.targetRatios.count, 3)
+        XCTAssertEqual(p.reducedScale, .modified)   // synthetic runs record no scale
+        var full = fast
+        for i in full.indices { full[i].scale = .beyond }
+        XCTAssertNil(try XCTUnwrap(Frontier.points([("fashion-fast", full)]).first).reducedScale)
         XCTAssertTrue(p.targetRatios.allSatisfy { $0 == nil })
         XCTAssertTrue(Frontier.markdown([toTarget], goals: []).contains("| 0.600× at 75.00 % |"))
         XCTAssertTrue(Frontier.markdown([p], goals: []).contains("| – (not reached by both) at 90.50 % |"))
@@ -65,6 +69,11 @@ final class FrontierTests: XCTestCase {
         // One seed: no interval, undecided.
         let one = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1], timeRatios: [0.6], gains: [0.5])
         XCTAssertEqual(Frontier.outcome(one, goal), .undecided)
+        // Reduced runs decide nothing, whatever they show (as the verdicts).
+        var reduced = inside
+        reduced.reducedScale = .reduced
+        XCTAssertEqual(Frontier.outcome(reduced, goal), .notComparable)
+        XCTAssertTrue(Frontier.markdown([reduced], goals: goals).contains("| not comparable (reduced scale) |"))
 
         let table = Frontier.markdown([inside, one], goals: goals)
         let lines = table.split(separator: "\n").map(String.init)
