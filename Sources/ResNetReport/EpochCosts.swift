@@ -1,18 +1,21 @@
 import ResNetTraining
 
 /// What one epoch of training steps costs, per kind of epoch, measured over every epoch of the
-/// runs at hand: the median epoch time of all epochs that did the same work on the same machine —
-/// the same experiment, rank count, blocks per group, integrator, number of training samples and
-/// machine (`RunSummary.machine`; runs written before it was recorded count as one machine). Every table, verdict
-/// and chart counts a run's training time as the sum, over its epochs, of these medians.
+/// runs at hand: the lower decile (`SeedSample.lowerDecile`) of the times of all epochs that did
+/// the same work on the same machine — the same experiment, rank count, blocks per group,
+/// integrator, number of training samples and machine (`RunSummary.machine`; runs written before
+/// it was recorded count as one machine). Every table, verdict and chart counts a run's training
+/// time as the sum, over its epochs, of these costs.
 ///
 /// The work of an epoch is fixed by those settings; its measured time is not: on a shared machine
-/// another job can stretch any epoch several times over, and only ever upwards. A median over one
-/// level of one run is robust while fewer than half of that level's epochs are disturbed; pooling
-/// every run of a comparison (the deep network's 50 epochs at 3 blocks with a multi-level run's
-/// last level at 3 blocks, and every seed's) makes it robust to far more, and counts equal work
-/// as equal time on both sides of a comparison. It assumes the runs pooled ran on one binary at
-/// one batch size, as a `compare` job's do.
+/// another job can stretch any epoch several times over, and only ever upwards. The lower decile
+/// is robust while at least a tenth of a kind's epochs ran undisturbed. (A median needs half:
+/// the deep run of seed 2 of fashion-fast, 2026-12-06/07, ran beside builds, tests and CI with a
+/// median epoch of 166 s against a least of 85 s, and the pooled median put deep's epoch at 113 s.)
+/// Pooling every run of a comparison (the deep network's 50 epochs at 3 blocks with a multi-level
+/// run's last level at 3 blocks, and every seed's) counts equal work as equal time on both sides
+/// of a comparison. It assumes the runs pooled ran on one binary at one batch size, as a
+/// `compare` job's do.
 ///
 /// An epoch whose sample count is unknown (read from an old metrics.csv) is pooled only with the
 /// other epochs of its level in its own run.
@@ -29,11 +32,12 @@ public struct EpochCosts: Sendable {
         var level: Int?
     }
 
-    private let medians: [Key: Double]
+    /// Per kind of epoch, its cost (the lower decile of its times).
+    private let costByKind: [Key: Double]
     /// Where each run was when the pool was built (for epochs of unknown size).
     private let runIndex: [String: Int]
 
-    /// The medians over every epoch of `runs`.
+    /// The costs over every epoch of `runs`.
     public init(_ runs: [RunSummary]) {
         var times: [Key: [Double]] = [:]
         for (index, run) in runs.enumerated() {
@@ -41,7 +45,7 @@ public struct EpochCosts: Sendable {
                 times[Self.key(record, run: run, index: index), default: []].append(record.epochSeconds)
             }
         }
-        medians = times.mapValues { SeedSample($0).median }
+        costByKind = times.mapValues { SeedSample($0).lowerDecile }
         runIndex = Dictionary(runs.enumerated().map { (Self.identity($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -59,10 +63,10 @@ public struct EpochCosts: Sendable {
     /// Whether every one of `runs` was in the pool.
     public func covers(_ runs: [RunSummary]) -> Bool { runs.allSatisfy { runIndex[Self.identity($0)] != nil } }
 
-    /// The cost of one of `run`'s epochs: its kind's median, or its own time for a run outside the pool.
+    /// The cost of one of `run`'s epochs: its kind's lower decile, or its own time for a run outside the pool.
     public func seconds(_ record: EpochRecord, of run: RunSummary) -> Double {
         guard let index = runIndex[Self.identity(run)] else { return record.epochSeconds }
-        return medians[Self.key(record, run: run, index: index)] ?? record.epochSeconds
+        return costByKind[Self.key(record, run: run, index: index)] ?? record.epochSeconds
     }
 
     /// The training steps' time after each of `run`'s epochs, cumulative.

@@ -87,7 +87,7 @@ public enum ReportTable {
     /// The thesis-style comparison of variants (Markdown). Time in three columns: the whole run's
     /// wall time, its training steps and its test passes ("–" for runs that did not record them);
     /// the rest is level switches, checkpoints and bookkeeping. Training steps are counted as in
-    /// every table and chart: each epoch at the median time of the runs' epochs of its kind (`EpochCosts`).
+    /// every table and chart: each epoch at the lower decile of the runs' epochs of its kind (`EpochCosts`).
     public static func comparison(_ runs: [RunSummary]) -> String {
         let deep = runs.first(where: \.isDeepBaseline)
         let costs = EpochCosts(runs)

@@ -35,14 +35,14 @@ extension RunReport {
 
     /// The thesis's claim is time at equal quality: the test metric against the training steps'
     /// time, every variant (and seed) on one chart, with the target of "time to target" drawn
-    /// across. Epochs are counted as the tables count them: each at the median time of the runs'
+    /// across. Epochs are counted as the tables count them: each at the lower decile of the runs'
     /// epochs of its kind (`EpochCosts`), so where a curve crosses the target line is the table's
     /// time to target.
     static func timeChart(_ runs: [RunSummary], title: String? = nil, target: Double? = nil) -> LineChart {
         var chart = metricChart(runs)
         chart.id = "time"
         chart.title = title ?? chart.title + " against training time"
-        chart.xLabel = "training-step seconds (each epoch at the median time of its kind, cumulative)"
+        chart.xLabel = "training-step seconds (each epoch at the lower decile of its kind, cumulative)"
         chart.integerX = false
         // Level switches where they fall in time: one set per variant (its first seed's), since
         // every seed of a variant switches at the same epochs at nearly the same time.
@@ -117,7 +117,7 @@ extension RunReport {
     }
 
     /// Two panels: the training steps' time stacked by level, and peak resident memory. The time
-    /// is the tables' "training steps (s)" (each epoch at the median time of its kind), and
+    /// is the tables' "training steps (s)" (each epoch at the lower decile of its kind), and
     /// each bar is labelled with its own height.
     static func costSVG(_ runs: [RunSummary]) -> SVGWriter {
         var svg = SVGWriter(width: 900, height: 400)

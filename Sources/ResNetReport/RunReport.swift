@@ -155,14 +155,14 @@ public enum RunReport {
             ("metric.svg", metricChart(runs).render().inlineSVG(),
              accuracy ? "Test accuracy after each epoch." : "L2 norm of prediction − truth over the test set after each epoch."),
             ("time.svg", timeChart(runs, target: target).render().inlineSVG(),
-             "The same test metric against the training steps' time (each epoch at the median time of the runs' epochs of its kind; evaluation excluded): time at equal quality. The dotted line is the target of the table's time to target."),
+             "The same test metric against the training steps' time (each epoch at the lower decile of the runs' epochs of its kind; evaluation excluded): time at equal quality. The dotted line is the target of the table's time to target."),
         ]
         if let fit {
             figures.append(("fit.svg", fitChart(fit).render().inlineSVG(),
                             "The learned functions against the true one over [0, 2π]; grey dots are the test points."))
         }
         figures.append(("cost.svg", costSVG(runs).inlineSVG(),
-                        "Training-step time, stacked by level (each epoch at the median time of the runs' epochs of its kind: the tables' training steps), and the largest peak resident memory of any rank."))
+                        "Training-step time, stacked by level (each epoch at the lower decile of the runs' epochs of its kind: the tables' training steps), and the largest peak resident memory of any rank."))
         for (file, svg, caption) in figures {
             h += "<figure id=\"\(file)\">\n\(svg)<figcaption>\(xmlEscape(caption)) (<a href=\"\(file)\">\(file)</a>)</figcaption>\n</figure>\n"
         }

@@ -32,6 +32,13 @@ public struct SeedSample: Equatable, Sendable {
         return (mean - half, mean + half)
     }
 
+    /// The lower decile by nearest rank: the ⌈n/10⌉-th smallest value (the least below 11 values).
+    public var lowerDecile: Double {
+        let s = values.sorted()
+        guard !s.isEmpty else { return .nan }
+        return s[max(0, (s.count + 9) / 10 - 1)]
+    }
+
     public var median: Double {
         let s = values.sorted()
         guard !s.isEmpty else { return .nan }
@@ -171,7 +178,7 @@ public struct SeedTable {
         self.target = target
     }
 
-    public static let footnote = "Mean ± standard deviation over the seeds. Training steps: each epoch counted at the median time of all epochs of the same work in these runs (same network shape, ranks and data: deep's epochs at 3 blocks with a multi-level run's at 3 blocks), robust to stalls from other jobs on a shared machine, which only ever lengthen an epoch; evaluation, checkpoints and level switches excluded; time to target counts the epochs the same way, up to the first evaluation at or past the target. Saving: per seed against deep's run of the same seed, mean and range."
+    public static let footnote = "Mean ± standard deviation over the seeds. Training steps: each epoch counted at the lower decile (the ⌈n/10⌉-th shortest) of the times of all epochs of the same work in these runs (same network shape, ranks and data: deep's epochs at 3 blocks with a multi-level run's at 3 blocks), robust to stalls from other jobs on a shared machine, which only ever lengthen an epoch, as long as a tenth of the epochs ran undisturbed; evaluation, checkpoints and level switches excluded; time to target counts the epochs the same way, up to the first evaluation at or past the target. Saving: per seed against deep's run of the same seed, mean and range."
 
     var kind: MetricKind { variants.first?.metricKind ?? .accuracy }
 

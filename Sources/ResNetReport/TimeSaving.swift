@@ -2,7 +2,7 @@ import ResNetTraining
 
 extension RunSummary {
     /// The training steps' time of this run alone, robust to stalls from other jobs on a shared
-    /// machine: each epoch at the median epoch time of its level (`EpochCosts` over this run;
+    /// machine: each epoch at the lower decile of its level's epoch times (`EpochCosts` over this run;
     /// evaluation, checkpoints and the switch itself excluded). Without a history, the measured
     /// `trainSeconds`. Reports of several runs pool them (`EpochCosts`).
     public var robustTrainingSeconds: Double { EpochCosts([self]).trainingSeconds(self) }

@@ -159,7 +159,7 @@ final class RunReportTests: XCTestCase {
     /// its label and the terminal table's "training steps (s)" are one figure.
     func testCostBarIsLabelledWithItsOwnHeightAndEqualsTheTerminalTable() throws {
         var run = syntheticRun(variant: "deep", epochs: 4, levels: [(3, 1, "euler")], seconds: [1.6], peakMB: 10)
-        run.history[2].take(3.0)   // a stall: the median epoch (0.4 s) counts it as 0.4
+        run.history[2].take(3.0)   // a stall: the lower decile (0.4 s) counts it as 0.4
         run.trainSeconds = 2.1
         let xml = XMLCollector.parse(RunReport.costSVG([run]).render())
         let height = xml.all("rect", cls: "segment").prefix(1).compactMap { Double($0.attributes["data-value"]!) }.reduce(0, +)

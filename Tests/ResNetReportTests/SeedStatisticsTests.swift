@@ -15,6 +15,12 @@ final class SeedStatisticsTests: XCTestCase {
         XCTAssertEqual(ci.upper, 5 + half, accuracy: 1e-9)
         XCTAssertEqual(s.median, 4)
         XCTAssertEqual(SeedSample([1, 3, 2, 10]).median, 2.5)
+        // Lower decile by nearest rank: the ⌈n/10⌉-th smallest.
+        XCTAssertEqual(SeedSample([5, 3, 9]).lowerDecile, 3)
+        XCTAssertEqual(SeedSample((1...10).map(Double.init).reversed()).lowerDecile, 1)
+        XCTAssertEqual(SeedSample((1...11).map(Double.init)).lowerDecile, 2)
+        XCTAssertEqual(SeedSample((1...50).map(Double.init)).lowerDecile, 5)
+        XCTAssertTrue(SeedSample([]).lowerDecile.isNaN)
         XCTAssertNil(SeedSample([1]).interval)
         XCTAssertEqual(SeedSample([0.9114]).text(scale: 100), "91.14")
         XCTAssertEqual(SeedSample([1, 3]).text(), "2.00 ± 1.41")

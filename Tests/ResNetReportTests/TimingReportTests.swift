@@ -59,17 +59,19 @@ final class EvaluationTimeTests: XCTestCase {
 final class TimeToMetricTests: XCTestCase {
     func testTimeChartPlotsTheMetricAgainstCumulativeSeconds() {
         var runs = comparedRuns()
-        for i in runs[2].history.indices { runs[2].history[i].take(i < 5 ? 0.5 : 2) }
+        // The multi-level run's epochs were all stretched by another job: 12 s at 2 blocks, 20 s at 3.
+        for i in runs[2].history.indices { runs[2].history[i].take(i < 5 ? 12 : 20) }
         let chart = RunReport.timeChart(runs)
         XCTAssertEqual(chart.series.count, 3)
         XCTAssertEqual(chart.series[0].points.map(\.x), (1...10).map { 6 * Double($0) })   // 60 s over 10 epochs
         XCTAssertEqual(chart.series[2].points.map(\.y), runs[2].history.map { 100 * $0.testMetric })
         XCTAssertTrue(RunReport.timeSVG(runs).contains("training-step seconds"))
-        // Alone, each epoch counts at the median of its level's epochs; a stalled one too.
-        let alone: [Double] = [0.5, 1, 1.5, 2, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5]
+        // Alone, each epoch counts at the lower decile of its level's epochs (here the least).
+        let alone: [Double] = [12, 24, 36, 48, 60, 80, 100, 120, 140, 160]
         XCTAssertEqual(RunReport.timeChart([runs[2]]).series[0].points.map(\.x), alone)
-        // Beside the others, at the median of every epoch of the same work: its 2-block epochs
-        // with shallow's ten of 6 s, its 3-block ones with deep's ten of 10 s.
+        // Beside the others, at the lower decile of every epoch of the same work: its 2-block
+        // epochs with shallow's ten of 6 s, its 3-block ones with deep's ten of 10 s (of 15, the
+        // 2nd least) — the undisturbed runs give the cost of the stalled one.
         let pooled: [Double] = [6, 12, 18, 24, 30, 40, 50, 60, 70, 80]
         XCTAssertEqual(chart.series[2].points.map(\.x), pooled)
         runs[2].history[1].take(50)
@@ -148,8 +150,10 @@ final class TimeToMetricTests: XCTestCase {
         XCTAssertEqual(run.robustTrainingSeconds, 9, accuracy: 1e-12)   // 3 × 1 s + 3 × 2 s
         run.history[4].take(40)                                           // another job stalled one epoch
         XCTAssertEqual(run.robustTrainingSeconds, 9, accuracy: 1e-12)
-        run.history[3].take(3)                                            // medians of (3, 40, 2) and (1, 1, 1)
-        XCTAssertEqual(run.robustTrainingSeconds, 3 + 3 * 3, accuracy: 1e-12)
+        run.history[3].take(3)                                            // lower deciles of (3, 40, 2) and (1, 1, 1)
+        XCTAssertEqual(run.robustTrainingSeconds, 3 + 3 * 2, accuracy: 1e-12)
+        for i in 3..<6 { run.history[i].take(5) }                         // every 3-block epoch stalled
+        XCTAssertEqual(run.robustTrainingSeconds, 3 + 3 * 5, accuracy: 1e-12)
         run.history = []
         XCTAssertEqual(run.robustTrainingSeconds, run.trainSeconds)
     }
