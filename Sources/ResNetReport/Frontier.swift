@@ -80,6 +80,23 @@ public enum Frontier {
         return ThesisComparison.decide(gains: p.gains, margin: goal.gain, savings: p.timeRatios.map { goal.timeRatio - $0 + 1e-12 })
     }
 
+    /// Whether the point's means sit inside the goal's corner (mean time ratio at most the goal's,
+    /// mean gain at least the goal's): the looser test of "on average", beside the interval rule.
+    /// nil when the point decides nothing (reduced or modified runs).
+    public static func meansInside(_ p: FrontierPoint, _ goal: FrontierGoal) -> Bool? {
+        p.reducedScale != nil || p.seeds.isEmpty ? nil : p.time.mean <= goal.timeRatio + 1e-12 && p.gain.mean >= goal.gain
+    }
+
+    /// The goal column's text: the interval rule's outcome; then, for an undecided point, whether
+    /// its means are inside the corner and about how many seeds would decide it at this spread.
+    static func goalText(_ p: FrontierPoint, _ goal: FrontierGoal) -> String {
+        let outcome = outcome(p, goal)
+        var text = outcome.rawValue + (p.reducedScale.map { " (\($0.phrase))" } ?? "")
+        guard outcome == .undecided, let inside = meansInside(p, goal), p.seeds.count >= 2 else { return text }
+        text += inside ? "; means inside" : "; means outside"
+        return text + (p.gain.seedsToDecideText(goal.gain).map { "; \($0)" } ?? "")
+    }
+
     /// The table: one row per point, with the goal's verdict when there is one.
     public static func markdown(_ points: [FrontierPoint], goals: [FrontierGoal]) -> String {
         let goal = goals.first
@@ -97,7 +114,7 @@ public enum Frontier {
             if !p.target.isNaN { toTarget += " at " + MetricTarget.text(p.target, metric: .accuracy) }
             if !reached.isEmpty && reached.count < p.targetRatios.count { toTarget += " (\(reached.count) of \(p.targetRatios.count) seeds)" }
             var row = [p.experiment, p.variant, p.seeds.map(String.init).joined(separator: ","), time, gain, toTarget]
-            if let goal { row.append(outcome(p, goal).rawValue + (p.reducedScale.map { " (\($0.phrase))" } ?? "")) }
+            if let goal { row.append(goalText(p, goal)) }
             return row
         }
         return SeedTable.markdown(header: header, rows: rows)

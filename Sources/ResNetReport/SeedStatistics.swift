@@ -45,6 +45,29 @@ public struct SeedSample: Equatable, Sendable {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
+    /// How many seeds the 95 % interval of the mean would need to lie wholly on one side of
+    /// `threshold`, if more seeds kept this sample's mean and standard deviation: the least n ≥ 2
+    /// with t₀.₉₇₅(n − 1) · sd / √n < |mean − threshold| (at most the current count when it already does).
+    /// nil with fewer than two values, a mean on the threshold, or more than `limit` seeds needed.
+    /// A planning figure, not a prediction: a few seeds estimate the spread loosely.
+    public func seedsToClear(_ threshold: Double, limit: Int = 200) -> Int? {
+        guard let sd = standardDeviation else { return nil }
+        let distance = abs(mean - threshold)
+        guard distance > 0, distance.isFinite else { return nil }
+        for n in 2...max(2, limit) where Self.t975(degreesOfFreedom: n - 1) * sd / Double(n).squareRoot() < distance {
+            return n
+        }
+        return nil
+    }
+
+    /// "≈ 23 seeds would decide it at this spread" while the 95 % interval still straddles
+    /// `threshold` (nil once it lies on one side, or below two values): `seedsToClear` in words.
+    public func seedsToDecideText(_ threshold: Double) -> String? {
+        guard let ci = interval, ci.lower < threshold, ci.upper >= threshold else { return nil }
+        if let n = seedsToClear(threshold) { return "≈ \(n) seeds would decide it at this spread" }
+        return "more than 200 seeds would be needed to decide it at this spread"
+    }
+
     /// The 0.975 quantile of Student's t distribution (two-sided 95 %).
     static func t975(degreesOfFreedom k: Int) -> Double {
         let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,

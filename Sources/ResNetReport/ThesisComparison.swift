@@ -100,6 +100,13 @@ public enum ThesisComparison {
         return "\(name) \(mean)\(unit) (\(p.other.variant) \(word) on average\(interval); needs ≥ \(String(format: "%+.2f", scale * margin))\(unit))"
     }
 
+    /// "; ≈ 23 seeds would decide it at this spread" for an undecided claim whose accuracy
+    /// interval straddles the margin; empty otherwise.
+    static func decisionText(_ outcome: Outcome, _ gains: [Double], _ margin: Double) -> String {
+        guard outcome == .undecided, let text = SeedSample(gains).seedsToDecideText(margin) else { return "" }
+        return "; " + text
+    }
+
     static func savingText(_ p: PairedComparison) -> String {
         let s = p.saving
         let range = s.count >= 2 ? String(format: ", %+.1f … %+.1f %%", 100 * s.minimum, 100 * s.maximum) : ""
@@ -136,11 +143,11 @@ public enum ThesisComparison {
             // A saving counts from `minimumSaving`: decide's "positive for every seed" on saving − minimum.
             outcome = decide(gains: p.gains, margin: margin, savings: p.savings.map { $0 - minimumSaving })
             let needed = minimumSaving > 0 ? String(format: " (needs ≥ %+.0f %% for every seed)", 100 * minimumSaving) : ""
-            detail = "\(gainText(p, margin: margin)); \(savingText(p))\(needed)"
+            detail = "\(gainText(p, margin: margin)); \(savingText(p))\(needed)" + decisionText(outcome, p.gains, margin)
         case .equalMetric:
             let margin = -(base.metricKind.isAccuracy ? claim.accuracyTolerance ?? tolerance(base) : tolerance(base))
             outcome = decide(gains: p.gains, margin: margin, savings: nil)
-            detail = "\(versus): \(gainText(p, margin: margin))"
+            detail = "\(versus): \(gainText(p, margin: margin))" + decisionText(outcome, p.gains, margin)
         case .errorFraction(let fraction):
             // The candidate's error at most `fraction` of the base's: gain fraction·base − candidate > 0.
             let gains = zip(p.gains, p.seeds).map { gain, seed in

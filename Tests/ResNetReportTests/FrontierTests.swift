@@ -81,6 +81,27 @@ final class FrontierTests: XCTestCase {
         XCTAssertTrue(lines[0].contains("inside the goal (≤ 0.65×, ≥ -0.30 points)"), lines[0])
         XCTAssertEqual(lines[2], "| fashion-fast | multilevel | 1,2,3 | 0.623× (0.600 … 0.650) | -0.05 [-0.17, +0.07] | – (not reached by both) | holds |")
         XCTAssertEqual(lines[3], "| fashion-fast | multilevel | 1 | 0.600× | +0.50 (1 seed, no interval) | – (not reached by both) | undecided |")
+
+        // Undecided with two seeds (fashion-fast at full scale, seeds 1–2): the means are inside
+        // the corner, and at this spread about 23 seeds would decide (scipy, SeedStatisticsTests).
+        let two = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1, 2],
+                                timeRatios: [0.603, 0.603], gains: [-0.53, 0.70])
+        XCTAssertEqual(Frontier.meansInside(two, goal), true)
+        XCTAssertTrue(Frontier.markdown([two], goals: goals).hasSuffix(
+            "| undecided; means inside; ≈ 23 seeds would decide it at this spread |"), Frontier.markdown([two], goals: goals))
+        // One seed over the time (0.66×) but the mean time (0.627×) inside: the means are inside
+        // while the interval rule, which asks it of every seed, is not met; the accuracy interval
+        // is clear, so there is no seed count to give.
+        XCTAssertEqual(Frontier.meansInside(slow, goal), true)
+        XCTAssertEqual(Frontier.goalText(slow, goal), "undecided; means inside")
+        let slower = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1, 2, 3],
+                                   timeRatios: [0.6, 0.7, 0.7], gains: [-0.1, -0.05, 0])
+        XCTAssertEqual(Frontier.meansInside(slower, goal), false)
+        // The mean gain under the goal's: outside.
+        let under = FrontierPoint(experiment: "fashion-fast", variant: "multilevel", seeds: [1, 2],
+                                  timeRatios: [0.6, 0.6], gains: [-0.9, 0.2])
+        XCTAssertEqual(Frontier.meansInside(under, goal), false)
+        XCTAssertNil(Frontier.meansInside(reduced, goal))
     }
 
     func testChartDrawsEverySeedTheMeanAndTheGoal() throws {

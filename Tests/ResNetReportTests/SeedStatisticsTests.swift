@@ -26,6 +26,24 @@ final class SeedStatisticsTests: XCTestCase {
         XCTAssertEqual(SeedSample([1, 3]).text(), "2.00 ± 1.41")
     }
 
+    /// Seeds to decide, against scipy's t quantiles (`t.ppf(0.975, n − 1) · sd / √n < |mean − threshold|`,
+    /// least n): fashion-fast's seeds 1–2 at full scale (−0.53, +0.70 points against −0.30) need 23.
+    func testSeedsToDecideAgainstScipy() throws {
+        XCTAssertEqual(SeedSample([-0.53, 0.70]).seedsToClear(-0.3), 23)
+        // Below the threshold: 4 seeds would refute it (n = 3: 4.303 · 0.283 / √3 = 0.703 > 0.5).
+        XCTAssertEqual(SeedSample([-1.0, -0.6]).seedsToClear(-0.3), 4)
+        // Already clear with 3: the least n is 3 (n = 2: 12.706 · 0.05 / √2 = 0.449 > 0.25).
+        XCTAssertEqual(SeedSample([-0.1, -0.05, 0]).seedsToClear(-0.3), 3)
+        XCTAssertNil(SeedSample([-0.1, -0.05, 0]).seedsToDecideText(-0.3))   // decided: nothing to say
+        // No spread: two seeds decide; no distance, or too far off (scipy: > 19 000 seeds), never.
+        XCTAssertEqual(SeedSample([0.1, 0.1]).seedsToClear(-0.3), 2)
+        XCTAssertNil(SeedSample([-0.3, -0.3]).seedsToClear(-0.3))
+        XCTAssertNil(SeedSample([0, 1]).seedsToClear(0.49))
+        XCTAssertNil(SeedSample([0.5]).seedsToClear(0))
+        XCTAssertEqual(SeedSample([-0.53, 0.70]).seedsToDecideText(-0.3), "≈ 23 seeds would decide it at this spread")
+        XCTAssertEqual(SeedSample([0, 1]).seedsToDecideText(0.49), "more than 200 seeds would be needed to decide it at this spread")
+    }
+
     func testStudentQuantiles() {
         // Published two-sided 95 % values.
         XCTAssertEqual(SeedSample.t975(degreesOfFreedom: 1), 12.706, accuracy: 1e-3)
