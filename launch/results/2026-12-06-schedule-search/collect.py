@@ -76,13 +76,17 @@ if "--svg" in sys.argv:
         x = X(statistics.mean(est)) + 7 * (i % 3 - 1)   # schedules at one cost side by side
         clip = lambda v: min(max(v, ys[0]), ys[1])
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{Y(clip(min(d))):.1f}" y2="{Y(clip(max(d))):.1f}" stroke="{c}" stroke-width="2"/>')
+        off = {-1: [], 1: []}   # seeds beyond the range: one triangle per edge, their values listed beside it
         for v in d:
             if clip(v) == v:
                 out.append(f'<circle cx="{x:.1f}" cy="{Y(v):.1f}" r="4" fill="{c}"/>')
             else:
-                y, s = Y(clip(v)), (1 if v < ys[0] else -1)
+                off[1 if v < ys[0] else -1].append(v)
+        for s, vals in off.items():
+            if vals:
+                y = Y(ys[0] if s == 1 else ys[1])
                 out.append(f'<path d="M{x - 5:.1f},{y - 8 * s:.1f} L{x + 5:.1f},{y - 8 * s:.1f} L{x:.1f},{y:.1f} Z" fill="{c}"/>'
-                           f'<text x="{x + 8:.1f}" y="{y - 4 * s:.1f}" fill="{c}">{v:+.1f}</text>')
+                           f'<text x="{x - 8:.1f}" y="{y - 4 * s:.1f}" text-anchor="end" fill="{c}">{", ".join(f"{v:+.1f}" for v in vals)}</text>')
         ly = T + 16 + 18 * i
         out.append(f'<circle cx="{W - R + 14}" cy="{ly - 4}" r="4" fill="{c}"/><text x="{W - R + 24}" y="{ly}">{name} ({len(seeds)} seed{"s" if len(seeds) > 1 else ""})</text>')
     out.append("</svg>")
