@@ -7,24 +7,39 @@
 /// let seed = hash.value
 /// ```
 public struct FNV1a64: Sendable {
-    public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
-    static let prime: UInt64 = 0x0000_0100_0000_01B3
+    public var value: UInt64 { state }
+    @usableFromInline var state: UInt64 = 0xCBF2_9CE4_8422_2325
+    @usableFromInline static let prime: UInt64 = 0x0000_0100_0000_01B3
 
     public init() {}
 
-    /// Folds in each byte.
+    /// Folds in each byte. Inlinable, so callers in other modules get it specialised: an
+    /// unspecialised loop through `Sequence`'s witnesses took 0.8 s for Fashion-MNIST's 55 MB
+    /// (every `Trainer` fingerprints its data); contiguous storage is read as one buffer.
+    @inlinable
     public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        var h = value
+        if let folded = bytes.withContiguousStorageIfAvailable({ FNV1a64.fold(state, $0) }) {
+            state = folded
+            return
+        }
+        var h = state
         for b in bytes { h = (h ^ UInt64(b)) &* FNV1a64.prime }
-        value = h
+        state = h
+    }
+
+    @inlinable
+    static func fold(_ start: UInt64, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = start
+        for b in bytes { h = (h ^ UInt64(b)) &* prime }
+        return h
     }
 
     /// Folds in each float's bit pattern as one 64-bit word (not byte by byte): a cheap
     /// fingerprint of a buffer that ranks can compare.
     public mutating func update(bitPatternsOf values: UnsafeBufferPointer<Float>) {
-        var h = value
+        var h = state
         for v in values { h = (h ^ UInt64(v.bitPattern)) &* FNV1a64.prime }
-        value = h
+        state = h
     }
 
     /// The hash of a string's UTF-8 bytes.

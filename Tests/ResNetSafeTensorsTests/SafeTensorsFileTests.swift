@@ -14,6 +14,11 @@ final class SafeTensorsFileTests: XCTestCase {
         XCTAssertEqual(h.value, 0xaf63dc4c8601ec8c)
         var h2 = FNV1a64(); h2.update(Array("foobar".utf8))
         XCTAssertEqual(h2.value, 0x85944171f73967e8)
+        // Contiguous storage is folded as one buffer, any other sequence byte by byte: the same hash.
+        var h3 = FNV1a64(); h3.update("foo".utf8.lazy.map { $0 }); h3.update(AnySequence("bar".utf8))
+        XCTAssertEqual(h3.value, 0x85944171f73967e8)
+        var h4 = FNV1a64(); h4.update(Array("foobar".utf8)[...])
+        XCTAssertEqual(h4.value, 0x85944171f73967e8)
 
         var file = try sampleFile()
         XCTAssertThrowsError(try file.verifyChecksum()) {
