@@ -137,17 +137,20 @@ public enum ThesisComparison {
         let versus = "\(candidate.variant) \(format(candidate)) vs \(base.variant) \(format(base))"
         let outcome: Outcome
         let detail: String
+        var decision = ""   // how many seeds would decide an undecided accuracy interval: said only when judged
         switch claim.test {
         case .fasterAtEqualMetric(let minimumSaving):
             let margin = -(base.metricKind.isAccuracy ? claim.accuracyTolerance ?? tolerance(base) : tolerance(base))
             // A saving counts from `minimumSaving`: decide's "positive for every seed" on saving − minimum.
             outcome = decide(gains: p.gains, margin: margin, savings: p.savings.map { $0 - minimumSaving })
             let needed = minimumSaving > 0 ? String(format: " (needs ≥ %+.0f %% for every seed)", 100 * minimumSaving) : ""
-            detail = "\(gainText(p, margin: margin)); \(savingText(p))\(needed)" + decisionText(outcome, p.gains, margin)
+            detail = "\(gainText(p, margin: margin)); \(savingText(p))\(needed)"
+            decision = decisionText(outcome, p.gains, margin)
         case .equalMetric:
             let margin = -(base.metricKind.isAccuracy ? claim.accuracyTolerance ?? tolerance(base) : tolerance(base))
             outcome = decide(gains: p.gains, margin: margin, savings: nil)
-            detail = "\(versus): \(gainText(p, margin: margin))" + decisionText(outcome, p.gains, margin)
+            detail = "\(versus): \(gainText(p, margin: margin))"
+            decision = decisionText(outcome, p.gains, margin)
         case .errorFraction(let fraction):
             // The candidate's error at most `fraction` of the base's: gain fraction·base − candidate > 0.
             let gains = zip(p.gains, p.seeds).map { gain, seed in
@@ -162,7 +165,7 @@ public enum ThesisComparison {
             detail = "\(versus): \(gainText(p, margin: 0))"
         }
         let scales = Set(runs.map { $0.scale ?? .modified })
-        if scales == [.beyond] { return Verdict(claim: claim.text, outcome: outcome, detail: "at \(RunScale.beyond.phrase); \(detail)", seeds: seeds) }
+        if scales == [.beyond] { return Verdict(claim: claim.text, outcome: outcome, detail: "at \(RunScale.beyond.phrase); \(detail)\(decision)", seeds: seeds) }
         if let worst = [RunScale.reduced, .modified].first(where: scales.contains) {
             return Verdict(claim: claim.text, outcome: .notComparable, detail: "\(worst.phrase); \(detail)", seeds: seeds)
         }
@@ -174,7 +177,7 @@ public enum ThesisComparison {
                            seeds: seeds)
         }
         let at = scales.contains(.reading) ? RunScale.reading.phrase : RunScale.thesis.phrase
-        guard outcome == .holds else { return Verdict(claim: claim.text, outcome: outcome, detail: "at \(at); \(detail)", seeds: seeds) }
+        guard outcome == .holds else { return Verdict(claim: claim.text, outcome: outcome, detail: "at \(at); \(detail)\(decision)", seeds: seeds) }
         if scales.contains(.reading) {
             return Verdict(claim: claim.text, outcome: .holds, detail: "at \(RunScale.reading.phrase), not the thesis's literal settings; \(detail)", seeds: seeds)
         }

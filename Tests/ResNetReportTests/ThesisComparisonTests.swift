@@ -151,6 +151,12 @@ final class ThesisComparisonTests: XCTestCase {
             + seeded("fashion-fast", "multilevel", metrics: [0.9191, 0.9227], seconds: [60, 60], scale: .beyond))
         XCTAssertEqual(two.outcome, .undecided, two.detail)
         XCTAssertTrue(two.detail.hasSuffix("; ≈ 23 seeds would decide it at this spread"), two.detail)
+        // Runs that decide nothing (reduced scale here) get no seed count: more seeds of them would not decide it.
+        let reduced = ThesisComparison.verdict(experiment: "fashion-fast", runs:
+            seeded("fashion-fast", "deep", metrics: [0.9244, 0.9157], seconds: [100, 100], scale: .reduced)
+            + seeded("fashion-fast", "multilevel", metrics: [0.9191, 0.9227], seconds: [60, 60], scale: .reduced))
+        XCTAssertEqual(reduced.outcome, .notComparable, reduced.detail)
+        XCTAssertFalse(reduced.detail.contains("seeds would"), reduced.detail)
         // Half a point under deep on every seed: outside 0.3 points.
         let worse = seeded("fashion-fast", "multilevel", metrics: [0.905, 0.906, 0.907], seconds: [60, 60, 60], scale: .beyond)
         XCTAssertEqual(ThesisComparison.verdict(experiment: "fashion-fast", runs: deep + worse).outcome, .refuted)
