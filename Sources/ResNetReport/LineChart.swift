@@ -107,7 +107,6 @@ struct LineChart {
             let y = ya.position(target.y)
             svg.line(left, y, right, y, stroke: "#333333", width: 1.2, dash: "2 3", cls: "target",
                      extra: [("data-y", svgNumber(target.y))])
-            svg.text(target.label, x: right - 4, y: y - 5, size: 11, anchor: "end", fill: "#333333", cls: "target-label")
         }
 
         for (i, s) in series.enumerated() {
@@ -125,6 +124,13 @@ struct LineChart {
                 svg.element("circle", [("cx", svgNumber(xa.position(p.x))), ("cy", svgNumber(ya.position(p.y))), ("r", "2")])
             }
             svg.close("g")
+        }
+        // The target's label over the curves, on a white halo so that a curve through it stays readable.
+        if let target, ya.accepts(target.y) {
+            svg.element("text", [("class", "target-label"), ("x", svgNumber(right - 4)), ("y", svgNumber(ya.position(target.y) - 5)),
+                                 ("font-size", "11"), ("text-anchor", "end"), ("fill", "#333333"), ("stroke", "#ffffff"),
+                                 ("stroke-width", "3"), ("stroke-linejoin", "round"), ("paint-order", "stroke")],
+                        text: target.label)
         }
 
         drawLegend(&svg, x: right + 16, y: top + 6)
@@ -193,23 +199,32 @@ struct LineChart {
     }
 
     private func drawMarkers(_ svg: inout SVGWriter, xa: PlotAxis, top: Double, bottom: Double) {
-        // Several variants may switch at the same epoch: draw the line once and stack the labels.
-        var drawn: [Double: Int] = [:]
+        // Several variants may switch at the same epoch: draw the line once. A label goes on the
+        // first row where it runs into no label placed before it (switches at one epoch, or close
+        // enough that their labels would overlap, stack).
+        var lines = Set<Double>()
         var seen = Set<String>()
+        var placed: [(row: Int, from: Double, to: Double)] = []
         for mk in markers {
             let key = "\(mk.x)|\(mk.label)"
             guard !seen.contains(key) else { continue }
             seen.insert(key)
             let x = xa.position(mk.x)
-            let row = drawn[mk.x, default: 0]
-            if row == 0 {
+            if lines.insert(mk.x).inserted {
                 svg.line(x, top, x, bottom, stroke: mk.color, width: 1.3, dash: "6 4", cls: "switch",
                          extra: [("data-x", svgNumber(mk.x))])
             }
-            drawn[mk.x] = row + 1
-            svg.text(mk.label, x: x + 4, y: top + 14 + Double(row) * 14, size: 11, fill: mk.color, cls: "switch-label")
+            let from = x + 4, to = from + Self.labelWidth(mk.label, size: 11)
+            var row = 0
+            while placed.contains(where: { $0.row == row && $0.from < to + 4 && from < $0.to + 4 }) { row += 1 }
+            placed.append((row, from, to))
+            svg.text(mk.label, x: from, y: top + 14 + Double(row) * 14, size: 11, fill: mk.color, cls: "switch-label")
         }
     }
+
+    /// A generous estimate of a label's width in pixels (0.62 em a character, the sans-serif
+    /// average with room): enough to keep labels apart without measuring the font.
+    static func labelWidth(_ text: String, size: Double) -> Double { 0.62 * size * Double(text.count) }
 
     private func drawLegend(_ svg: inout SVGWriter, x: Double, y: Double) {
         var row = 0.0

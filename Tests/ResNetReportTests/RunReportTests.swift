@@ -96,6 +96,24 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(xml.all("text", cls: "switch-label").map(\.text), ["→ 3,3 blocks, h 1/2", "→ 3,3 blocks, h 1/2, rk2"])
     }
 
+    /// Switch labels that would run into each other go on separate rows; labels far apart share
+    /// the first (fashion-fast's switches at 900 and 1 770 s of a 4 400 s chart overlapped).
+    func testCloseSwitchLabelsStackAndDistantOnesShareARow() {
+        var chart = LineChart(id: "t", title: "t", xLabel: "x", yLabel: "y",
+                              series: [PlotSeries(label: "s", points: [(0, 0), (100, 1)], color: "#000")])
+        chart.markers = [PlotMarker(x: 20, label: "→ 2,2 blocks, h 1/2", color: "#0a0"),
+                         PlotMarker(x: 40, label: "→ 3,3 blocks, h 1/3", color: "#0a0"),
+                         PlotMarker(x: 90, label: "→ 5,5", color: "#0a0")]
+        // 572 px of plot for 100: the first label (18 characters, ≈ 123 px) reaches past x = 40
+        // (114 px further), so the second goes one row down; x = 90 is clear of both.
+        let xml = XMLCollector.parse(chart.render().render())
+        let ys = xml.all("text", cls: "switch-label").map { Double($0.attributes["y"]!)! }
+        XCTAssertEqual(ys.count, 3)
+        XCTAssertEqual(ys[1] - ys[0], 14, accuracy: 1e-9)
+        XCTAssertEqual(ys[2], ys[0], accuracy: 1e-9)
+        XCTAssertEqual(xml.all("line", cls: "switch").count, 3)
+    }
+
     func testNonPositiveLossBreaksTheLineOnALogAxis() {
         var run = comparedRuns()[0]
         run.history[4].trainLoss = 0
