@@ -89,7 +89,7 @@ public final class ActivationLayer: Layer {
         applyDerivative(activation, output: y, gradient: UnsafePointer(dy), inputGradient: dy, count)
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let output = savedOutput else { throw ResNetCoreError.backwardWithoutForward("activation") }
         guard output.count == outputGradient.count else {
             throw ResNetCoreError.shapeMismatch("activation gradient \(outputGradient.shape) vs \(output.shape)")
@@ -134,7 +134,7 @@ public final class GlobalAveragePool: Layer {
         return output
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let shape = savedShape else { throw ResNetCoreError.backwardWithoutForward("pool") }
         let plane = shape[2] * shape[3], rows = shape[0] * shape[1]
         var inputGradient = Tensor(shape: shape)
@@ -163,7 +163,7 @@ public final class Flatten: Layer {
         return input.reshaped([input.batchSize, input.sampleCount])
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let shape = savedShape else { throw ResNetCoreError.backwardWithoutForward("flatten") }
         return outputGradient.reshaped(shape)
     }

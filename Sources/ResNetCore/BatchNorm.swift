@@ -164,7 +164,7 @@ public final class BatchNorm: Layer {
         return output
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let normalized = savedNormalized else { throw ResNetCoreError.backwardWithoutForward("BatchNorm") }
         guard normalized.shape == outputGradient.shape else {
             throw ResNetCoreError.shapeMismatch("BatchNorm gradient \(outputGradient.shape) vs \(normalized.shape)")

@@ -84,7 +84,22 @@ public final class Conv2d: Layer {
         return output
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    /// The forward output for `count` images from `first` again, from the input forward kept
+    /// (the same kernel call on those images: the same bits), into `y`. For a layer after it
+    /// that recomputes its input instead of keeping it (`NormActConv.recomputesInput`).
+    func recomputeOutput(first: Int, count: Int, buffers: LayerBuffers, into y: UnsafeMutablePointer<Float>) throws {
+        guard let input = savedInput else { throw ResNetCoreError.backwardWithoutForward("Conv2d (recomputed output)") }
+        let g = try geometry(input)
+        precondition(first >= 0 && count >= 0 && first + count <= g.n, "images out of the kept batch")
+        input.data.withUnsafeBufferPointer { x in
+            convolution(buffers.execution).forward(x.baseAddress! + first * inputChannels * g.h * g.w, batch: count,
+                                                   height: g.h, width: g.w, weights: buffers.parameters + weightOffset,
+                                                   bias: biasOffset.map { UnsafePointer(buffers.parameters + $0) },
+                                                   into: y)
+        }
+    }
+
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let input = savedInput else { throw ResNetCoreError.backwardWithoutForward("Conv2d") }
         let g = try geometry(input)
         guard outputGradient.shape == [g.n, outputChannels, g.ho, g.wo] else {

@@ -107,13 +107,25 @@ public struct LayerBuffers {
 }
 
 /// A layer: forward saves exactly what its backward needs; backward *accumulates* parameter
-/// gradients into the flat gradient buffer and returns the input gradient.
+/// gradients into the flat gradient buffer and returns the input gradient. Backward owns the
+/// output gradient it is given: a layer whose input and output have the same size may write the
+/// input gradient into its storage (`model.backward` and the residual blocks pass the last
+/// reference, so no copy is made), one activation-sized tensor fewer at the peak.
 ///
 /// Parameters live at fixed offsets of the flat buffers, so a layer instance is only offsets
 /// plus saved activations. `freshCopy()` gives another instance on the same parameters —
 /// how a Runge–Kutta block evaluates the same F at several stages, each with its own saved state.
 public protocol Layer: AnyObject {
     func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor
-    func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor
+    /// Forward of an input no one else holds (the previous layer's output): a layer whose output
+    /// has the input's size may write it into the input's storage. By default, `forward`.
+    func forward(owned input: consuming Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor
+    func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor
     func freshCopy() -> Layer
+}
+
+extension Layer {
+    public func forward(owned input: consuming Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        try forward(input, training: training, buffers: buffers)
+    }
 }

@@ -68,7 +68,7 @@ public final class Linear: Layer {
         return output
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let input = savedInput else { throw ResNetCoreError.backwardWithoutForward("Linear") }
         let n = input.batchSize, outF = outputFeatures, inF = inputFeatures
         guard outputGradient.count == n * outF else {

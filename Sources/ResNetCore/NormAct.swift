@@ -25,49 +25,63 @@ public final class NormAct: Layer {
     }
 
     public func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
-        let plane = try plane(of: input.shape)
-        let n = input.shape[0], c = norm.channels, image = c * plane
-        let (mean, inverseStd, count) = try input.data.withUnsafeBufferPointer { x in
-            try norm.statistics(x.baseAddress!, batch: n, plane: plane, training: training, buffers: buffers)
-        }
-        let store = training ? SavedNormalized(shape: input.shape, image: image, storage: buffers.execution.savedActivations,
-                                               inverseStd: inverseStd, count: count) : nil
+        _ = try plane(of: input.shape)
         var output = Tensor(uninitializedShape: input.shape)
-        input.data.withUnsafeBufferPointer { x in
-            output.data.withUnsafeMutableBufferPointer { y in
-                for s in 0..<n {
-                    FusedElementwise.normalizeAndActivate(x.baseAddress! + s * image, channels: c, plane: plane, mean: mean,
-                                                          inverseStd: inverseStd, norm: norm, activation: activation,
-                                                          buffers: buffers, keep: store?.normalized(s),
-                                                          into: y.baseAddress! + s * image)
-                }
+        try input.data.withUnsafeBufferPointer { x in
+            try output.data.withUnsafeMutableBufferPointer { y in
+                try run(x.baseAddress!, into: y.baseAddress!, shape: input.shape, training: training, buffers: buffers)
             }
         }
-        saved = store
         return output
     }
 
-    public func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    /// Element-wise, so the output is written over the input it owns.
+    public func forward(owned input: consuming Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
+        _ = try plane(of: input.shape)
+        var tensor = consume input
+        let shape = tensor.shape
+        try tensor.data.withUnsafeMutableBufferPointer { x in
+            try run(x.baseAddress!, into: x.baseAddress!, shape: shape, training: training, buffers: buffers)
+        }
+        return tensor
+    }
+
+    /// The forward pass from `x` into `y` (which may be `x`: each element is read before it is written).
+    private func run(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, shape: [Int], training: Bool,
+                     buffers: LayerBuffers) throws {
+        let plane = try plane(of: shape)
+        let n = shape[0], c = norm.channels, image = c * plane
+        let (mean, inverseStd, count) = try norm.statistics(x, batch: n, plane: plane, training: training, buffers: buffers)
+        let store = training ? SavedNormalized(shape: shape, image: image, storage: buffers.execution.savedActivations,
+                                               inverseStd: inverseStd, count: count) : nil
+        for s in 0..<n {
+            FusedElementwise.normalizeAndActivate(x + s * image, channels: c, plane: plane, mean: mean,
+                                                  inverseStd: inverseStd, norm: norm, activation: activation,
+                                                  buffers: buffers, keep: store?.normalized(s), into: y + s * image)
+        }
+        saved = store
+    }
+
+    public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         guard let saved else { throw ResNetCoreError.backwardWithoutForward("NormAct") }
         guard outputGradient.shape == saved.shape else {
             throw ResNetCoreError.shapeMismatch("NormAct gradient \(outputGradient.shape), expected \(saved.shape)")
         }
         let plane = try plane(of: saved.shape)
         let n = saved.shape[0], c = norm.channels, image = c * plane
-        var inputGradient = Tensor(uninitializedShape: saved.shape)
         let activated = ScratchBuffer(image)
-        // Per-channel Σdz and Σdz·x̂, dz = dL/d(γx̂+β).
+        // Per-channel Σdz and Σdz·x̂, dz = dL/d(γx̂+β). dz and then dx are element-wise in dy:
+        // formed in its storage, which this layer owns.
         var sums = [Double](repeating: 0, count: 2 * c)
-        outputGradient.data.withUnsafeBufferPointer { dy in
-            inputGradient.data.withUnsafeMutableBufferPointer { dx in
-                for s in 0..<n {
-                    let xhat = saved.normalized(s)
-                    FusedElementwise.activate(xhat, channels: c, plane: plane, norm: norm, activation: activation,
-                                              buffers: buffers, into: activated.pointer)
-                    FusedElementwise.activationBackward(activated: activated.pointer, gradient: dy.baseAddress! + s * image,
-                                                        into: dx.baseAddress! + s * image, xhat: xhat, channels: c,
-                                                        plane: plane, activation: activation, sums: &sums)
-                }
+        var inputGradient = consume outputGradient
+        inputGradient.data.withUnsafeMutableBufferPointer { dy in
+            for s in 0..<n {
+                let xhat = saved.normalized(s)
+                FusedElementwise.activate(xhat, channels: c, plane: plane, norm: norm, activation: activation,
+                                          buffers: buffers, into: activated.pointer)
+                FusedElementwise.activationBackward(activated: activated.pointer, gradient: dy.baseAddress! + s * image,
+                                                    into: dy.baseAddress! + s * image, xhat: xhat, channels: c,
+                                                    plane: plane, activation: activation, sums: &sums)
             }
         }
         try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)

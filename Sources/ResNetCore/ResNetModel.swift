@@ -125,6 +125,7 @@ public final class ResNetModel {
         // The input layer's BatchNorm and σ, fused with the first projection into one
         // NormActConv (in group 0's nodes): one saved tensor (x̂) instead of two.
         var stemNorm: BatchNorm?
+        var stemConv: Conv2d?
         if spec.inputLayer {
             // The input layer: conv3×3 to the first group's channels, BatchNorm, σ (nothing
             // before it needs an input gradient).
@@ -137,6 +138,7 @@ public final class ResNetModel {
             flops.backward += convFlops
             channels = spec.widths[0]
             stemNorm = BatchNorm(LayerPath.named("stem").named("bn"), channels: channels, layout: layout)
+            stemConv = conv
             segments.append(Segment(nodes: [.layer(conv)], parameterRange: start..<layout.parameterCount))
         }
         for (g, groupChannels) in spec.widths.enumerated() {
@@ -153,8 +155,13 @@ public final class ResNetModel {
             (height, width) = projection.outputSize(height: height, width: width)
             channels = groupChannels
             // Group 0's projection (stride 1) consumes σ(BN(stem)): BN → σ → conv as one layer.
-            let first: Layer = g == 0 ? stemNorm.map { NormActConv(norm: $0, activation: spec.activation, conv: projection) } ?? projection
-                                      : projection
+            // Its input, the stem convolution's output, is formed again in backward from the
+            // images the stem keeps anyway (a convolution of one or three channels in).
+            let first: Layer = g == 0 ? stemNorm.map { norm -> Layer in
+                let layer = NormActConv(norm: norm, activation: spec.activation, conv: projection)
+                layer.recomputesInput = stemConv
+                return layer
+            } ?? projection : projection
             var nodes: [Node] = [
                 .layer(first),
                 // BN → σ fused: keeps x̂ only (see NormAct).
@@ -221,13 +228,19 @@ public final class ResNetModel {
             throw ResNetCoreError.shapeMismatch("model expects [N] + \(spec.inputShape), got \(input.shape)")
         }
         return try withBuffers { buffers in
+            // The caller keeps the input: the first layer only reads it; every later layer owns
+            // the output of the one before.
             var x = input
+            var owned = false
             for segment in segments {
                 for node in segment.nodes {
                     switch node {
-                    case .layer(let layer): x = try layer.forward(x, training: training, buffers: buffers)
+                    case .layer(let layer):
+                        x = owned ? try layer.forward(owned: consume x, training: training, buffers: buffers)
+                                  : try layer.forward(x, training: training, buffers: buffers)
                     case .block(let block): x = try block.forward(x, training: training, buffers: buffers)
                     }
+                    owned = true
                 }
             }
             return x
@@ -257,8 +270,8 @@ public final class ResNetModel {
                 for segment in segments.reversed() {
                     for node in segment.nodes.reversed() {
                         switch node {
-                        case .layer(let layer): g = try layer.backward(g, buffers: buffers)
-                        case .block(let block): g = try block.backward(g, buffers: buffers)
+                        case .layer(let layer): g = try layer.backward(consume g, buffers: buffers)
+                        case .block(let block): g = try block.backward(consume g, buffers: buffers)
                         }
                     }
                     if !segment.parameterRange.isEmpty {

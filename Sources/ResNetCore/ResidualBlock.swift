@@ -23,18 +23,21 @@ final class ResidualBlock {
     func forward(_ input: Tensor, training: Bool, buffers: LayerBuffers) throws -> Tensor {
         let shape = input.shape
         let out = try tableau.step(input.data, h: h) { i, z in
-            var t = Tensor(shape: shape, data: z)
-            for layer in stageLayers[i] { t = try layer.forward(t, training: training, buffers: buffers) }
+            // zᵢ is the block's input or a sum the step keeps: F's first layer only reads it, and
+            // every later layer owns the output of the one before.
+            let layers = stageLayers[i]
+            var t = try layers[0].forward(Tensor(shape: shape, data: z), training: training, buffers: buffers)
+            for layer in layers.dropFirst() { t = try layer.forward(owned: consume t, training: training, buffers: buffers) }
             return t.data
         }
         return Tensor(shape: shape, data: out)
     }
 
-    func backward(_ outputGradient: Tensor, buffers: LayerBuffers) throws -> Tensor {
+    func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         let shape = outputGradient.shape
-        let dIn = try tableau.stepBackward(outputGradient.data, h: h) { i, dk in
-            var g = Tensor(shape: shape, data: dk)
-            for layer in stageLayers[i].reversed() { g = try layer.backward(g, buffers: buffers) }
+        let dIn = try tableau.stepBackward(outputGradient.data, h: h) { (i: Int, dk: consuming [Float]) in
+            var g = Tensor(shape: shape, data: consume dk)
+            for layer in stageLayers[i].reversed() { g = try layer.backward(consume g, buffers: buffers) }
             return g.data
         }
         return Tensor(shape: shape, data: dIn)

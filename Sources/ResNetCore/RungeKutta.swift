@@ -81,11 +81,12 @@ public struct ButcherTableau: Equatable, Sendable {
 
     /// The backward of `step`: given dL/dY_out, returns dL/dY_in. `stageBackward(i, dkᵢ)` runs
     /// F's backward at stage i (accumulating parameter gradients) and returns dL/dzᵢ.
-    /// Stages are visited in reverse: dkᵢ is complete once every later stage has reported.
+    /// Stages are visited in reverse: dkᵢ is complete once every later stage has reported; it is
+    /// handed over (`consuming`), so F's backward may turn it into dL/dzᵢ in place.
     /// Slope gradients exist only while needed, and dL/dY_in is summed into the last stage's
     /// dL/dz (the same sums, in the same order, as dY + Σ dzᵢ).
     public func stepBackward<S: BinaryFloatingPoint>(
-        _ outputGradient: [S], h: S, stageBackward: (Int, [S]) throws -> [S]
+        _ outputGradient: [S], h: S, stageBackward: (Int, consuming [S]) throws -> [S]
     ) rethrows -> [S] {
         var slopeGradients: [[S]?] = (0..<stages).map { i in
             b[i] != 0 ? ButcherTableau.scaled(outputGradient, h * S(b[i])) : nil

@@ -108,4 +108,97 @@ final class NormActConvTests: XCTestCase {
         XCTAssertLessThan(maxAbsDifference(g1, h.gradients), tolerance(storage, 1e-4, h.gradients), "\(storage)")
       }
     }
+
+    /// A tensor with storage of its own (nothing else refers to it), and that storage's address.
+    func owned(_ t: Tensor) -> (Tensor, UnsafeRawPointer) {
+        let copy = Tensor(shape: t.shape, data: t.data.map { $0 })
+        return (copy, copy.data.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) })
+    }
+
+    func address(_ t: Tensor) -> UnsafeRawPointer { t.data.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) } }
+
+    /// Forward of an owned input and backward of an owned gradient write into the storage they
+    /// were given (when input and output images have the same size), with the bits of the
+    /// copying forms; the shapes that differ fall back to a new tensor.
+    func testOwnedInputsAreReusedWithTheSameBits() throws {
+        for execution in executions {
+            for c in cases {
+                let h = Harness()
+                h.execution = execution
+                let (fused, _) = make(c, h)
+                h.allocate()
+                let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 26, bound: 2)
+                let dy = randomTensor([c.batch, c.out, c.size, c.size], seed: 27)
+                let state = h.state
+                let y = try h.with { try fused.forward(x, training: true, buffers: $0) }
+                let dx = try h.with { try fused.backward(dy, buffers: $0) }
+                let g = h.gradients, statistics = h.state
+                h.state = state
+                for i in h.gradients.indices { h.gradients[i] = 0 }
+
+                // Made inside the closures, so that no capture holds a second reference.
+                var xAddress: UnsafeRawPointer?, dyAddress: UnsafeRawPointer?
+                let yOwned = try h.with { b in
+                    let (t, a) = owned(x)
+                    xAddress = a
+                    return try fused.forward(owned: consume t, training: true, buffers: b)
+                }
+                let dxOwned = try h.with { b in
+                    let (t, a) = owned(dy)
+                    dyAddress = a
+                    return try fused.backward(consume t, buffers: b)
+                }
+                XCTAssertEqual(yOwned, y, "forward \(c) \(execution)")
+                XCTAssertEqual(dxOwned, dx, "input gradient \(c) \(execution)")
+                XCTAssertEqual(h.gradients, g, "parameter gradients \(c) \(execution)")
+                XCTAssertEqual(h.state, statistics, "running statistics \(c)")
+                let sameSize = c.channels == c.out
+                XCTAssertEqual(address(yOwned) == xAddress, sameSize, "forward in place \(c)")
+                XCTAssertEqual(address(dxOwned) == dyAddress, sameSize, "backward in place \(c)")
+            }
+        }
+    }
+
+    /// The input layer's case: the layer recomputes its input from the convolution before it
+    /// (which keeps its own input) instead of keeping x̂. Same output, input gradient and
+    /// parameter gradients, bit for bit, as the layer that keeps x̂; nothing activation-sized kept.
+    func testRecomputedInputGivesTheBitsOfKeptInput() throws {
+        for execution in executions {
+            for stemChannels in [1, 3] {
+                let c = Case(batch: 5, channels: 4, out: 4, size: 6, kernel: 3, bias: true, activation: .sigmoid)
+                let h = Harness()
+                h.execution = execution
+                let stem = Conv2d("stem", inputChannels: stemChannels, outputChannels: c.channels, kernelSize: 3,
+                                  stride: 1, padding: 1, bias: false, initialization: .xavier,
+                                  computesInputGradient: false, layout: h.layout)
+                let (kept, _) = make(c, h)
+                let recomputing = kept.freshCopy() as! NormActConv
+                recomputing.recomputesInput = stem
+                h.allocate()
+                let images = randomTensor([c.batch, stemChannels, c.size, c.size], seed: 28, bound: 2)
+                let dy = randomTensor([c.batch, c.out, c.size, c.size], seed: 29)
+                let state = h.state
+                func run(_ layer: NormActConv) throws -> (y: Tensor, dz: Tensor, gradients: [Float], state: [Float]) {
+                    h.state = state
+                    for i in h.gradients.indices { h.gradients[i] = 0 }
+                    let z = try h.with { try stem.forward(images, training: true, buffers: $0) }
+                    let y = try h.with { try layer.forward(z, training: true, buffers: $0) }
+                    if layer.recomputesInput != nil { XCTAssertNil(layer.saved, "x̂ kept") }
+                    let dz = try h.with { try layer.backward(dy, buffers: $0) }
+                    _ = try h.with { try stem.backward(dz, buffers: $0) }
+                    return (y, dz, h.gradients, h.state)
+                }
+                let a = try run(kept), b = try run(recomputing)
+                XCTAssertEqual(b.y, a.y, "output \(execution) stem \(stemChannels)")
+                XCTAssertEqual(b.dz, a.dz, "input gradient \(execution) stem \(stemChannels)")
+                XCTAssertEqual(b.gradients, a.gradients, "parameter gradients \(execution) stem \(stemChannels)")
+                XCTAssertEqual(b.state, a.state, "running statistics \(execution) stem \(stemChannels)")
+                XCTAssertNil(recomputing.saved)
+                // Inference keeps nothing and needs nothing recomputed.
+                let z = try h.with { try stem.forward(images, training: false, buffers: $0) }
+                XCTAssertEqual(try h.with { try recomputing.forward(z, training: false, buffers: $0) },
+                               try h.with { try kept.forward(z, training: false, buffers: $0) })
+            }
+        }
+    }
 }
