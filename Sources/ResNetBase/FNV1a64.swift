@@ -18,28 +18,22 @@ public struct FNV1a64: Sendable {
     /// (every `Trainer` fingerprints its data); contiguous storage is read as one buffer.
     @inlinable
     public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        if let folded = bytes.withContiguousStorageIfAvailable({ FNV1a64.fold(state, $0) }) {
-            state = folded
-            return
-        }
-        var h = state
-        for b in bytes { h = (h ^ UInt64(b)) &* FNV1a64.prime }
-        state = h
-    }
-
-    @inlinable
-    static func fold(_ start: UInt64, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h = start
-        for b in bytes { h = (h ^ UInt64(b)) &* prime }
-        return h
+        let start = state
+        state = bytes.withContiguousStorageIfAvailable { FNV1a64.fold(start, $0) } ?? FNV1a64.fold(start, bytes)
     }
 
     /// Folds in each float's bit pattern as one 64-bit word (not byte by byte): a cheap
     /// fingerprint of a buffer that ranks can compare.
     public mutating func update(bitPatternsOf values: UnsafeBufferPointer<Float>) {
-        var h = state
-        for v in values { h = (h ^ UInt64(v.bitPattern)) &* FNV1a64.prime }
-        state = h
+        state = FNV1a64.fold(state, values.lazy.map(\.bitPattern))
+    }
+
+    /// The FNV-1a step over each word: h ← (h xor word) · prime.
+    @inlinable
+    static func fold<S: Sequence>(_ start: UInt64, _ words: S) -> UInt64 where S.Element: UnsignedInteger {
+        var h = start
+        for w in words { h = (h ^ UInt64(w)) &* prime }
+        return h
     }
 
     /// The hash of a string's UTF-8 bytes.

@@ -103,8 +103,9 @@ struct LineChart {
         svg.text(yLabel, x: 18, y: (top + bottom) / 2, size: 13, anchor: "middle", rotate: -90, cls: "ylabel")
 
         drawMarkers(&svg, xa: xa, top: top, bottom: bottom)
-        if let target, ya.accepts(target.y) {
-            let y = ya.position(target.y)
+        // The target's line under the curves; its label over them (below).
+        let targetY = target.flatMap { ya.accepts($0.y) ? ya.position($0.y) : nil }
+        if let target, let y = targetY {
             svg.line(left, y, right, y, stroke: "#333333", width: 1.2, dash: "2 3", cls: "target",
                      extra: [("data-y", svgNumber(target.y))])
         }
@@ -126,8 +127,8 @@ struct LineChart {
             svg.close("g")
         }
         // The target's label over the curves, on a white halo so that a curve through it stays readable.
-        if let target, ya.accepts(target.y) {
-            svg.element("text", [("class", "target-label"), ("x", svgNumber(right - 4)), ("y", svgNumber(ya.position(target.y) - 5)),
+        if let target, let y = targetY {
+            svg.element("text", [("class", "target-label"), ("x", svgNumber(right - 4)), ("y", svgNumber(y - 5)),
                                  ("font-size", "11"), ("text-anchor", "end"), ("fill", "#333333"), ("stroke", "#ffffff"),
                                  ("stroke-width", "3"), ("stroke-linejoin", "round"), ("paint-order", "stroke")],
                         text: target.label)

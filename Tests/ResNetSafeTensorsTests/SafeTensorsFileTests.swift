@@ -19,6 +19,10 @@ final class SafeTensorsFileTests: XCTestCase {
         XCTAssertEqual(h3.value, 0x85944171f73967e8)
         var h4 = FNV1a64(); h4.update(Array("foobar".utf8)[...])
         XCTAssertEqual(h4.value, 0x85944171f73967e8)
+        // Floats fold in as whole 32-bit patterns (numpy/struct by hand: 1.0, −2.5, 0.0).
+        var h5 = FNV1a64()
+        [Float(1), -2.5, 0].withUnsafeBufferPointer { h5.update(bitPatternsOf: $0) }
+        XCTAssertEqual(h5.value, 0x1a5b33cc23af2fb7)
 
         var file = try sampleFile()
         XCTAssertThrowsError(try file.verifyChecksum()) {
