@@ -9,7 +9,9 @@ import XCTest
 /// lanes; BatchNorm's input gradient; Σx and Σx²), and the sums against Double.
 final class FusedElementwiseTests: XCTestCase {
     /// Planes below, at and past the eight lanes of the sums and the sixteen of ck_norm_act.
-    let planes = [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 49, 100]
+    // Tails of every length, and planes past the widest main loop (64 lanes on AVX2, 32 on
+    // AVX-512) with and without a rest: the networks' 196 and 784.
+    let planes = [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 49, 64, 100, 130, 196, 784]
     let channels = 3
     let activations: [Activation] = [.sigmoid, .relu, .tanh]
 
