@@ -109,38 +109,20 @@ final class HalfPrecisionTests: XCTestCase {
     /// NormAct given tensors it owns writes its output and its input gradient into their storage,
     /// with the bits of the copying forms.
     func testNormActOwnedInputsAreReusedWithTheSameBits() throws {
-        func address(_ t: Tensor) -> UnsafeRawPointer { t.data.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) } }
         for storage in HalfPrecision.Storage.allCases {
             let shape = [3, 4, 5, 5]
             let h = Harness()
             h.execution.savedActivations = storage
             let (fused, _) = makeNormAct(h, channels: shape[1], activation: .sigmoid)
             h.allocate()
-            let x = randomTensor(shape, seed: 45, bound: 3), dy = randomTensor(shape, seed: 46)
-            let before = h.state
-            let y = try h.with { try fused.forward(x, training: true, buffers: $0) }
-            let dx = try h.with { try fused.backward(dy, buffers: $0) }
-            let g = h.gradients, statistics = h.state
-            h.state = before
-            for i in h.gradients.indices { h.gradients[i] = 0 }
-            // Made inside the closures, so that no capture holds a second reference.
-            var xAddress: UnsafeRawPointer?, dyAddress: UnsafeRawPointer?
-            let yOwned = try h.with { b in
-                let t = Tensor(shape: shape, data: x.data.map { $0 })
-                xAddress = address(t)
-                return try fused.forward(owned: consume t, training: true, buffers: b)
-            }
-            let dxOwned = try h.with { b in
-                let t = Tensor(shape: shape, data: dy.data.map { $0 })
-                dyAddress = address(t)
-                return try fused.backward(consume t, buffers: b)
-            }
-            XCTAssertEqual(yOwned, y, "\(storage)")
-            XCTAssertEqual(dxOwned, dx, "\(storage)")
-            XCTAssertEqual(h.gradients, g, "\(storage)")
-            XCTAssertEqual(h.state, statistics, "\(storage)")
-            XCTAssertTrue(address(yOwned) == xAddress, "forward in place")
-            XCTAssertTrue(address(dxOwned) == dyAddress, "backward in place")
+            let (borrowed, owned) = try borrowedAndOwnedPasses(fused, h, x: randomTensor(shape, seed: 45, bound: 3),
+                                                               dy: randomTensor(shape, seed: 46))
+            XCTAssertEqual(owned.y, borrowed.y, "\(storage)")
+            XCTAssertEqual(owned.dx, borrowed.dx, "\(storage)")
+            XCTAssertEqual(h.gradients, borrowed.gradients, "\(storage)")
+            XCTAssertEqual(h.state, borrowed.state, "\(storage)")
+            XCTAssertTrue(owned.forwardInPlace, "forward in place")
+            XCTAssertTrue(owned.backwardInPlace, "backward in place")
         }
     }
 }

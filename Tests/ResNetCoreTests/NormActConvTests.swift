@@ -109,14 +109,6 @@ final class NormActConvTests: XCTestCase {
       }
     }
 
-    /// A tensor with storage of its own (nothing else refers to it), and that storage's address.
-    func owned(_ t: Tensor) -> (Tensor, UnsafeRawPointer) {
-        let copy = Tensor(shape: t.shape, data: t.data.map { $0 })
-        return (copy, copy.data.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) })
-    }
-
-    func address(_ t: Tensor) -> UnsafeRawPointer { t.data.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) } }
-
     /// Forward of an owned input and backward of an owned gradient write into the storage they
     /// were given (when input and output images have the same size), with the bits of the
     /// copying forms; the shapes that differ fall back to a new tensor.
@@ -129,32 +121,14 @@ final class NormActConvTests: XCTestCase {
                 h.allocate()
                 let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 26, bound: 2)
                 let dy = randomTensor([c.batch, c.out, c.size, c.size], seed: 27)
-                let state = h.state
-                let y = try h.with { try fused.forward(x, training: true, buffers: $0) }
-                let dx = try h.with { try fused.backward(dy, buffers: $0) }
-                let g = h.gradients, statistics = h.state
-                h.state = state
-                for i in h.gradients.indices { h.gradients[i] = 0 }
-
-                // Made inside the closures, so that no capture holds a second reference.
-                var xAddress: UnsafeRawPointer?, dyAddress: UnsafeRawPointer?
-                let yOwned = try h.with { b in
-                    let (t, a) = owned(x)
-                    xAddress = a
-                    return try fused.forward(owned: consume t, training: true, buffers: b)
-                }
-                let dxOwned = try h.with { b in
-                    let (t, a) = owned(dy)
-                    dyAddress = a
-                    return try fused.backward(consume t, buffers: b)
-                }
-                XCTAssertEqual(yOwned, y, "forward \(c) \(execution)")
-                XCTAssertEqual(dxOwned, dx, "input gradient \(c) \(execution)")
-                XCTAssertEqual(h.gradients, g, "parameter gradients \(c) \(execution)")
-                XCTAssertEqual(h.state, statistics, "running statistics \(c)")
+                let (borrowed, owned) = try borrowedAndOwnedPasses(fused, h, x: x, dy: dy)
+                XCTAssertEqual(owned.y, borrowed.y, "forward \(c) \(execution)")
+                XCTAssertEqual(owned.dx, borrowed.dx, "input gradient \(c) \(execution)")
+                XCTAssertEqual(h.gradients, borrowed.gradients, "parameter gradients \(c) \(execution)")
+                XCTAssertEqual(h.state, borrowed.state, "running statistics \(c)")
                 let sameSize = c.channels == c.out
-                XCTAssertEqual(address(yOwned) == xAddress, sameSize, "forward in place \(c)")
-                XCTAssertEqual(address(dxOwned) == dyAddress, sameSize, "backward in place \(c)")
+                XCTAssertEqual(owned.forwardInPlace, sameSize, "forward in place \(c)")
+                XCTAssertEqual(owned.backwardInPlace, sameSize, "backward in place \(c)")
             }
         }
     }

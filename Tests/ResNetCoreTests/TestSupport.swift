@@ -126,3 +126,32 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     for i in 0..<a.count { m = max(m, abs(a[i] - b[i])) }
     return m
 }
+
+/// A layer's training forward and backward on `x` and `dy`, twice from the same state: as
+/// borrowed tensors, and as tensors the layer owns (copies made inside the harness's closures,
+/// so that no capture holds a second reference). Gradients and running statistics of the
+/// borrowed pass are returned; the owned pass leaves its own in `h`.
+func borrowedAndOwnedPasses(_ layer: Layer, _ h: Harness, x: Tensor, dy: Tensor) throws
+    -> (borrowed: (y: Tensor, dx: Tensor, gradients: [Float], state: [Float]),
+        owned: (y: Tensor, dx: Tensor, forwardInPlace: Bool, backwardInPlace: Bool)) {
+    func address(_ t: Tensor) -> UnsafeRawPointer { t.data.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) } }
+    let state = h.state
+    for i in h.gradients.indices { h.gradients[i] = 0 }
+    let y = try h.with { try layer.forward(x, training: true, buffers: $0) }
+    let dx = try h.with { try layer.backward(dy, buffers: $0) }
+    let borrowed = (y: y, dx: dx, gradients: h.gradients, state: h.state)
+    h.state = state
+    for i in h.gradients.indices { h.gradients[i] = 0 }
+    var xAddress: UnsafeRawPointer?, dyAddress: UnsafeRawPointer?
+    let yOwned = try h.with { b in
+        let t = Tensor(shape: x.shape, data: x.data.map { $0 })
+        xAddress = address(t)
+        return try layer.forward(owned: consume t, training: true, buffers: b)
+    }
+    let dxOwned = try h.with { b in
+        let t = Tensor(shape: dy.shape, data: dy.data.map { $0 })
+        dyAddress = address(t)
+        return try layer.backward(consume t, buffers: b)
+    }
+    return (borrowed, (yOwned, dxOwned, address(yOwned) == xAddress, address(dxOwned) == dyAddress))
+}
