@@ -112,7 +112,7 @@ public final class NormActConv: Layer {
 
     public func backward(_ outputGradient: consuming Tensor, buffers: LayerBuffers) throws -> Tensor {
         // With the input recomputed, x̂ is formed again below, block by block, into a store made here.
-        let recompute = recomputesInput.flatMap { conv in statistics.map { (conv, $0) } }
+        let recompute = recomputesInput.flatMap { stem in statistics.map { (stem, $0) } }
         guard let saved = saved ?? recompute.map({ _, kept in
             SavedNormalized(shape: kept.shape, image: kept.shape.dropFirst().reduce(1, *),
                             storage: buffers.execution.savedActivations, inverseStd: kept.inverseStd, count: kept.count)
@@ -138,8 +138,8 @@ public final class NormActConv: Layer {
             var first = 0
             while first < g.n {
                 let count = min(block, g.n - first)
-                if let (conv, stats) = recompute, let z = recomputed {
-                    try conv.recomputeOutput(first: first, count: count, buffers: buffers, into: z.pointer)
+                if let (stem, stats) = recompute, let z = recomputed {
+                    try stem.recomputeOutput(first: first, count: count, buffers: buffers, into: z.pointer)
                     for j in 0..<count {
                         FusedElementwise.normalizeAndActivate(z.pointer + j * g.inImage, channels: g.c, plane: g.plane,
                                                               mean: stats.mean, inverseStd: stats.inverseStd, norm: norm,
@@ -185,7 +185,7 @@ public final class NormActConv: Layer {
             }
         }
         var inputGradient = separate ?? Tensor(shape: saved.shape, data: outputGradient.data)
-        outputGradient = Tensor(shape: [0], data: [])
+        outputGradient = Tensor(shape: [0], data: [])   // inputGradient now holds the only reference
         try saved.finishInputGradient(&inputGradient, sums: &sums, norm: norm, buffers: buffers)
         self.saved = nil
         statistics = nil
