@@ -73,15 +73,18 @@ public final class Conv2d: Layer {
         let g = try geometry(input)
         var output = Tensor(uninitializedShape: [g.n, outputChannels, g.ho, g.wo])
         input.data.withUnsafeBufferPointer { x in
-            output.data.withUnsafeMutableBufferPointer { y in
-                convolution(buffers.execution).forward(x.baseAddress!, batch: g.n, height: g.h, width: g.w,
-                                                       weights: buffers.parameters + weightOffset,
-                                                       bias: biasOffset.map { UnsafePointer(buffers.parameters + $0) },
-                                                       into: y.baseAddress!)
-            }
+            output.data.withUnsafeMutableBufferPointer { y in convolve(x.baseAddress!, batch: g.n, g, buffers, into: y.baseAddress!) }
         }
         savedInput = training ? input : nil
         return output
+    }
+
+    /// y = conv(x) (+ bias) for `batch` images of `g`'s input size.
+    private func convolve(_ x: UnsafePointer<Float>, batch: Int, _ g: Geometry, _ buffers: LayerBuffers,
+                          into y: UnsafeMutablePointer<Float>) {
+        convolution(buffers.execution).forward(x, batch: batch, height: g.h, width: g.w,
+                                               weights: buffers.parameters + weightOffset,
+                                               bias: biasOffset.map { UnsafePointer(buffers.parameters + $0) }, into: y)
     }
 
     /// The forward output for `count` images from `first` again, from the input forward kept
@@ -92,10 +95,7 @@ public final class Conv2d: Layer {
         let g = try geometry(input)
         precondition(first >= 0 && count >= 0 && first + count <= g.n, "images out of the kept batch")
         input.data.withUnsafeBufferPointer { x in
-            convolution(buffers.execution).forward(x.baseAddress! + first * inputChannels * g.h * g.w, batch: count,
-                                                   height: g.h, width: g.w, weights: buffers.parameters + weightOffset,
-                                                   bias: biasOffset.map { UnsafePointer(buffers.parameters + $0) },
-                                                   into: y)
+            convolve(x.baseAddress! + first * inputChannels * g.h * g.w, batch: count, g, buffers, into: y)
         }
     }
 

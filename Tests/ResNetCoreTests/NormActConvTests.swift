@@ -10,6 +10,15 @@ final class NormActConvTests: XCTestCase {
         Case(batch: 2, channels: 2, out: 2, size: 3, kernel: 1, bias: true, activation: .relu),
     ]
 
+    /// A harness running `execution` with `c`'s layers registered and its buffers allocated.
+    func prepared(_ c: Case, _ execution: ExecutionOptions) -> (Harness, fused: NormActConv, unfused: [Layer]) {
+        let h = Harness()
+        h.execution = execution
+        let (fused, unfused) = make(c, h)
+        h.allocate()
+        return (h, fused, unfused)
+    }
+
     func make(_ c: Case, _ h: Harness) -> (fused: NormActConv, unfused: [Layer]) {
         let bn = BatchNorm("bn", channels: c.channels, layout: h.layout)
         let conv = Conv2d("conv", inputChannels: c.channels, outputChannels: c.out, kernelSize: c.kernel,
@@ -34,10 +43,7 @@ final class NormActConvTests: XCTestCase {
         for execution in executions {
           let storage = execution.savedActivations
           for c in cases {
-            let h = Harness()
-            h.execution = execution
-            let (fused, unfused) = make(c, h)
-            h.allocate()
+            let (h, fused, unfused) = prepared(c, execution)
             let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 21, bound: 2)
             let stateBefore = h.state
             let yFused = try h.with { try fused.forward(x, training: true, buffers: $0) }
@@ -115,10 +121,7 @@ final class NormActConvTests: XCTestCase {
     func testOwnedInputsAreReusedWithTheSameBits() throws {
         for execution in executions {
             for c in cases {
-                let h = Harness()
-                h.execution = execution
-                let (fused, _) = make(c, h)
-                h.allocate()
+                let (h, fused, _) = prepared(c, execution)
                 let x = randomTensor([c.batch, c.channels, c.size, c.size], seed: 26, bound: 2)
                 let dy = randomTensor([c.batch, c.out, c.size, c.size], seed: 27)
                 let (borrowed, owned) = try borrowedAndOwnedPasses(fused, h, x: x, dy: dy)
