@@ -118,7 +118,7 @@ public enum BenchTargets {
         out.append(BenchTarget(
             name: "Fashion deep training step (fwd, loss, bwd, BN, σ, Adam) / sgemm 1024³, 1 thread",
             measured: step.map { m in "\(f(m.gflops, 1)) vs \(reference.map { f($0, 1) } ?? "?") GFLOP/s" } ?? "no np 1 × 1 scaling row",
-            ratio: step.flatMap { m in reference.map { m.gflops / $0 } }, goal: 0.7, style: .percent))
+            ratio: step.flatMap { m in reference.map { m.gflops / $0 } }, goal: 0.8, style: .percent))
         for (channels, size) in [(16, 28), (32, 14)] {
             let row = convRow(r.kernels, channels: channels, size: size)
             out.append(BenchTarget(
@@ -181,13 +181,20 @@ public enum BenchTargets {
                            ratio: (steps + passes) / limit, goal: 1, direction: .atMost, style: .percent)
     }
 
-    /// The measured saving of multi-level training on Fashion-MNIST against the FLOP count's.
+    /// The measured saving of multi-level training on Fashion-MNIST against the FLOP count's: in
+    /// the training steps' time (what the FLOP count describes, and the time `compare`'s verdicts
+    /// use), the wall time's saving beside it; files without the time split fall back to wall time.
     static func multilevelTarget(_ r: BenchReport) -> BenchTarget {
         let row = r.multilevel.first { $0.experiment == Experiment.fashion.name }
+        let saving = row.map { $0.stepSaving ?? $0.measuredSaving }
+        let measured = row.map { row in
+            row.stepSaving.map { "\(pct($0)) of training steps (wall time \(pct(row.measuredSaving))) vs \(pct(row.theoreticalSaving))" }
+                ?? "\(pct(row.measuredSaving)) of wall time vs \(pct(row.theoreticalSaving))"
+        }
         return BenchTarget(
             name: "Multi-level saving, Fashion-MNIST\(row.map { " (\($0.subset) images, \($0.epochs) epochs)" } ?? ""): measured / theory",
-            measured: row.map { "\(pct($0.measuredSaving)) vs \(pct($0.theoreticalSaving))" } ?? "no Fashion-MNIST multilevel row",
-            ratio: row.flatMap { $0.theoreticalSaving > 0 ? $0.measuredSaving / $0.theoreticalSaving : nil },
+            measured: measured ?? "no Fashion-MNIST multilevel row",
+            ratio: row.flatMap { row in saving.flatMap { row.theoreticalSaving > 0 ? $0 / row.theoreticalSaving : nil } },
             goal: 0.9, style: .percent)
     }
 

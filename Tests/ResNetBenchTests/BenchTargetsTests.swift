@@ -39,7 +39,7 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertEqual(pytorch[1].verdict, "met")
         // 2: training GFLOP/s over the reference (the fastest np 1 × 1 row); conv rows: the direct row when present.
         XCTAssertEqual(try row("Fashion deep training step").ratio!, 60.0 / 100.0, accuracy: 1e-12)
-        XCTAssertEqual(try row("Fashion deep training step").verdict, String(format: "short by %.1f %%", 100 * (0.7 - 0.6) / 0.7))
+        XCTAssertEqual(try row("Fashion deep training step").verdict, String(format: "short by %.1f %%", 100 * (0.8 - 0.6) / 0.8))
         XCTAssertEqual(try row("Conv2d fwd+bwd 16→16").ratio!, 0.85, accuracy: 1e-12)
         XCTAssertTrue(try row("Conv2d fwd+bwd 16→16").name.contains("direct 16->16 28x28"))
         XCTAssertEqual(try row("Conv2d fwd+bwd 32→32").ratio!, 0.66, accuracy: 1e-12)
@@ -184,6 +184,26 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertEqual(time.levels.map(\.stepSeconds), [3, 4])
         XCTAssertEqual(time.levels.map(\.evalSeconds), [0.75, 0])
         XCTAssertEqual(time.otherSeconds, 10 - 7 - 0.75, accuracy: 1e-12)
+    }
+
+    func testMultiLevelSavingCountsTrainingSteps() throws {
+        // Steps: deep 9 s, multi-level 4 + 2 = 6 s (a third saved); wall time 10 s against 7.5 s
+        // (a quarter): the row takes the steps' saving against the theory's 40 %.
+        func time(_ levels: [(Int, Double)], wall: Double) -> BenchReport.RunTime {
+            BenchReport.RunTime(levels: levels.enumerated().map { i, l in
+                .init(level: i + 1, blocks: [l.0], epochs: 1, stepSeconds: l.1, evalSeconds: 0.25) }, wallSeconds: wall)
+        }
+        var r = BenchReport()
+        r.multilevel = [BenchReport.MultiLevelRow(experiment: "fashion", subset: 4096, epochs: 2, switchEpochs: [1], ranks: 1,
+                                                  deepSeconds: 10, multilevelSeconds: 7.5, deepMetric: 0.8, multilevelMetric: 0.79,
+                                                  metricName: "test accuracy", theoreticalSaving: 0.4,
+                                                  deepTime: time([(3, 4.5), (3, 4.5)], wall: 10), multilevelTime: time([(2, 4), (3, 2)], wall: 7.5))]
+        XCTAssertEqual(r.multilevel[0].stepSaving!, 1.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(r.multilevel[0].measuredSaving, 0.25, accuracy: 1e-12)
+        let row = try XCTUnwrap(BenchTargets.rows(r).first { $0.name.hasPrefix("Multi-level saving") })
+        XCTAssertEqual(row.ratio!, (1.0 / 3.0) / 0.4, accuracy: 1e-12)
+        XCTAssertEqual(row.measured, "33.3 % of training steps (wall time 25.0 %) vs 40.0 %")
+        XCTAssertEqual(row.verdict, String(format: "short by %.1f %%", 100 * (0.9 - (1.0 / 3.0) / 0.4) / 0.9))
     }
 
     func testOldReportFilesStillDecode() throws {
