@@ -3,6 +3,17 @@ import ResNetCore
 
 /// Resource figures of this process, for metrics and benchmarks.
 public enum ProcessStats {
+    /// Gives the kernel back the pages of the heap's free chunks (glibc's `malloc_trim`), keeping
+    /// the address space. The process keeps freed memory for reuse (`ProcessTuning` in the
+    /// executable: no trimming, no mmap for tensors), so the holes that loading the data leaves
+    /// between the tensors that stay would count toward the resident peak for the whole run
+    /// although no training tensor fits them; a page given back costs one fault when reused.
+    public static func releaseFreePages() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+
     /// Peak resident set size in bytes (VmHWM from /proc), 0 where unavailable.
     public static func peakResidentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -33,3 +44,7 @@ public enum ProcessStats {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
+
+#if os(Linux)
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

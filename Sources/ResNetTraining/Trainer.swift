@@ -73,6 +73,9 @@ public final class Trainer {
             step.optimizer = try Optimizer.shared(config, parameterCount: model.parameterCount, state: state, comm)
             restoreRankStates(resume)
         }
+        // The data, the model and a checkpoint are in place: what loading them freed is given
+        // back before the first step (see releaseFreePages).
+        ProcessStats.releaseFreePages()
     }
 
     /// The run's data, loaded on every rank (after checking that every rank gets samples).
