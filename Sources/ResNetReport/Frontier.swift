@@ -129,9 +129,14 @@ public enum Frontier {
         var xs = [1.0] + goals.map(\.timeRatio), ys = [0.0] + goals.map(\.gain)
         for p in points {
             xs += p.timeRatios + [p.time.interval?.lower, p.time.interval?.upper].compactMap { $0 }
-            ys += p.gains + [p.gain.interval?.lower, p.gain.interval?.upper].compactMap { $0 }
+            ys += p.gains
         }
-        // Room around the data: intervals of two seeds can be very wide; keep them in view.
+        // The accuracy axis fits the seeds, the goals and zero, with room around them: an interval
+        // of two or three seeds can be tens of points wide (Student's t) and would flatten every
+        // point to a line; one that leaves the frame ends at its edge in an arrowhead.
+        let (lowest, highest) = (ys.min() ?? 0, ys.max() ?? 0)
+        let room = max(1, 0.25 * (highest - lowest))
+        ys += [lowest - room, highest + room]
         var xa = PlotAxis.fitting(xs, scale: .linear, pixelLower: left, pixelUpper: right)
         var ya = PlotAxis.fitting(ys, scale: .linear, pixelLower: bottom, pixelUpper: top)
         if xa.lower > 0.3 { xa.lower = min(xa.lower, 0.3) }
@@ -173,6 +178,14 @@ public enum Frontier {
             let cx = clampX(p.time.mean), cy = clampY(p.gain.mean)
             if let ci = p.gain.interval {
                 svg.line(cx, clampY(ci.lower), cx, clampY(ci.upper), stroke: color, width: 1.5, cls: "interval")
+                // An arrowhead where the interval goes on past the frame (pointing out of it).
+                for (end, edge, out) in [(ci.lower, ya.lower, 1.0), (ci.upper, ya.upper, -1.0)] where out * (edge - end) > 0 {
+                    let y = ya.position(edge)
+                    svg.element("polygon", [("points", [(cx - 4, y - 7 * out), (cx + 4, y - 7 * out), (cx, y)]
+                                                .map { "\(svgNumber($0.0)),\(svgNumber($0.1))" }.joined(separator: " ")),
+                                            ("fill", color), ("class", "interval-cut"),
+                                            ("data-bound", svgNumber(end))])
+                }
             }
             if let ci = p.time.interval {
                 svg.line(clampX(ci.lower), cy, clampX(ci.upper), cy, stroke: color, width: 1.5, cls: "interval")
@@ -198,6 +211,8 @@ public enum Frontier {
         svg.text("small dots: one per seed", x: right + 14, y: note, size: 11, fill: "#555555", cls: "legend")
         svg.text("shape and cross: mean ± 95 %", x: right + 14, y: note + 14, size: 11, fill: "#555555", cls: "legend")
         svg.text("interval (2 seeds or more)", x: right + 14, y: note + 28, size: 11, fill: "#555555", cls: "legend")
+        svg.text("arrowhead: the interval goes on", x: right + 14, y: note + 42, size: 11, fill: "#555555", cls: "legend")
+        svg.text("past the frame", x: right + 14, y: note + 56, size: 11, fill: "#555555", cls: "legend")
         return svg.render()
     }
 }

@@ -122,4 +122,26 @@ final class FrontierTests: XCTestCase {
         XCTAssertEqual(goal.attributes["data-gain"], "-0.30")
         XCTAssertTrue(xml.all("text", cls: "legend").contains { $0.text == "fashion-fast: multilevel (2 seeds)" })
     }
+
+    func testAWideIntervalDoesNotSetTheScale() throws {
+        // Two seeds a long way apart: the 95 % interval (t with one degree of freedom) spans
+        // about ±54 points, the seeds −1.0 and +7.5; the axis fits the seeds, and both ends of
+        // the interval leave the frame with an arrowhead.
+        let wide = runs(experiment: "fashion", [((0.9114, 100), (0.9008, 86)), ((0.8375, 100), (0.9121, 86))])
+        let points = Frontier.points([("fashion", wide)])
+        let ci = try XCTUnwrap(points[0].gain.interval)
+        XCTAssertLessThan(ci.lower, -40)
+        XCTAssertGreaterThan(ci.upper, 40)
+        let xml = XMLCollector.parse(Frontier.svg(points, goals: [], title: "frontier"))
+        let ticks = xml.all("text", cls: "ytick").compactMap { Double($0.text.replacingOccurrences(of: "−", with: "-")) }
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(ticks.min()), -10)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(ticks.max()), 15)
+        let cuts = xml.all("polygon", cls: "interval-cut")
+        XCTAssertEqual(cuts.count, 2)
+        XCTAssertEqual(Set(cuts.compactMap { $0.attributes["data-bound"].flatMap(Double.init) }.map { $0 > 0 }), [false, true])
+        // A narrow interval stays whole: no arrowhead.
+        let narrow = runs(experiment: "fashion", [((0.91, 100), (0.905, 86)), ((0.912, 100), (0.906, 86)), ((0.913, 100), (0.908, 86))])
+        let whole = XMLCollector.parse(Frontier.svg(Frontier.points([("fashion", narrow)]), goals: [], title: "frontier"))
+        XCTAssertEqual(whole.all("polygon", cls: "interval-cut").count, 0)
+    }
 }
