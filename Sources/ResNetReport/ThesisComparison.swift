@@ -213,7 +213,21 @@ public enum ThesisComparison {
             out.append(SeedTable.markdown(header: header, rows: rows))
             let v = verdict(experiment: group.experiment, runs: group.runs)
             verdicts.append("- **\(group.experiment)** — \(v.claim): **\(v.outcome.rawValue)** (\(v.seeds) seed\(v.seeds == 1 ? "" : "s"); \(v.detail)).")
+            if let note = machinesNote(experiment: group.experiment, runs: group.runs) { verdicts.append(note) }
         }
         return (out + ["", SeedTable.footnote, ""] + verdicts).joined(separator: "\n")
+    }
+
+    /// A line for an experiment whose runs come from more than one machine (`RunSummary.machine`;
+    /// runs written before it was recorded count as one): their times differ by machine, so a
+    /// time column's spread is partly the machines'; the savings pair each seed with its own deep.
+    public static func machinesNote(experiment: String, runs: [RunSummary]) -> String? {
+        var machines: [String] = []
+        for run in runs {
+            let name = run.machine ?? "a machine not recorded"
+            if !machines.contains(name) { machines.append(name) }
+        }
+        guard machines.count > 1 else { return nil }
+        return "- **\(experiment)**: its runs come from \(machines.count) machines (\(machines.joined(separator: "; "))). Training-step times compare within a machine, so a time column's ± is partly the machines' difference; each saving pairs a seed's run with deep's run of the same seed."
     }
 }

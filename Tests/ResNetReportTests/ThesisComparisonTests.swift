@@ -200,4 +200,15 @@ final class ThesisComparisonTests: XCTestCase {
         fast.switchEpochs = [20, 40]
         XCTAssertEqual(fast.scale, .modified)
     }
+
+    func testMachinesNoteOnlyWhenRunsComeFromSeveralMachines() {
+        var old = syntheticRun(variant: "deep", levels: [(3, 1, "euler")], seconds: [10], peakMB: 1)
+        old.machine = nil
+        var here = old
+        here.machine = "AMD EPYC, avx2, 2 cores"
+        XCTAssertNil(ThesisComparison.machinesNote(experiment: "fashion", runs: [here, here]))
+        XCTAssertNil(ThesisComparison.machinesNote(experiment: "fashion", runs: [old, old]))
+        let note = ThesisComparison.machinesNote(experiment: "fashion", runs: [old, here, here])
+        XCTAssertEqual(note?.hasPrefix("- **fashion**: its runs come from 2 machines (a machine not recorded; AMD EPYC, avx2, 2 cores)."), true)
+    }
 }
