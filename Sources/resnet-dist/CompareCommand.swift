@@ -54,6 +54,22 @@ struct CompareCommand: ParsableCommand {
         return options.seed.map { [$0] } ?? [1, 2, 3]
     }
 
+    /// What the comparison will train, said before the first epoch: with `--quiet` only when
+    /// `--seeds` was a count (`--seeds 3` is seeds 1, 2 and 3, not seed 3, a slip that would
+    /// otherwise show only hours later).
+    func planLine(name: String, variants: [String], configs: [ExperimentConfig], directory: String) -> String? {
+        var seedOrder: [Int] = []
+        for c in configs where !seedOrder.contains(c.seed) { seedOrder.append(c.seed) }
+        let countForm = seeds.map { !$0.contains(",") } ?? false
+        guard !options.quiet || (countForm && seedOrder.count > 1) else { return nil }
+        let seedText = (seedOrder.count == 1 ? "seed " : "seeds ") + seedOrder.map(String.init).joined(separator: ", ")
+        var line = "compare: \(name): \(variants.joined(separator: ", ")) × \(seedText) (\(configs.count) run\(configs.count == 1 ? "" : "s")) in \(directory)"
+        if countForm, let n = seedOrder.last, seedOrder.count > 1 {
+            line += " (--seeds \(n) is a count; --seed \(n) trains seed \(n) alone)"
+        }
+        return line
+    }
+
     @OptionGroup var options: TrainingOptions
 
     func run() throws {
@@ -96,6 +112,9 @@ struct CompareCommand: ParsableCommand {
             var names: [String] = []
             for c in configs where !names.contains(c.variant) { names.append(c.variant) }
             let seedCount = Set(configs.map(\.seed)).count
+            if comm.isRoot, options.resume == nil, let line = planLine(name: name, variants: names, configs: configs, directory: directory) {
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
             var trained: [TrainedVariant] = []
             do {
                 for config in configs {

@@ -114,6 +114,14 @@ if [ $rc -eq 0 ] && ! ls -a "$pdir" | grep -q '\.tmp-' && [ "$(grep -c . "$pdir/
   pass "resume in place removes a killed write's hidden temporary file and keeps metrics.jsonl whole (30 lines)"
 else fail "stale temporary file: exit $rc, $(ls -a "$pdir" | grep -c '\.tmp-') left, $(grep -c . "$pdir/metrics.jsonl") metrics lines"; fi
 
+# --- compare says what it will train: --seeds N is a count, which --quiet does not hide ----------
+err=$(timeout 60 "$BIN" compare --experiment regression --epochs 2 --seeds 2 --variants deep --quiet --out "$L/plan" 2>&1 >/dev/null)
+quiet1=$(timeout 60 "$BIN" compare --experiment regression --epochs 2 --seed 2 --variants deep --quiet --out "$L/plan" 2>&1 >/dev/null)
+if grep -q "^compare: regression: deep × seeds 1, 2 (2 runs) in $L/plan/regression-compare-[0-9p-]* (--seeds 2 is a count; --seed 2 trains seed 2 alone)$" <<<"$err" \
+   && ! grep -q "^compare:" <<<"$quiet1" && [ "$(ls -d "$L"/plan/*/seed-*/regression-deep-*/ | wc -l)" -eq 2 ]; then
+  pass "compare --seeds 2 says it trains seeds 1 and 2 and how to train seed 2 alone, even with --quiet"
+else fail "compare's plan line: '$err' / '$quiet1'"; fi
+
 # --- A killed compare: results skip it, compare --resume finishes it ---------------------------
 # The killed comparison and a complete one of the same experiment share one --out, as when a
 # user starts the comparison again after a kill.
