@@ -6,11 +6,13 @@
  * ck_vi_SUFFIX, ck_vu_SUFFIX and the functions
  *   exp_vec_SUFFIX(x)     ResNetCore's fastExp operation for operation: x clamped to
  *                         [−87.3, 88.3] as Swift's min(max(x, lo), hi) does (a NaN passes),
- *                         Cody–Waite reduction, the Cephes degree-6 polynomial, scaled by 2ⁿ;
+ *                         Cody–Waite reduction and the Cephes degree-6 polynomial in fused
+ *                         multiply–adds (Swift's addingProduct), scaled by 2ⁿ;
  *   sigmoid_vec_SUFFIX(x) 1 / (1 + exp(−x));
  *   tanh_vec_SUFFIX(x)    1 − 2 / (exp(2x) + 1).
  * Each is exactly the Swift expression lane by lane, as long as the including file compiles with
- * `#pragma clang fp contract(off)` (no fused multiply–add, one rounding per operation). */
+ * `#pragma clang fp contract(off)` (no fused multiply–add but the explicit ones, one rounding per
+ * operation). */
 
 #define CK_VEC_MATH(SUFFIX, LANES)                                                                       \
     typedef float ck_vf_##SUFFIX __attribute__((ext_vector_type(LANES)));                                \
@@ -27,14 +29,15 @@
         x = (V)((above & (I)hi) | (~above & (I)x));                                                      \
         V t = x * 1.44269504f;                                                                           \
         V n = (t + round) - round;                                                                       \
-        V r = x - n * 0.693359375f + n * 2.1219444e-4f;                                                  \
+        V r = __builtin_elementwise_fma(n, (V)2.1219444e-4f, __builtin_elementwise_fma(-n, (V)0.693359375f, x)); \
+        /* Horner steps as fused multiply–adds (Swift's addingProduct): one rounding each. */         \
         V p = 1.98756915e-4f;                                                                            \
-        p = p * r + 1.39819995e-3f;                                                                      \
-        p = p * r + 8.3334519e-3f;                                                                       \
-        p = p * r + 4.1665796e-2f;                                                                       \
-        p = p * r + 0.166666655f;                                                                        \
-        p = p * r + 0.500000010f;                                                                        \
-        p = p * r * r + r + 1.0f;                                                                        \
+        p = __builtin_elementwise_fma(p, r, (V)1.39819995e-3f);                                          \
+        p = __builtin_elementwise_fma(p, r, (V)8.3334519e-3f);                                           \
+        p = __builtin_elementwise_fma(p, r, (V)4.1665796e-2f);                                           \
+        p = __builtin_elementwise_fma(p, r, (V)0.166666655f);                                            \
+        p = __builtin_elementwise_fma(p, r, (V)0.500000010f);                                            \
+        p = __builtin_elementwise_fma(p * r, r, r) + 1.0f;                                               \
         I bits = (__builtin_convertvector(n, I) + 127) << 23;                                            \
         return p * (V)bits;                                                                              \
     }                                                                                                    \
