@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch reference for `launch/bench`: training steps of the Fashion-MNIST deep model
 (input layer, groups 16/32, 3 blocks per group, sigmoid, BatchNorm, flattened head, Adam,
-batch 1024) on random 28x28 inputs, the same architecture resnet-dist builds; with --mlp, whole
+batch 1024) on random 28x28 inputs, with a Fashion-MNIST-sized data set held in memory as
+torchvision holds it (its peak memory is then the same job's as resnet-dist's rank, which holds the
+images as bytes), the same architecture resnet-dist builds; with --mlp, whole
 runs of the regression MLP of thesis §5.1 (deep variant, `--preset thesis`). Optional:
 launch/bench calls it only when torch is importable. Prints one JSON object on stdout.
 
@@ -94,10 +96,28 @@ def training_step(threads, compiled):
     return step
 
 
-def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
+def held_fashion_mnist():
+    """Fashion-MNIST as a PyTorch job holds it in memory (torchvision's FashionMNIST: the
+    60 000 training and 10 000 test images as uint8, the labels as int64), random values of that
+    shape. resnet-dist's rank holds the same images as bytes, so with these the two processes'
+    peaks are the same job's (without them PyTorch's peak lacked the ≈ 55 MB of images
+    resnet-dist's includes)."""
+    g = torch.Generator().manual_seed(3)
+    return {"train": torch.randint(0, 256, (60000, 28, 28), dtype=torch.uint8, generator=g),
+            "trainLabels": torch.randint(0, 10, (60000,), generator=g),
+            "test": torch.randint(0, 256, (10000, 28, 28), dtype=torch.uint8, generator=g),
+            "testLabels": torch.randint(0, 10, (10000,), generator=g)}
+
+
+def measure(threads, batch=1024, window=4.0, isa=None, compiled=False, data=None):
     run = training_step(threads, compiled)
-    x = torch.rand(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
+    if data is not None:
+        # A batch from the held images, as a user's loop forms it (uint8 -> float in [0, 1]).
+        x = data["train"][:batch].unsqueeze(1).float().div_(255)
+        y = data["trainLabels"][:batch].clone()
+    else:
+        x = torch.rand(batch, 1, 28, 28)
+        y = torch.randint(0, 10, (batch,))
 
     def step():
         run(x, y)
@@ -123,8 +143,10 @@ def measure(threads, batch=1024, window=4.0, isa=None, compiled=False):
             "asInstalled": isa is None, "capability": capability(), "compiled": compiled,
             "compileSeconds": max(0.0, warm - 3 * seconds) if compiled else None,
             # The process's peak resident memory so far (Linux reports KiB): for the first thread
-            # count measured, that model's training at this batch alone, as resnet-dist's np 1 row.
-            "peakRSSBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            # count measured, that model's training at this batch with the data set held, as
+            # resnet-dist's np 1 row.
+            "peakRSSBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "heldDataBytes": sum(t.numel() * t.element_size() for t in data.values()) if data else 0}
 
 
 def whole_epochs(threads, images=6144, batch=1024, epochs=2, compiled=False):
@@ -285,4 +307,6 @@ if __name__ == "__main__":
         i = args.index("--isa")
         isa = args[i + 1]
         del args[i:i + 2]
-    print(json.dumps({"pytorch": [measure(int(t), window=window, isa=isa, compiled=compiled) for t in (args or ["1"])]}))
+    data = held_fashion_mnist()
+    print(json.dumps({"pytorch": [measure(int(t), window=window, isa=isa, compiled=compiled, data=data)
+                                  for t in (args or ["1"])]}))

@@ -148,6 +148,9 @@ public struct BenchReport: Codable, Sendable {
         /// The PyTorch process's peak resident memory after this row (nil in older files): for
         /// the first thread count a process measured, that training alone.
         public var peakRSSBytes: Int? = nil
+        /// Bytes of the Fashion-MNIST-sized data set the process held while it trained (as
+        /// resnet-dist's rank holds its images); nil in older files, which held none.
+        public var heldDataBytes: Int? = nil
     }
 
     /// Sections of `other` are appended to this report's.

@@ -56,6 +56,14 @@ final class BenchTargetsTests: XCTestCase {
         XCTAssertEqual(versusTorch.ratio!, 557.0 / 2000.0, accuracy: 1e-12)
         XCTAssertEqual(versusTorch.measured, "557 vs 2000 MB")
         XCTAssertEqual(versusTorch.verdict, "met")
+        // The hand-made PyTorch row held no data set (as older files): the row says so, and says
+        // both hold it once the PyTorch process did.
+        XCTAssertTrue(versusTorch.name.hasSuffix("(process peak; PyTorch without the data set)"), versusTorch.name)
+        var held = handMadeReport()
+        for i in held.pytorch.indices { held.pytorch[i].heldDataBytes = 47_840_000 }
+        let heldRow = try XCTUnwrap(BenchTargets.rows(held).first { $0.name.hasPrefix("Peak RSS per rank, Fashion deep, batch 1024, np 1 / PyTorch") })
+        XCTAssertTrue(heldRow.name.hasSuffix("(process peak; both hold the data set's images)"), heldRow.name)
+        XCTAssertEqual(heldRow.ratio!, 557.0 / 2000.0, accuracy: 1e-12)
         // 5: the whole run at np 2: 50 × 60 000 images at 700 img/s (≈ 71.4 min) and 50 test passes of 10 s / 2.
         let whole = try row("Fashion deep whole run")
         let wholeSeconds: Double = 50.0 * 60_000.0 / 700.0 + 50.0 * 5.0
