@@ -109,15 +109,11 @@ def held_fashion_mnist():
             "testLabels": torch.randint(0, 10, (10000,), generator=g)}
 
 
-def measure(threads, batch=1024, window=4.0, isa=None, compiled=False, data=None):
+def measure(threads, data, batch=1024, window=4.0, isa=None, compiled=False):
     run = training_step(threads, compiled)
-    if data is not None:
-        # A batch from the held images, as a user's loop forms it (uint8 -> float in [0, 1]).
-        x = data["train"][:batch].unsqueeze(1).float().div_(255)
-        y = data["trainLabels"][:batch].clone()
-    else:
-        x = torch.rand(batch, 1, 28, 28)
-        y = torch.randint(0, 10, (batch,))
+    # A batch from the held images, as a user's loop forms it (uint8 -> float in [0, 1]).
+    x = data["train"][:batch].unsqueeze(1).float().div_(255)
+    y = data["trainLabels"][:batch].clone()
 
     def step():
         run(x, y)
@@ -146,7 +142,7 @@ def measure(threads, batch=1024, window=4.0, isa=None, compiled=False, data=None
             # count measured, that model's training at this batch with the data set held, as
             # resnet-dist's np 1 row.
             "peakRSSBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "heldDataBytes": sum(t.numel() * t.element_size() for t in data.values()) if data else 0}
+            "heldDataBytes": sum(t.numel() * t.element_size() for t in data.values())}
 
 
 def whole_epochs(threads, images=6144, batch=1024, epochs=2, compiled=False):
@@ -308,5 +304,5 @@ if __name__ == "__main__":
         isa = args[i + 1]
         del args[i:i + 2]
     data = held_fashion_mnist()
-    print(json.dumps({"pytorch": [measure(int(t), window=window, isa=isa, compiled=compiled, data=data)
+    print(json.dumps({"pytorch": [measure(int(t), data, window=window, isa=isa, compiled=compiled)
                                   for t in (args or ["1"])]}))

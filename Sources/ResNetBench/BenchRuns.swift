@@ -167,12 +167,8 @@ extension BenchSections {
     public func regressionRuns(report: inout BenchReport, runs: Int = 5) throws {
         let regression = try ExperimentConfig.builtIn(experiment: "regression", variant: "deep", preset: .thesis)
         _ = try Trainer(config: regression, communicator: comm).run()
-        var best: RunSummary?
-        for _ in 0..<runs {
-            let s = try Trainer(config: regression, communicator: comm).run()
-            if best.map({ s.stepSeconds < $0.stepSeconds }) ?? true { best = s }
-        }
-        guard let best else { return }
+        guard runs > 0 else { return }
+        let best = Self.fastest(try (0..<runs).map { _ in try Trainer(config: regression, communicator: comm).run() })
         report.regression.append(BenchReport.RegressionRunRow(
             experiment: regression.experiment, variant: regression.variant, preset: "thesis", epochs: regression.epochs,
             trainCount: regression.trainPoints, testCount: regression.testPoints, batch: regression.batchSize,
